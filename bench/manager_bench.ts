@@ -1,0 +1,107 @@
+/**
+ * Manager benchmarks: `deno bench --allow-all bench/manager_bench.ts`.
+ *
+ * Printed once before the benches: the p50/p99 of a proxy call round trip
+ * (`d.get("k")`) from the main thread and from a pool worker, and calls/s
+ * with 4 worker clients calling at once. The benches then time a round
+ * trip from the main thread, 4 pipelined calls, and the wire encoding
+ * (tagged JSON, as used) against `node:v8` serialize for the same
+ * message.
+ *
+ * @module
+ */
+
+import { deserialize, serialize } from "node:v8";
+import * as mp from "../mod.ts";
+import {
+  decodeValue,
+  encodeValue,
+  messageFrame,
+  parseMessage,
+} from "../lib/_manager_wire.ts";
+import { roundTrips } from "../tests/testdata/manager_bench_tasks.ts";
+
+const TASKS = new URL(
+  "../tests/testdata/manager_bench_tasks.ts",
+  import.meta.url,
+);
+
+// deno bench has no "after all" hook: the manager's thread and its idle
+// connection are unref'd, so they do not keep the run alive.
+const m = await mp.Manager();
+const d = await m.dict<string, number>({ k: 1 });
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * p))];
+}
+
+async function report(): Promise<void> {
+  const main = [];
+  for (let i = 0; i < 200; i++) await d.get("k"); // warm up
+  for (let i = 0; i < 5000; i++) {
+    const t0 = performance.now();
+    await d.get("k");
+    main.push((performance.now() - t0) * 1000);
+  }
+  const pool = new mp.Pool(4, { module: TASKS });
+  try {
+    await pool.apply(roundTrips, [d, 200]); // start and warm a worker
+    const worker = await pool.apply(roundTrips, [d, 5000]);
+    const n = 5000;
+    await pool.starmap(roundTrips, Array(4).fill([d, 100]));
+    const t0 = performance.now();
+    await pool.starmap(roundTrips, Array(4).fill([d, n]));
+    const secs = (performance.now() - t0) / 1000;
+    const f = (x: number) => `${x.toFixed(0)} µs`;
+    console.log(
+      `round trip, main thread: p50 ${f(percentile(main, 0.5))}, p99 ${
+        f(percentile(main, 0.99))
+      }`,
+    );
+    console.log(
+      `round trip, pool worker: p50 ${f(percentile(worker, 0.5))}, p99 ${
+        f(percentile(worker, 0.99))
+      }`,
+    );
+    console.log(
+      `4 worker clients at once: ${Math.round(4 * n / secs)} calls/s (${
+        4 * n
+      } calls in ${secs.toFixed(2)} s)`,
+    );
+  } finally {
+    await pool.terminate();
+  }
+}
+
+await report();
+
+Deno.bench("dict.get() round trip, main thread", async () => {
+  await d.get("k");
+});
+
+Deno.bench("4 pipelined dict.get() calls, main thread", async () => {
+  await Promise.all([d.get("k"), d.get("k"), d.get("k"), d.get("k")]);
+});
+
+const message = {
+  i: 42,
+  o: 7,
+  m: "set",
+  a: ["key", { name: "job", tags: ["a", "b"], n: 12.5, when: new Date(0) }],
+};
+const hooks = { ref: () => undefined };
+
+Deno.bench(
+  "encode+decode a small request: tagged JSON",
+  { group: "wire" },
+  () => {
+    const f = messageFrame({ ...message, a: encodeValue(message.a, hooks) });
+    const back = parseMessage(f.subarray(4)) as { a: unknown };
+    decodeValue(back.a, hooks);
+  },
+);
+
+Deno.bench("encode+decode a small request: node:v8", { group: "wire" }, () => {
+  deserialize(serialize(message));
+});

@@ -1,0 +1,622 @@
+/**
+ * The engine behind `Pool`: worker records, the task queue, dispatch,
+ * cancellation and replacement of lost workers. `pool.ts` validates and
+ * documents; this file schedules.
+ *
+ * How a task flows:
+ *
+ * ```text
+ *  caller ─ submit() ─► queue ─ pump() ─► idle worker ─ RunMessage ─►
+ *     worker runs the batch (slot CURRENT = id of the running task)
+ *  ◄─ resolve/reject ◄─ DoneMessage ◄──────────────────────────────┘
+ *
+ *  worker exits mid-batch: the task in CURRENT rejects WorkerLostError,
+ *  the rest of the batch goes back to the front of the queue, and a new
+ *  worker takes the dead one's place.
+ * ```
+ *
+ * Batching: a worker is only sent work when it is idle; it then gets up
+ * to {@linkcode MAX_BATCH} queued tasks in one message, so many small
+ * tasks cost one message each way per batch instead of per task. A task
+ * with a signal, a timeout or transferables travels alone, so stopping it
+ * (by terminating its worker) touches no other task.
+ *
+ * @module
+ */
+
+import { ProcessError, TimeoutError, WorkerLostError } from "./errors.ts";
+import {
+  type FunctionRef,
+  type PoolInit,
+  type PoolWorkerMessage,
+  STATE_CURRENT,
+  type TaskMode,
+  type WireTask,
+} from "./_protocol.ts";
+import { childRuntime, markDead } from "./_runtime.ts";
+import { selfAsParent } from "./_self.ts";
+import { decodeShared, encodeShared } from "./_transfer.ts";
+import {
+  type ResourceLimits,
+  spawnWorker,
+  type WorkerThread,
+} from "./_worker_spawn.ts";
+
+/** Most tasks sent to a worker in one message. */
+const MAX_BATCH = 256;
+
+/** Tasks shorter than this (ms, on average) are batched. */
+const SHORT_TASK_MS = 0.2;
+
+/** What the engine needs to start workers. */
+export interface EngineOptions {
+  /** Number of workers. */
+  size: number;
+  /** Runs once in each worker before its first task. */
+  initializer: FunctionRef | null;
+  /** The initializer's arguments. */
+  initargs: unknown[];
+  /** Tasks a worker runs before it is replaced (`null`: no limit). */
+  maxTasksPerChild: number | null;
+  /** Memory limits of each worker. */
+  resourceLimits?: ResourceLimits;
+}
+
+/** A task as the caller submits it. */
+export interface TaskSpec {
+  /** The function. */
+  fn: FunctionRef;
+  /** A key that identifies `fn` (same function, same key). */
+  fnKey: number;
+  /** How to apply it. */
+  mode: TaskMode;
+  /** Arguments, or the chunk of items. */
+  args: unknown[];
+  /** Keyword arguments. */
+  kwargs?: Record<string, unknown>;
+  /** Stops the task. */
+  signal?: AbortSignal;
+  /** Seconds from submission after which the task fails. */
+  timeout?: number;
+  /** Objects to transfer with the arguments. */
+  transfer?: Transferable[];
+  /** The function's name, for messages. */
+  label: string;
+}
+
+/** Counts of `Pool.stats()`. */
+export interface PoolStats {
+  /** Tasks waiting for a worker. */
+  queued: number;
+  /** Tasks sent to a worker and not finished. */
+  running: number;
+  /** Tasks that finished with a result. */
+  done: number;
+  /** Tasks that failed (threw, lost their worker, timed out, cancelled). */
+  failed: number;
+  /** Live workers. */
+  workers: number;
+}
+
+interface Task {
+  id: number;
+  spec: TaskSpec;
+  wireArgs: unknown[];
+  wireKwargs: Record<string, unknown> | undefined;
+  shared: boolean;
+  transfer: Transferable[];
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+  settled: boolean;
+  worker: WorkerRecord | null;
+  cleanup: (() => void) | null;
+  alone: boolean;
+}
+
+interface WorkerRecord {
+  name: string;
+  thread: WorkerThread;
+  key: number;
+  state: Int32Array;
+  inflight: Task[];
+  seenFns: Set<number>;
+  tasksDone: number;
+  /** Set when we end it on purpose; its exit is then not a loss. */
+  leaving: boolean;
+  everCompleted: boolean;
+  /** When the batch in flight was sent, and its size. */
+  sentAt: number;
+  sentCount: number;
+}
+
+let workerCounter = 0;
+
+/** The scheduler of one pool. */
+export class PoolEngine {
+  #opts: EngineOptions;
+  #workers = new Set<WorkerRecord>();
+  #queue: Task[] = [];
+  #queueHead = 0;
+  #nextId = 1;
+  #pumpScheduled = false;
+  #closed = false;
+  #terminated = false;
+  #broken: Error | null = null;
+  #outstanding = 0;
+  #done = 0;
+  #failed = 0;
+  #startFailures = 0;
+  #refed = true;
+  #drained: Array<() => void> = [];
+  /** Moving average of a task's time on a worker; unknown (long) at first. */
+  #avgTaskMs = Infinity;
+
+  constructor(opts: EngineOptions) {
+    this.#opts = opts;
+    for (let i = 0; i < opts.size; i++) this.#spawn();
+    this.#setRef(false);
+  }
+
+  /**
+   * Queues a task.
+   *
+   * @param spec The task.
+   * @returns A promise of its result.
+   */
+  submit(spec: TaskSpec): Promise<unknown> {
+    if (this.#broken) return Promise.reject(this.#broken);
+    return new Promise((resolve, reject) => {
+      const transfer = spec.transfer ? [...spec.transfer] : [];
+      const wireArgs = encodeShared(spec.args, transfer) as unknown[];
+      const wireKwargs = encodeShared(spec.kwargs, transfer) as
+        | Record<string, unknown>
+        | undefined;
+      const task: Task = {
+        id: this.#nextId++,
+        spec,
+        wireArgs,
+        wireKwargs,
+        shared: wireArgs !== spec.args || wireKwargs !== spec.kwargs,
+        transfer,
+        resolve,
+        reject,
+        settled: false,
+        worker: null,
+        cleanup: null,
+        alone: spec.signal !== undefined || spec.timeout !== undefined ||
+          transfer.length > 0,
+      };
+      this.#watch(task);
+      if (task.settled) return;
+      this.#outstanding++;
+      this.#setRef(true);
+      this.#queue.push(task);
+      this.#schedulePump();
+    });
+  }
+
+  #watch(task: Task): void {
+    const { signal, timeout } = task.spec;
+    if (signal === undefined && timeout === undefined) return;
+    if (signal?.aborted) {
+      task.settled = true;
+      this.#failed++;
+      task.reject(signal.reason);
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = () => this.#cancel(task, signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (timeout !== undefined) {
+      timer = setTimeout(() => {
+        this.#cancel(
+          task,
+          new TimeoutError(
+            `Cannot finish task '${task.spec.label}': it did not finish within ${timeout}s; its worker was replaced`,
+          ),
+        );
+      }, timeout * 1000);
+    }
+    task.cleanup = () => {
+      signal?.removeEventListener("abort", onAbort);
+      clearTimeout(timer);
+    };
+  }
+
+  /** Stops a task: dropped if queued, its worker replaced if running. */
+  #cancel(task: Task, reason: unknown): void {
+    if (task.settled) return;
+    const worker = task.worker;
+    this.#settle(task, false, reason);
+    if (worker !== null) {
+      // The task is running: the only way to stop arbitrary code is to
+      // end its thread. It travelled alone, so nothing else is lost.
+      this.#retire(worker);
+      this.#spawnIfNeeded();
+    }
+    this.#schedulePump();
+  }
+
+  #settle(task: Task, ok: boolean, value: unknown): void {
+    if (task.settled) return;
+    task.settled = true;
+    task.cleanup?.();
+    if (ok) {
+      this.#done++;
+      task.resolve(value);
+    } else {
+      this.#failed++;
+      task.reject(value);
+    }
+    this.#outstanding--;
+    if (this.#outstanding === 0) {
+      this.#setRef(false);
+      const waiters = this.#drained;
+      this.#drained = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    // Gathers every task submitted in this turn of the event loop before
+    // dispatching, so a burst of applyAsync calls travels in batches.
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#terminated) return;
+    const idle: WorkerRecord[] = [];
+    for (const w of this.#workers) {
+      if (!w.leaving && w.inflight.length === 0) idle.push(w);
+    }
+    for (let i = 0; i < idle.length; i++) {
+      const worker = idle[i];
+      const batch = this.#takeBatch(idle.length - i, worker);
+      if (batch.length === 0) break;
+      this.#send(worker, batch);
+    }
+    this.#compactQueue();
+    if (this.#closed && this.#outstanding === 0) this.#endIdleWorkers();
+  }
+
+  #takeBatch(idleCount: number, worker: WorkerRecord): Task[] {
+    const batch: Task[] = [];
+    const left = this.#queue.length - this.#queueHead;
+    if (left <= 0) return batch;
+    // Batch only tasks known to be short: a long task at the head of a
+    // batch would hold the rest back while other workers sit idle.
+    let limit = this.#avgTaskMs < SHORT_TASK_MS
+      ? Math.min(MAX_BATCH, Math.max(1, Math.floor(left / idleCount)))
+      : 1;
+    const max = this.#opts.maxTasksPerChild;
+    if (max !== null) limit = Math.min(limit, max - worker.tasksDone);
+    while (batch.length < limit && this.#queueHead < this.#queue.length) {
+      const task = this.#queue[this.#queueHead];
+      if (task.settled) {
+        this.#queueHead++;
+        continue;
+      }
+      if (task.alone && batch.length > 0) break;
+      this.#queueHead++;
+      batch.push(task);
+      if (task.alone) break;
+    }
+    return batch;
+  }
+
+  #compactQueue(): void {
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    } else if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    }
+  }
+
+  #send(worker: WorkerRecord, batch: Task[]): void {
+    const wire: WireTask[] = new Array(batch.length);
+    const transfer: Transferable[] = [];
+    const newFns: number[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const t = batch[i];
+      const w: WireTask = {
+        id: t.id,
+        fn: t.spec.fnKey,
+        mode: t.spec.mode,
+        args: t.wireArgs,
+        kwargs: t.wireKwargs,
+        shared: t.shared,
+      };
+      if (!worker.seenFns.has(t.spec.fnKey)) {
+        w.ref = t.spec.fn;
+        worker.seenFns.add(t.spec.fnKey);
+        newFns.push(t.spec.fnKey);
+      }
+      if (t.transfer.length > 0) transfer.push(...t.transfer);
+      wire[i] = w;
+    }
+    try {
+      // deno-lint-ignore no-explicit-any
+      worker.thread.postMessage({ t: "run", tasks: wire }, transfer as any[]);
+    } catch (err) {
+      for (const k of newFns) worker.seenFns.delete(k);
+      this.#sendFailed(worker, batch, err);
+      return;
+    }
+    for (const t of batch) {
+      t.worker = worker;
+      worker.inflight.push(t);
+    }
+    worker.sentAt = performance.now();
+    worker.sentCount = batch.length;
+  }
+
+  /** Some argument could not be cloned: find which, fail only those tasks. */
+  #sendFailed(worker: WorkerRecord, batch: Task[], err: unknown): void {
+    if (batch.length > 1) {
+      for (const t of batch) this.#send(worker, [t]);
+      return;
+    }
+    const t = batch[0];
+    this.#settle(t, false, describeCloneError(t, err));
+  }
+
+  #onMessage(worker: WorkerRecord, msg: PoolWorkerMessage): void {
+    if (msg.t === "init-error") {
+      this.#break(
+        new ProcessError(msg.error, "initializer"),
+      );
+      return;
+    }
+    for (const r of msg.results) {
+      // Results come in the order the tasks were sent.
+      let task = worker.inflight.shift();
+      while (task !== undefined && task.id !== r.id) {
+        task = worker.inflight.shift();
+      }
+      if (task === undefined) continue;
+      task.worker = null;
+      worker.tasksDone++;
+      worker.everCompleted = true;
+      if (r.ok) {
+        this.#settle(task, true, decodeShared(r.value));
+      } else {
+        this.#settle(task, false, new ProcessError(r.error, task.spec.label));
+      }
+    }
+    if (worker.inflight.length === 0) {
+      const perTask = (performance.now() - worker.sentAt) / worker.sentCount;
+      this.#avgTaskMs = this.#avgTaskMs === Infinity
+        ? perTask
+        : this.#avgTaskMs * 0.8 + perTask * 0.2;
+      const max = this.#opts.maxTasksPerChild;
+      if (max !== null && worker.tasksDone >= max) {
+        this.#retire(worker);
+        this.#spawnIfNeeded();
+      }
+      this.#schedulePump();
+    }
+  }
+
+  #onExit(worker: WorkerRecord, code: number): void {
+    this.#workers.delete(worker);
+    markDead(worker.key);
+    const lost = worker.inflight;
+    worker.inflight = [];
+    if (!worker.leaving && lost.length > 0) {
+      const current = Atomics.load(worker.state, STATE_CURRENT);
+      const requeue: Task[] = [];
+      for (const t of lost) {
+        t.worker = null;
+        if (t.settled) continue;
+        if (t.id === current) {
+          this.#settle(
+            t,
+            false,
+            new WorkerLostError(
+              `Cannot finish task '${t.spec.label}': its worker ${worker.name} exited with code ${code} while running it (it called exit, crashed or ran out of memory); the worker was replaced`,
+              code,
+            ),
+          );
+        } else {
+          requeue.push(t);
+        }
+      }
+      // Tasks of the batch that had not run (or whose results were not
+      // reported) go back to the front of the queue, in order.
+      this.#queue.splice(this.#queueHead, 0, ...requeue);
+    }
+    if (!worker.leaving && !worker.everCompleted) {
+      this.#startFailures++;
+      if (this.#startFailures >= 3 * this.#opts.size + 3) {
+        this.#break(
+          new WorkerLostError(
+            `Cannot run tasks: pool workers keep exiting before finishing any task (last exit code ${code}); check the initializer and the tasks' modules`,
+            code,
+          ),
+        );
+        return;
+      }
+    }
+    this.#spawnIfNeeded();
+    this.#schedulePump();
+  }
+
+  #spawnIfNeeded(): void {
+    if (this.#terminated || this.#broken) return;
+    if (this.#closed && this.#outstanding === 0) return;
+    let live = 0;
+    for (const w of this.#workers) if (!w.leaving) live++;
+    while (live < this.#opts.size) {
+      this.#spawn();
+      live++;
+    }
+  }
+
+  #spawn(): void {
+    const runtime = childRuntime();
+    const name = `PoolWorker-${++workerCounter}`;
+    const stateBuf = new SharedArrayBuffer(8);
+    const transfer: Transferable[] = [];
+    const init: PoolInit = {
+      kind: "pool",
+      runtime,
+      parent: selfAsParent(),
+      name,
+      initializer: this.#opts.initializer,
+      initargs: encodeShared(this.#opts.initargs, transfer) as unknown[],
+      state: stateBuf,
+    };
+    const thread = spawnWorker(init, transfer, this.#opts.resourceLimits);
+    const record: WorkerRecord = {
+      name,
+      thread,
+      key: runtime.key,
+      state: new Int32Array(stateBuf),
+      inflight: [],
+      seenFns: new Set(),
+      tasksDone: 0,
+      leaving: false,
+      everCompleted: false,
+      sentAt: 0,
+      sentCount: 0,
+    };
+    this.#workers.add(record);
+    if (!this.#refed) thread.unref();
+    thread.on("message", (m: PoolWorkerMessage) => this.#onMessage(record, m));
+    thread.on("error", () => {
+      // Uncatchable failure (e.g. the memory limit): the exit event that
+      // follows does the bookkeeping.
+    });
+    thread.once("exit", (code: number) => this.#onExit(record, code));
+  }
+
+  #retire(worker: WorkerRecord): void {
+    if (worker.leaving) return;
+    worker.leaving = true;
+    for (const t of worker.inflight) {
+      t.worker = null;
+      if (!t.settled) this.#queue.splice(this.#queueHead, 0, t);
+    }
+    worker.inflight = [];
+    void worker.thread.terminate();
+  }
+
+  /** Workers keep the program alive only while tasks are outstanding. */
+  #setRef(on: boolean): void {
+    if (this.#refed === on) return;
+    this.#refed = on;
+    for (const w of this.#workers) on ? w.thread.ref() : w.thread.unref();
+  }
+
+  #break(err: Error): void {
+    if (this.#broken) return;
+    this.#broken = err;
+    this.#failAll(err);
+    for (const w of [...this.#workers]) this.#retire(w);
+  }
+
+  #failAll(err: Error): void {
+    for (let i = this.#queueHead; i < this.#queue.length; i++) {
+      this.#settle(this.#queue[i], false, err);
+    }
+    this.#queue = [];
+    this.#queueHead = 0;
+    for (const w of this.#workers) {
+      for (const t of w.inflight) this.#settle(t, false, err);
+      w.inflight = [];
+    }
+  }
+
+  #endIdleWorkers(): void {
+    for (const w of [...this.#workers]) {
+      if (w.inflight.length === 0) this.#retire(w);
+    }
+  }
+
+  /** No more tasks; workers end once the queue is done. */
+  close(): void {
+    this.#closed = true;
+    this.#schedulePump();
+  }
+
+  /**
+   * Ends every worker now; tasks not finished reject with `err`.
+   *
+   * @param err The error unfinished tasks reject with.
+   */
+  terminate(err: Error): void {
+    this.#closed = true;
+    if (this.#terminated) return;
+    this.#terminated = true;
+    this.#failAll(err);
+    for (const w of [...this.#workers]) this.#retire(w);
+  }
+
+  /** Resolves once every task settled and every worker exited. */
+  async join(): Promise<void> {
+    if (this.#outstanding > 0) {
+      await new Promise<void>((resolve) => this.#drained.push(resolve));
+    }
+    this.#endIdleWorkers();
+    await Promise.all(
+      [...this.#workers].map((w) =>
+        new Promise<void>((resolve) => {
+          w.thread.once("exit", () => resolve());
+        })
+      ),
+    );
+  }
+
+  /** Whether `close()` or `terminate()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether the pool cannot run tasks (initializer failed, …). */
+  get broken(): Error | null {
+    return this.#broken;
+  }
+
+  /** Counts for `Pool.stats()`. */
+  stats(): PoolStats {
+    let running = 0;
+    let workers = 0;
+    for (const w of this.#workers) {
+      running += w.inflight.length;
+      if (!w.leaving) workers++;
+    }
+    let queued = 0;
+    for (let i = this.#queueHead; i < this.#queue.length; i++) {
+      if (!this.#queue[i].settled) queued++;
+    }
+    return { queued, running, done: this.#done, failed: this.#failed, workers };
+  }
+}
+
+function describeCloneError(task: Task, err: unknown): Error {
+  const label = task.spec.label;
+  const args = task.spec.args;
+  for (let i = 0; i < args.length; i++) {
+    try {
+      structuredClone(args[i]);
+    } catch (e) {
+      return new TypeError(
+        `Cannot send argument ${i} of task '${label}' to a worker: ${
+          (e as Error).message
+        }; pass structured-cloneable values (functions, class instances with private state and sockets cannot cross)`,
+        { cause: err },
+      );
+    }
+  }
+  return new TypeError(
+    `Cannot send task '${label}' to a worker: ${(err as Error).message}`,
+    { cause: err },
+  );
+}

@@ -1,0 +1,184 @@
+/**
+ * The messages the parent and a worker exchange, defined once for both
+ * sides (the parent: `process.ts`, `_pool_engine.ts`; the worker:
+ * `_worker_entry.ts`).
+ *
+ * Flow of a pool task:
+ *
+ * ```text
+ *   parent                                worker
+ *   ------                                ------
+ *   RunMessage { tasks: [Task…] }  ──►    run each task in order,
+ *                                          Int32 slot CURRENT = task id
+ *                                   ◄──   DoneMessage { results: [Result…] }
+ * ```
+ *
+ * @module
+ */
+
+import type { RemoteErrorInfo } from "./errors.ts";
+import type { RuntimeInit } from "./_runtime.ts";
+
+/**
+ * How a function reaches another process: by name from a module (checked
+ * against its source there), or by its source alone.
+ */
+export interface FunctionRef {
+  /** The function's (or class's) name; "" when anonymous. */
+  name: string;
+  /** `fn.toString()` in the parent, used to check identity and to rebuild. */
+  source: string;
+  /** Modules to look the name up in, first match wins. */
+  modules: string[];
+  /** `true` when the name must be found (a `{ module, name }` target). */
+  byName: boolean;
+}
+
+/** Who a process's parent is, for `parentProcess()`. */
+export interface ParentInfo {
+  /** The parent's name. */
+  name: string;
+  /** The parent's pid. */
+  pid: number;
+  /** The parent's ident. */
+  ident: number;
+  /** Whether the parent is a daemon. */
+  daemon: boolean;
+  /** The parent's runtime key, to tell whether it is alive. */
+  key: number;
+}
+
+/** `workerData` of a worker that runs one `Process`. */
+export interface ProcessInit {
+  /** Discriminant. */
+  kind: "process";
+  /** The program tree's shared runtime. */
+  runtime: RuntimeInit;
+  /** The process's parent. */
+  parent: ParentInfo;
+  /** The process's name. */
+  name: string;
+  /** Whether it is a daemon. */
+  daemon: boolean;
+  /** The target function, if any. */
+  target: FunctionRef | null;
+  /** The `Process` subclass that was started, if not `Process` itself. */
+  cls: FunctionRef | null;
+  /** The subclass instance's own fields (encoded). */
+  fields: Record<string, unknown>;
+  /** Slot 0: 1 once the process ended; slot 1: its exit code. */
+  state: SharedArrayBuffer;
+  /** Positional arguments (encoded). */
+  args: unknown[];
+  /** Keyword arguments (encoded), passed as a last object argument. */
+  kwargs: Record<string, unknown> | undefined;
+}
+
+/** `workerData` of a pool worker. */
+export interface PoolInit {
+  /** Discriminant. */
+  kind: "pool";
+  /** The program tree's shared runtime. */
+  runtime: RuntimeInit;
+  /** The pool worker's parent (the pool's owner). */
+  parent: ParentInfo;
+  /** The worker's name (`PoolWorker-N`). */
+  name: string;
+  /** Runs once before the first task. */
+  initializer: FunctionRef | null;
+  /** The initializer's arguments (encoded). */
+  initargs: unknown[];
+  /** Slot 0: id of the task running now (0 when idle). */
+  state: SharedArrayBuffer;
+}
+
+/** Index of the running task id in {@linkcode PoolInit.state}. */
+export const STATE_CURRENT = 0;
+
+/** How a task applies its function to its arguments. */
+export const TaskMode = {
+  /** `fn(...args, kwargs?)`. */
+  Apply: 0,
+  /** `chunk.map((x) => fn(x))`. */
+  Map: 1,
+  /** `chunk.map((xs) => fn(...xs))`. */
+  Starmap: 2,
+} as const;
+
+/** One of {@linkcode TaskMode}. */
+export type TaskMode = typeof TaskMode[keyof typeof TaskMode];
+
+/** A task as sent to a pool worker. */
+export interface WireTask {
+  /** Task id (> 0), unique per pool. */
+  id: number;
+  /** Key of the function in the worker's function table. */
+  fn: number;
+  /** The function's ref, sent the first time this worker sees `fn`. */
+  ref?: FunctionRef;
+  /** How to apply the function. */
+  mode: TaskMode;
+  /** Arguments (Apply) or the chunk of items (Map/Starmap), encoded. */
+  args: unknown[];
+  /** Keyword arguments (Apply only). */
+  kwargs?: Record<string, unknown>;
+  /** Whether `args`/`kwargs` hold shared primitives to decode. */
+  shared: boolean;
+}
+
+/** Parent → pool worker: run these tasks in order. */
+export interface RunMessage {
+  /** Discriminant. */
+  t: "run";
+  /** The tasks. */
+  tasks: WireTask[];
+}
+
+/** A task's outcome. */
+export type WireResult =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: RemoteErrorInfo };
+
+/** Pool worker → parent: outcomes, in the order the tasks ran. */
+export interface DoneMessage {
+  /** Discriminant. */
+  t: "done";
+  /** The outcomes. */
+  results: WireResult[];
+}
+
+/** Pool worker → parent: the initializer threw. */
+export interface InitErrorMessage {
+  /** Discriminant. */
+  t: "init-error";
+  /** What it threw. */
+  error: RemoteErrorInfo;
+}
+
+/** Anything a pool worker sends. */
+export type PoolWorkerMessage = DoneMessage | InitErrorMessage;
+
+/**
+ * Turns anything thrown into what crosses back to the parent.
+ *
+ * @param err What was thrown.
+ * @returns The remote error info (with `cause` only when cloneable).
+ */
+export function toRemoteError(err: unknown): RemoteErrorInfo {
+  if (err instanceof Error) {
+    const info: RemoteErrorInfo = {
+      name: err.name,
+      message: err.message,
+      stack: err.stack,
+    };
+    if (err.cause !== undefined) {
+      try {
+        info.cause = structuredClone(err.cause);
+      } catch {
+        // An uncloneable cause is dropped; name, message and stack remain.
+      }
+    }
+    return info;
+  }
+  return { name: "Error", message: String(err), stack: undefined };
+}

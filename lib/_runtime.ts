@@ -1,0 +1,93 @@
+/**
+ * Facts about the process (thread) this code runs in, shared by every
+ * module: a key that names it across the whole program tree, and a table
+ * that says whether the holder of a key is still alive.
+ *
+ * The root program makes the table (a SharedArrayBuffer); every worker
+ * gets the same table from its parent, so a lock can tell that its holder
+ * died and hand the lock on instead of deadlocking.
+ *
+ * @module
+ */
+
+/** Slots in the liveness table; slot 0 is the key counter. */
+const TABLE_SLOTS = 1 << 16;
+
+/** A process's liveness: its slot holds one of these. */
+export const Liveness = { Unused: 0, Alive: 1, Dead: 2 } as const;
+
+/** What a child needs to join the program tree (sent by its parent). */
+export interface RuntimeInit {
+  /** The shared liveness table. */
+  table: SharedArrayBuffer;
+  /** The key the parent chose for the child. */
+  key: number;
+  /** The root program's main module URL, for finding exported functions. */
+  mainModule: string;
+}
+
+let table: Int32Array = new Int32Array(
+  new SharedArrayBuffer(TABLE_SLOTS * 4),
+);
+let key = allocKeyIn(table);
+let rootMainModule: string = Deno.mainModule;
+
+function allocKeyIn(t: Int32Array): number {
+  const k = (Atomics.add(t, 0, 1) % (TABLE_SLOTS - 1)) + 1;
+  Atomics.store(t, k, Liveness.Alive);
+  return k;
+}
+
+/**
+ * Called once by a worker or child entry with what its parent sent.
+ *
+ * @param init The parent's table, this child's key and the root module.
+ */
+export function joinRuntime(init: RuntimeInit): void {
+  table = new Int32Array(init.table);
+  key = init.key;
+  rootMainModule = init.mainModule;
+}
+
+/**
+ * Makes the key and init message for a new child of this process.
+ *
+ * @returns What to send to the child.
+ */
+export function childRuntime(): RuntimeInit {
+  return {
+    table: table.buffer as SharedArrayBuffer,
+    key: allocKeyIn(table),
+    mainModule: rootMainModule,
+  };
+}
+
+/** This process's key (never 0). */
+export function currentKey(): number {
+  return key;
+}
+
+/** The root program's main module URL. */
+export function mainModuleUrl(): string {
+  return rootMainModule;
+}
+
+/**
+ * Whether the process with `k` is alive. A key this table does not know
+ * (0) counts as alive, so nothing is stolen on a guess.
+ *
+ * @param k A key from {@linkcode currentKey}.
+ */
+export function isAlive(k: number): boolean {
+  if (k <= 0 || k >= TABLE_SLOTS) return true;
+  return Atomics.load(table, k) !== Liveness.Dead;
+}
+
+/**
+ * Marks the process with `k` dead (its parent saw it exit).
+ *
+ * @param k The dead process's key.
+ */
+export function markDead(k: number): void {
+  if (k > 0 && k < TABLE_SLOTS) Atomics.store(table, k, Liveness.Dead);
+}

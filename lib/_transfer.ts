@@ -1,0 +1,170 @@
+/**
+ * How this module's primitives cross into another process.
+ *
+ * A primitive (`Lock`, `Queue`, `Value`, `Connection` …) implements
+ * {@linkcode kShare}: it returns a descriptor `{ tag, id, data }` whose
+ * `data` is structured-cloneable (SharedArrayBuffers, MessagePorts, plain
+ * values). {@linkcode encodeShared} walks task arguments (arrays and plain
+ * objects, to any depth) and swaps every primitive for a marker object;
+ * {@linkcode decodeShared} in the receiving process swaps each marker back
+ * for a working primitive, made by the reviver registered for its tag with
+ * {@linkcode registerShareable}. Revived objects are cached by `tag` and
+ * `id`, so the same primitive passed twice is the same object there.
+ *
+ * Every module that defines a shareable registers it when it is loaded;
+ * the worker and child entries import `mod.ts`, so all are registered.
+ *
+ * @module
+ */
+
+/** The method a shareable primitive implements to describe itself. */
+export const kShare: unique symbol = Symbol.for("@seed/multiprocessing.share");
+
+/** What a shareable primitive turns into when it crosses. */
+export interface ShareDescriptor {
+  /** The reviver's name, as given to {@linkcode registerShareable}. */
+  tag: string;
+  /** A stable id: the same primitive always gives the same id. */
+  id: string;
+  /** Structured-cloneable state (SharedArrayBuffers, ports, numbers …). */
+  data: unknown;
+  /** Ports to transfer (not clone) with the message. */
+  transfer?: Transferable[];
+}
+
+/** An object that can be sent to another process as a working primitive. */
+export interface Shareable {
+  /** Describes the primitive for the receiving process. */
+  [kShare](): ShareDescriptor;
+}
+
+const MARK = "\u0000mp-share";
+
+interface Marker {
+  [MARK]: string;
+  id: string;
+  data: unknown;
+}
+
+type Reviver = (data: unknown, id: string) => unknown;
+
+const revivers = new Map<string, Reviver>();
+const revived = new Map<string, WeakRef<object>>();
+
+/**
+ * Registers how to rebuild a primitive of `tag` in the receiving process.
+ *
+ * @param tag A name unique to the primitive's class.
+ * @param revive Builds a working primitive from the descriptor's data.
+ */
+export function registerShareable(tag: string, revive: Reviver): void {
+  revivers.set(tag, revive);
+}
+
+/**
+ * Remembers `obj` as the local object for `tag`/`id`, so that a marker
+ * for it coming back into this process revives as `obj` itself.
+ *
+ * @param tag The primitive's tag.
+ * @param id The primitive's id.
+ * @param obj The primitive.
+ */
+export function rememberShared(tag: string, id: string, obj: object): void {
+  revived.set(`${tag}:${id}`, new WeakRef(obj));
+}
+
+/** A fresh id for a new shareable primitive. */
+export function newShareId(): string {
+  return crypto.randomUUID();
+}
+
+function isShareable(value: object): value is Shareable {
+  return typeof (value as Partial<Shareable>)[kShare] === "function";
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Replaces every shareable primitive inside `value` (itself, or nested in
+ * arrays and plain objects) with a marker. Returns `value` unchanged (the
+ * same object) when it holds none, so the common case allocates nothing.
+ *
+ * @param value Task arguments, a result, or any value about to cross.
+ * @param transfer Collects ports the descriptors ask to transfer.
+ * @returns The value to send.
+ */
+export function encodeShared(
+  value: unknown,
+  transfer?: Transferable[],
+): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (isShareable(value)) {
+    const d = value[kShare]();
+    if (d.transfer && transfer) transfer.push(...d.transfer);
+    const marker: Marker = { [MARK]: d.tag, id: d.id, data: d.data };
+    return marker;
+  }
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      const e = encodeShared(v, transfer);
+      if (e !== v && out === undefined) out = value.slice(0, i);
+      if (out !== undefined) out.push(e);
+    }
+    return out ?? value;
+  }
+  if (!isPlainObject(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  const rec = value as Record<string, unknown>;
+  const keys = Object.keys(rec);
+  for (let i = 0; i < keys.length; i++) {
+    const v = rec[keys[i]];
+    const e = encodeShared(v, transfer);
+    if (e !== v && out === undefined) {
+      out = {};
+      for (let j = 0; j < i; j++) out[keys[j]] = rec[keys[j]];
+    }
+    if (out !== undefined) out[keys[i]] = e;
+  }
+  return out ?? value;
+}
+
+/**
+ * Rebuilds the primitives that {@linkcode encodeShared} replaced. Returns
+ * `value` itself when it holds no marker.
+ *
+ * @param value A value that crossed.
+ * @returns The value with working primitives in place of markers.
+ */
+export function decodeShared(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = decodeShared(value[i]);
+    return value;
+  }
+  if (!isPlainObject(value)) return value;
+  const rec = value as Record<string, unknown>;
+  if (typeof rec[MARK] === "string") return revive(rec as unknown as Marker);
+  for (const k of Object.keys(rec)) rec[k] = decodeShared(rec[k]);
+  return value;
+}
+
+function revive(marker: Marker): unknown {
+  const tag = marker[MARK];
+  const key = `${tag}:${marker.id}`;
+  const cached = revived.get(key)?.deref();
+  if (cached !== undefined) return cached;
+  const reviver = revivers.get(tag);
+  if (reviver === undefined) {
+    throw new TypeError(
+      `Cannot receive a '${tag}': this process has not loaded the module that defines it; import "@seed/multiprocessing" in it`,
+    );
+  }
+  const obj = reviver(marker.data, marker.id) as object;
+  revived.set(key, new WeakRef(obj));
+  return obj;
+}

@@ -1,0 +1,124 @@
+/**
+ * Waiting on a shared `Int32Array` slot: spin briefly, then sleep on the
+ * futex. On these machines a futex wake costs 10–60 µs while a hand-off
+ * seen by a spinning thread costs well under 1 µs, so a short spin catches
+ * the common quick hand-off and the futex keeps long waits off the CPU.
+ *
+ * Both waits return when the slot no longer holds `expected`, when they
+ * are woken (which may be spurious: callers re-check their condition in a
+ * loop), or when the deadline passes.
+ *
+ * @module
+ */
+
+/** How many times to re-read the slot before sleeping. */
+const SPIN_LIMIT = 200;
+
+/**
+ * Converts a Python-style timeout in seconds to an absolute deadline in
+ * `performance.now()` milliseconds (`Infinity` for none).
+ *
+ * @param timeout Seconds, or `undefined`/`null` for no limit.
+ * @param what The option's owner, for the error message.
+ * @returns The deadline.
+ */
+export function deadlineFrom(
+  timeout: number | null | undefined,
+  what = "wait",
+): number {
+  if (timeout === undefined || timeout === null) return Infinity;
+  if (typeof timeout !== "number" || Number.isNaN(timeout)) {
+    throw new TypeError(
+      `Cannot ${what}: 'timeout' must be a number of seconds, got ${
+        String(timeout)
+      }`,
+    );
+  }
+  if (timeout < 0) {
+    throw new RangeError(
+      `Cannot ${what}: 'timeout' must not be negative, got ${timeout}`,
+    );
+  }
+  return performance.now() + timeout * 1000;
+}
+
+/**
+ * Blocks the thread until `i32[index] !== expected`, a wake, or `deadline`.
+ * Allowed on Deno's main thread, where it blocks the event loop.
+ *
+ * @param i32 The shared slots.
+ * @param index The slot to watch.
+ * @param expected The value that means "keep waiting".
+ * @param deadline A `performance.now()` deadline, or `Infinity`.
+ * @returns `false` when the deadline passed, else `true`.
+ */
+export function waitSync(
+  i32: Int32Array,
+  index: number,
+  expected: number,
+  deadline = Infinity,
+): boolean {
+  for (let i = 0; i < SPIN_LIMIT; i++) {
+    if (Atomics.load(i32, index) !== expected) return true;
+  }
+  if (deadline === Infinity) {
+    Atomics.wait(i32, index, expected);
+    return true;
+  }
+  const left = deadline - performance.now();
+  if (left <= 0) return false;
+  return Atomics.wait(i32, index, expected, left) !== "timed-out" ||
+    performance.now() < deadline;
+}
+
+/**
+ * Waits without blocking the event loop until `i32[index] !== expected`,
+ * a wake, `deadline`, or `signal` aborts.
+ *
+ * `Atomics.waitAsync` does not keep Deno's event loop alive, so a timer is
+ * held while the wait is pending; without it a program awaiting only this
+ * wait would exit with "top-level await never resolved".
+ *
+ * @param i32 The shared slots.
+ * @param index The slot to watch.
+ * @param expected The value that means "keep waiting".
+ * @param deadline A `performance.now()` deadline, or `Infinity`.
+ * @param signal Stops the wait early (it then rejects with the reason).
+ * @returns `false` when the deadline passed, else `true`.
+ */
+export async function waitAsync(
+  i32: Int32Array,
+  index: number,
+  expected: number,
+  deadline = Infinity,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  signal?.throwIfAborted();
+  for (let i = 0; i < SPIN_LIMIT; i++) {
+    if (Atomics.load(i32, index) !== expected) return true;
+  }
+  const left = deadline === Infinity ? undefined : deadline - performance.now();
+  if (left !== undefined && left <= 0) return false;
+  const res = Atomics.waitAsync(i32, index, expected, left);
+  if (!res.async) return res.value !== "timed-out";
+  // Keep the event loop alive (see above); the interval is never run.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  try {
+    if (signal === undefined) {
+      return (await res.value) !== "timed-out" || performance.now() < deadline;
+    }
+    let onAbort!: () => void;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      const r = await Promise.race([res.value, aborted]);
+      return r !== "timed-out" || performance.now() < deadline;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  } finally {
+    clearInterval(keepAlive);
+  }
+}

@@ -1,0 +1,349 @@
+/**
+ * The error classes of `@seed/multiprocessing`. Each is exported from
+ * `mod.ts` so callers can `instanceof`-check what they expect to catch.
+ *
+ * @module
+ */
+
+/**
+ * Raised by a non-blocking or timed-out `get` on an empty queue.
+ *
+ * @example Usage
+ * ```ts
+ * import { Empty } from "@seed/multiprocessing";
+ * const err = new Empty("Cannot get from the queue: it is empty");
+ * console.log(err.name); // "Empty"
+ * ```
+ */
+export class Empty extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What happened and what to do.
+   * @param options The standard error options (`cause`).
+   */
+  constructor(
+    message = "Cannot get an item: the queue is empty",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "Empty";
+  }
+}
+
+/**
+ * Raised by a non-blocking or timed-out `put` on a full bounded queue.
+ *
+ * @example Usage
+ * ```ts
+ * import { Full } from "@seed/multiprocessing";
+ * console.log(new Full().name); // "Full"
+ * ```
+ */
+export class Full extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What happened and what to do.
+   * @param options The standard error options (`cause`).
+   */
+  constructor(
+    message = "Cannot put an item: the queue is full",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "Full";
+  }
+}
+
+/**
+ * Raised when a wait gives up after its `timeout` (in seconds).
+ *
+ * @example Usage
+ * ```ts
+ * import { TimeoutError } from "@seed/multiprocessing";
+ * console.log(new TimeoutError("Cannot get the result: timed out after 1s").name); // "TimeoutError"
+ * ```
+ */
+export class TimeoutError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What happened and what to do.
+   * @param options The standard error options (`cause`).
+   */
+  constructor(message = "Timed out", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TimeoutError";
+  }
+}
+
+/** The shape of a remote error as it crosses between processes. */
+export interface RemoteErrorInfo {
+  /** The remote error's `name` (`"TypeError"`, a custom class name …). */
+  name: string;
+  /** The remote error's `message`. */
+  message: string;
+  /** The remote error's stack, as printed in the process that threw. */
+  stack?: string;
+  /** The remote error's `cause`, when it could be cloned. */
+  cause?: unknown;
+}
+
+/**
+ * A task or process target threw. Carries the remote error's `name`,
+ * `message` and `stack` (in {@linkcode ProcessError.remoteStack}), and its
+ * `cause` when that could be cloned.
+ *
+ * @example Usage
+ * ```ts
+ * import { ProcessError } from "@seed/multiprocessing";
+ * const err = new ProcessError({ name: "TypeError", message: "bad" }, "square");
+ * console.log(err.remoteName, err.message); // "TypeError" "Task 'square' threw TypeError: bad"
+ * ```
+ */
+export class ProcessError extends Error {
+  /** The `name` of the error thrown in the other process. */
+  readonly remoteName: string;
+  /** The `message` of the error thrown in the other process. */
+  readonly remoteMessage: string;
+  /** The stack of the error thrown in the other process. */
+  readonly remoteStack: string;
+
+  /**
+   * Makes the error from what the other process reported.
+   *
+   * @param info The remote error's name, message, stack and cause.
+   * @param task The name of the function that threw, for the message.
+   */
+  constructor(info: RemoteErrorInfo, task?: string) {
+    const where = task ? `Task '${task}'` : "The task";
+    super(
+      `${where} threw ${info.name}: ${info.message}`,
+      info.cause === undefined ? undefined : { cause: info.cause },
+    );
+    this.name = "ProcessError";
+    this.remoteName = info.name;
+    this.remoteMessage = info.message;
+    this.remoteStack = info.stack ?? `${info.name}: ${info.message}`;
+    // Show where it really happened: the remote stack follows ours.
+    this.stack = `${this.stack}\n--- remote stack ---\n${this.remoteStack}`;
+  }
+}
+
+/**
+ * The worker or child process running a task died (it exited, crashed, ran
+ * out of memory or was killed) before the task finished.
+ *
+ * @example Usage
+ * ```ts
+ * import { WorkerLostError } from "@seed/multiprocessing";
+ * console.log(new WorkerLostError("Worker exited with code 3").name); // "WorkerLostError"
+ * ```
+ */
+export class WorkerLostError extends Error {
+  /** The exit code of the lost worker, when known. */
+  readonly exitCode: number | null;
+
+  /**
+   * Makes the error.
+   *
+   * @param message What happened and what to do.
+   * @param exitCode The lost worker's exit code, when known.
+   */
+  constructor(message: string, exitCode: number | null = null) {
+    super(message);
+    this.name = "WorkerLostError";
+    this.exitCode = exitCode;
+  }
+}
+
+/**
+ * A `Barrier` was aborted or reset while a party waited, or a wait on it
+ * timed out (which breaks it).
+ *
+ * @example Usage
+ * ```ts
+ * import { BrokenBarrierError } from "@seed/multiprocessing";
+ * console.log(new BrokenBarrierError().name); // "BrokenBarrierError"
+ * ```
+ */
+export class BrokenBarrierError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What happened and what to do.
+   */
+  constructor(
+    message =
+      "Cannot pass the barrier: it is broken; call reset() to use it again",
+  ) {
+    super(message);
+    this.name = "BrokenBarrierError";
+  }
+}
+
+/**
+ * A command run with `check: true` (or through `checkCall` /
+ * `checkOutput`) exited with a non-zero code.
+ *
+ * @example Usage
+ * ```ts
+ * import { CalledProcessError } from "@seed/multiprocessing";
+ * const err = new CalledProcessError(2, ["ls", "/nope"]);
+ * console.log(err.returncode); // 2
+ * ```
+ */
+export class CalledProcessError extends Error {
+  /** The exit code of the command. */
+  readonly returncode: number;
+  /** The command and its arguments. */
+  readonly cmd: string[];
+  /** What the command wrote to stdout, when captured. */
+  readonly stdout: string | Uint8Array | null;
+  /** What the command wrote to stderr, when captured. */
+  readonly stderr: string | Uint8Array | null;
+
+  /**
+   * Makes the error.
+   *
+   * @param returncode The command's exit code.
+   * @param cmd The command and its arguments.
+   * @param stdout Captured stdout, if any.
+   * @param stderr Captured stderr, if any.
+   */
+  constructor(
+    returncode: number,
+    cmd: string[],
+    stdout: string | Uint8Array | null = null,
+    stderr: string | Uint8Array | null = null,
+  ) {
+    super(
+      `Command '${cmd.join(" ")}' returned non-zero exit status ${returncode}`,
+    );
+    this.name = "CalledProcessError";
+    this.returncode = returncode;
+    this.cmd = cmd;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+
+  /** Python's alias of {@linkcode CalledProcessError.stdout}. */
+  get output(): string | Uint8Array | null {
+    return this.stdout;
+  }
+}
+
+/**
+ * A command did not finish within its `timeout`; it was killed.
+ *
+ * @example Usage
+ * ```ts
+ * import { TimeoutExpired } from "@seed/multiprocessing";
+ * const err = new TimeoutExpired(["sleep", "5"], 0.1);
+ * console.log(err.timeout); // 0.1
+ * ```
+ */
+export class TimeoutExpired extends Error {
+  /** The command and its arguments. */
+  readonly cmd: string[];
+  /** The timeout, in seconds. */
+  readonly timeout: number;
+  /** What the command wrote to stdout before it was killed, when captured. */
+  readonly stdout: string | Uint8Array | null;
+  /** What the command wrote to stderr before it was killed, when captured. */
+  readonly stderr: string | Uint8Array | null;
+
+  /**
+   * Makes the error.
+   *
+   * @param cmd The command and its arguments.
+   * @param timeout The timeout that expired, in seconds.
+   * @param stdout Captured stdout, if any.
+   * @param stderr Captured stderr, if any.
+   */
+  constructor(
+    cmd: string[],
+    timeout: number,
+    stdout: string | Uint8Array | null = null,
+    stderr: string | Uint8Array | null = null,
+  ) {
+    super(`Command '${cmd.join(" ")}' timed out after ${timeout} seconds`);
+    this.name = "TimeoutExpired";
+    this.cmd = cmd;
+    this.timeout = timeout;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+}
+
+/**
+ * A manager connection was refused because the `authkey` did not match.
+ *
+ * @example Usage
+ * ```ts
+ * import { AuthenticationError } from "@seed/multiprocessing";
+ * console.log(new AuthenticationError().name); // "AuthenticationError"
+ * ```
+ */
+export class AuthenticationError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What happened and what to do.
+   */
+  constructor(
+    message = "Cannot connect to the manager: the authkey does not match",
+  ) {
+    super(message);
+    this.name = "AuthenticationError";
+  }
+}
+
+/**
+ * Python's `EOFError`: `recv` on a connection whose other end is closed and
+ * which has nothing left to read.
+ *
+ * @example Usage
+ * ```ts
+ * import { EOFError } from "@seed/multiprocessing";
+ * console.log(new EOFError().name); // "EOFError"
+ * ```
+ */
+export class EOFError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What happened and what to do.
+   */
+  constructor(
+    message =
+      "Cannot receive: the other end is closed and nothing is left to read",
+  ) {
+    super(message);
+    this.name = "EOFError";
+  }
+}
+
+/**
+ * Python's `ValueError`: an operation got a value it cannot act on (such as
+ * `taskDone()` called more times than items were put, or releasing a
+ * semaphore above its bound).
+ *
+ * @example Usage
+ * ```ts
+ * import { ValueError } from "@seed/multiprocessing";
+ * console.log(new ValueError("Cannot call taskDone(): no task is pending").name); // "ValueError"
+ * ```
+ */
+export class ValueError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What happened and what to do.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "ValueError";
+  }
+}

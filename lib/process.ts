@@ -1,0 +1,633 @@
+/**
+ * `Process`: run a function in another process (a worker thread with its
+ * own isolate and heap, by default), as Python's
+ * `multiprocessing.Process`.
+ *
+ * @module
+ */
+
+import { threadId } from "node:worker_threads";
+import { ValueError } from "./errors.ts";
+import type { FunctionRef, ProcessInit } from "./_protocol.ts";
+import {
+  childRuntime,
+  currentKey,
+  isAlive as keyAlive,
+  markDead,
+} from "./_runtime.ts";
+import { self, selfAsParent } from "./_self.ts";
+import { toFunctionRef } from "./_shipping.ts";
+import { encodeShared } from "./_transfer.ts";
+import { deadlineFrom, waitSync } from "./_wait.ts";
+import { spawnWorker, type WorkerThread } from "./_worker_spawn.ts";
+import { checkStartMethod, type StartMethod } from "./_start_method.ts";
+
+/** Options of {@linkcode Process}. */
+export interface ProcessOptions {
+  /**
+   * The function to run: exported from the main module or from `module`
+   * (loaded by reference), a self-contained function (shipped by its
+   * source), or `{ module, name }`.
+   */
+  // deno-lint-ignore no-explicit-any
+  target?: ((...args: any[]) => unknown) | {
+    module: string | URL;
+    name: string;
+  };
+  /**
+   * Positional arguments for `target` (structured-cloned; this module's
+   * primitives arrive working).
+   *
+   * @default {[]}
+   */
+  args?: readonly unknown[];
+  /** Keyword arguments, passed to `target` as a last object argument. */
+  kwargs?: Record<string, unknown>;
+  /**
+   * The process's name.
+   *
+   * @default {"Process-N"}
+   */
+  name?: string;
+  /**
+   * Whether the process is a daemon: it does not keep the program alive
+   * and ends when the main module finishes; it may not start children.
+   *
+   * @default {false (inherited from the creating process)}
+   */
+  daemon?: boolean;
+  /**
+   * How the process is started.
+   *
+   * @default {the context's method, "worker" unless changed}
+   */
+  startMethod?: StartMethod;
+  /** A module to look `target` up in (by identity) before the main module. */
+  module?: string | URL;
+}
+
+const kChild = Symbol("child");
+
+interface ChildSetup {
+  [kChild]: true;
+  name: string;
+  daemon: boolean;
+  // deno-lint-ignore no-explicit-any
+  target: ((...args: any[]) => unknown) | undefined;
+  args: unknown[];
+  kwargs: Record<string, unknown> | undefined;
+}
+
+let counter = 0;
+const children = new Set<Process>();
+
+/**
+ * A process: runs `target(...args, kwargs?)` (or an overridden `run()`) in
+ * its own worker, with its own memory. Mirrors Python's
+ * `multiprocessing.Process`.
+ *
+ * With the default `"worker"` start method each process is a worker
+ * thread (its own V8 isolate and heap, a real OS thread): `pid` is the
+ * program's OS pid, shared by all its workers, and `ident` is the
+ * worker's thread id.
+ *
+ * @example Start a process and wait for it
+ * ```ts
+ * import { Process } from "@seed/multiprocessing";
+ *
+ * const p = new Process({
+ *   target: (who: string) => console.log(`hello, ${who}`),
+ *   args: ["world"],
+ * });
+ * p.start();
+ * await p.join();
+ * console.log(p.exitCode); // 0
+ * ```
+ */
+export class Process {
+  #name: string;
+  #daemon: boolean;
+  #target: ProcessOptions["target"];
+  #args: unknown[];
+  #kwargs: Record<string, unknown> | undefined;
+  #module: string | URL | undefined;
+  #state: "initial" | "started" | "ended" | "closed" = "initial";
+  #isSelf = false;
+  #worker: WorkerThread | undefined;
+  #shared: Int32Array | undefined;
+  #key = 0;
+  #exitCode: number | null = null;
+  #signalCode: number | null = null;
+  #ident: number | null = null;
+  #ended: Promise<void>;
+  #resolveEnded!: () => void;
+
+  /**
+   * Makes a process; `start()` runs it.
+   *
+   * @param options The target, its arguments, name, daemon flag and start method.
+   * @throws {TypeError} When an option has the wrong type.
+   */
+  constructor(options: ProcessOptions = {}) {
+    this.#ended = new Promise((resolve) => (this.#resolveEnded = resolve));
+    if ((options as Partial<ChildSetup>)[kChild]) {
+      const setup = options as unknown as ChildSetup;
+      this.#isSelf = true;
+      this.#state = "started";
+      this.#name = setup.name;
+      this.#daemon = setup.daemon;
+      this.#target = setup.target;
+      this.#args = setup.args;
+      this.#kwargs = setup.kwargs;
+      this.#ident = threadId;
+      this.#key = currentKey();
+      return;
+    }
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(
+        `Cannot make a process: options must be an object, got ${options}`,
+      );
+    }
+    const { target, args = [], kwargs, name, daemon, startMethod, module } =
+      options;
+    if (
+      target !== undefined && typeof target !== "function" &&
+      (target === null || typeof target !== "object")
+    ) {
+      throw new TypeError(
+        `Cannot make a process: 'target' must be a function or { module, name }, got ${typeof target}`,
+      );
+    }
+    if (!Array.isArray(args)) {
+      throw new TypeError(
+        `Cannot make a process: 'args' must be an array, got ${typeof args}`,
+      );
+    }
+    if (
+      kwargs !== undefined && (kwargs === null || typeof kwargs !== "object")
+    ) {
+      throw new TypeError(
+        `Cannot make a process: 'kwargs' must be an object, got ${kwargs}`,
+      );
+    }
+    checkStartMethod(startMethod, "make a process");
+    counter++;
+    this.#name = name ?? `Process-${counter}`;
+    this.#daemon = daemon ?? self.daemon;
+    this.#target = target;
+    this.#args = [...args];
+    this.#kwargs = kwargs;
+    this.#module = module;
+  }
+
+  /**
+   * The method that runs in the child. By default it calls `target` with
+   * `args` (and `kwargs` as a last argument); subclasses override it.
+   *
+   * @returns What `target` returns (awaited in the child).
+   */
+  run(): unknown {
+    if (this.#target === undefined) return undefined;
+    if (typeof this.#target !== "function") {
+      throw new TypeError(
+        `Cannot run process '${this.#name}': its target was not loaded in this process`,
+      );
+    }
+    const args = this.#kwargs === undefined
+      ? this.#args
+      : [...this.#args, this.#kwargs];
+    // Called unbound, as Python calls target: its stack reads "at target".
+    const target = this.#target;
+    return target(...args);
+  }
+
+  /**
+   * Starts the process. It runs `run()` in a new worker.
+   *
+   * @throws {ValueError} When the process was already started or closed.
+   * @throws {Error} When a daemon process tries to start a child.
+   * @throws {TypeError} When the target or an argument cannot be sent.
+   */
+  start(): void {
+    this.#checkNotClosed("start");
+    if (this.#state !== "initial") {
+      throw new ValueError(
+        `Cannot start process '${this.#name}': a process can only be started once`,
+      );
+    }
+    if (self.daemon) {
+      throw new Error(
+        `Cannot start process '${this.#name}': daemonic processes are not allowed to have children`,
+      );
+    }
+    const isSubclass = this.constructor !== Process;
+    const cls: FunctionRef | null = isSubclass
+      ? toFunctionRef(this.constructor, this.#module, "Process subclass")
+      : null;
+    const target: FunctionRef | null = this.#target === undefined
+      ? null
+      : toFunctionRef(this.#target, this.#module, "target");
+    const ownFields: Record<string, unknown> = {};
+    if (isSubclass) {
+      for (const [k, v] of Object.entries(this)) ownFields[k] = v;
+    }
+    const transfer: Transferable[] = [];
+    const runtime = childRuntime();
+    const state = new SharedArrayBuffer(8);
+    const init: ProcessInit = {
+      kind: "process",
+      runtime,
+      parent: selfAsParent(),
+      name: this.#name,
+      daemon: this.#daemon,
+      target,
+      cls,
+      fields: encodeShared(ownFields, transfer) as Record<string, unknown>,
+      args: encodeShared(this.#args, transfer) as unknown[],
+      kwargs: encodeShared(this.#kwargs, transfer) as
+        | Record<string, unknown>
+        | undefined,
+      state,
+    };
+    let worker: WorkerThread;
+    try {
+      worker = spawnWorker(init, transfer);
+    } catch (err) {
+      markDead(runtime.key);
+      throw describeCloneError(err, this.#name, this.#args, ownFields);
+    }
+    this.#worker = worker;
+    this.#key = runtime.key;
+    this.#shared = new Int32Array(state);
+    this.#ident = worker.threadId;
+    this.#state = "started";
+    children.add(this);
+    if (this.#daemon) worker.unref();
+    worker.on("error", () => {
+      // The worker died from something it could not catch (such as its
+      // memory limit); the "exit" event that follows records the code.
+    });
+    worker.once("exit", (code: number) => this.#onExit(code));
+  }
+
+  #onExit(code: number): void {
+    markDead(this.#key);
+    const shared = this.#shared!;
+    this.#exitCode = this.#signalCode ?? code;
+    Atomics.store(shared, 1, this.#exitCode);
+    Atomics.store(shared, 0, 1);
+    Atomics.notify(shared, 0);
+    this.#state = this.#state === "closed" ? "closed" : "ended";
+    this.#worker = undefined;
+    children.delete(this);
+    this.#resolveEnded();
+  }
+
+  /**
+   * Waits until the process ends, or until `timeout` seconds pass. Like
+   * Python it does not throw on timeout: check `exitCode` (still `null`)
+   * or `isAlive()`.
+   *
+   * @param timeout Seconds to wait at most; no limit when omitted.
+   * @returns A promise that settles when the process ended or time is up.
+   */
+  async join(timeout?: number): Promise<void> {
+    this.#checkJoinable("join");
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    // A daemon's worker does not keep the program alive; while someone
+    // waits for it, it must, or the wait would end the program.
+    if (this.#daemon) worker.ref();
+    try {
+      if (timeout === undefined || timeout === null) return await this.#ended;
+      deadlineFrom(timeout, `join process '${this.#name}'`);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#ended,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, timeout * 1000);
+        }),
+      ]);
+      clearTimeout(timer);
+    } finally {
+      if (this.#daemon && this.#worker !== undefined) worker.unref();
+    }
+  }
+
+  /**
+   * Blocks the thread until the process ends or `timeout` seconds pass.
+   * On the main thread this blocks the event loop (Deno allows it); the
+   * end is seen through shared memory, so it works there too.
+   *
+   * @param timeout Seconds to wait at most; no limit when omitted.
+   */
+  joinSync(timeout?: number): void {
+    this.#checkJoinable("join");
+    const deadline = deadlineFrom(timeout, `join process '${this.#name}'`);
+    const shared = this.#shared!;
+    while (Atomics.load(shared, 0) === 0) {
+      if (!waitSync(shared, 0, 0, Math.min(deadline, performance.now() + 50))) {
+        if (performance.now() >= deadline) return;
+      }
+    }
+    if (this.#exitCode === null) {
+      this.#exitCode = this.#signalCode ?? Atomics.load(shared, 1);
+    }
+  }
+
+  /** A promise that settles when the process ends (Python's `sentinel`). */
+  get ended(): Promise<void> {
+    return this.#ended;
+  }
+
+  /**
+   * Stops the process at once (Python sends SIGTERM); its `exitCode`
+   * becomes `-15`. A worker busy in CPU-bound code is stopped too.
+   * Locks it held are handed on to the next acquirer.
+   */
+  terminate(): void {
+    this.#stop(-15);
+  }
+
+  /** Stops the process at once (Python sends SIGKILL); `exitCode` becomes `-9`. */
+  kill(): void {
+    this.#stop(-9);
+  }
+
+  #stop(code: number): void {
+    this.#checkNotClosed(code === -9 ? "kill" : "terminate");
+    if (this.#worker === undefined) return;
+    this.#signalCode ??= code;
+    void this.#worker.terminate();
+  }
+
+  /**
+   * Whether the process has started and not yet ended.
+   *
+   * @returns `true` while it runs.
+   */
+  isAlive(): boolean {
+    this.#checkNotClosed("check process");
+    if (this.#isSelf) return true;
+    if (this.#state !== "started") return false;
+    return Atomics.load(this.#shared!, 0) === 0;
+  }
+
+  /**
+   * Releases the process object. Most methods throw afterwards.
+   *
+   * @throws {ValueError} When the process is still running.
+   */
+  close(): void {
+    if (this.#state === "started" && this.isAlive()) {
+      throw new ValueError(
+        `Cannot close process '${this.#name}': it is still running; join() or terminate() it first`,
+      );
+    }
+    this.#state = "closed";
+  }
+
+  /** The process's name (settable). */
+  get name(): string {
+    return this.#name;
+  }
+
+  set name(value: string) {
+    if (typeof value !== "string") {
+      throw new TypeError(
+        `Cannot set name: expected a string, got ${typeof value}`,
+      );
+    }
+    this.#name = value;
+  }
+
+  /**
+   * Whether the process is a daemon. Settable before `start()` only.
+   *
+   * @throws {Error} When set after the process started.
+   */
+  get daemon(): boolean {
+    return this.#daemon;
+  }
+
+  set daemon(value: boolean) {
+    if (this.#state !== "initial") {
+      throw new Error(
+        `Cannot set daemon of process '${this.#name}': the process has already started`,
+      );
+    }
+    this.#daemon = Boolean(value);
+  }
+
+  /**
+   * The OS pid. Worker processes share the program's pid (they are
+   * threads of it); `null` before start.
+   */
+  get pid(): number | null {
+    return this.#ident === null ? null : Deno.pid;
+  }
+
+  /** The worker's thread id (unique in this program); `null` before start. */
+  get ident(): number | null {
+    return this.#ident;
+  }
+
+  /**
+   * `null` while running; `0` when `run()` returned, `1` when it threw,
+   * `-15` after `terminate()`, `-9` after `kill()`, or the code passed to
+   * an explicit `Deno.exit(code)`.
+   */
+  get exitCode(): number | null {
+    if (this.#exitCode === null && this.#shared !== undefined) {
+      if (Atomics.load(this.#shared, 0) === 1) {
+        this.#exitCode = this.#signalCode ?? Atomics.load(this.#shared, 1);
+      }
+    }
+    return this.#exitCode;
+  }
+
+  #checkNotClosed(action: string): void {
+    if (this.#state === "closed") {
+      throw new ValueError(
+        `Cannot ${action}: process '${this.#name}' is closed`,
+      );
+    }
+  }
+
+  #checkJoinable(action: string): void {
+    this.#checkNotClosed(action);
+    if (this.#isSelf) {
+      throw new Error(
+        `Cannot ${action} process '${this.#name}': a process cannot join itself`,
+      );
+    }
+    if (this.#state === "initial") {
+      throw new Error(
+        `Cannot ${action} process '${this.#name}': it has not been started; call start() first`,
+      );
+    }
+  }
+
+  /** Returns a readable description, as Python's `repr`. */
+  toString(): string {
+    const status = this.#state === "initial"
+      ? "initial"
+      : this.exitCode === null
+      ? "started"
+      : `stopped exitcode=${this.exitCode}`;
+    return `<Process name='${this.#name}' ${status}${
+      this.#daemon ? " daemon" : ""
+    }>`;
+  }
+}
+
+function describeCloneError(
+  err: unknown,
+  name: string,
+  args: unknown[],
+  fields: Record<string, unknown>,
+): unknown {
+  if (!(err instanceof Error) || err.name !== "DataCloneError") return err;
+  for (let i = 0; i < args.length; i++) {
+    try {
+      structuredClone(args[i]);
+    } catch (e) {
+      return new TypeError(
+        `Cannot start process '${name}': argument ${i} cannot be sent to another process: ${
+          (e as Error).message
+        }; pass structured-cloneable values`,
+        { cause: err },
+      );
+    }
+  }
+  for (const [k, v] of Object.entries(fields)) {
+    try {
+      structuredClone(v);
+    } catch (e) {
+      return new TypeError(
+        `Cannot start process '${name}': field '${k}' cannot be sent to another process: ${
+          (e as Error).message
+        }; keep fields structured-cloneable`,
+        { cause: err },
+      );
+    }
+  }
+  return new TypeError(
+    `Cannot start process '${name}': its arguments cannot be sent to another process: ${err.message}`,
+    { cause: err },
+  );
+}
+
+/**
+ * Makes the `Process` object that stands for this process inside a child
+ * (used by the worker entry).
+ *
+ * @param cls `Process` or the subclass that was started.
+ * @param setup The child's name, daemon flag, target and arguments.
+ * @returns The process object whose `run()` the child calls.
+ */
+export function makeChildSelf(
+  cls: typeof Process,
+  setup: Omit<ChildSetup, typeof kChild>,
+): Process {
+  const opts = { ...setup, [kChild]: true };
+  // Runs Process's constructor (which sets up its private state) with the
+  // subclass's prototype, without the subclass's own constructor, whose
+  // parameters the child does not know; its fields are copied after.
+  const proc = Reflect.construct(Process, [opts], cls) as Process;
+  currentSelf = proc;
+  return proc;
+}
+
+let currentSelf: Process | undefined;
+
+/**
+ * The `Process` object of the process this code runs in (`MainProcess`
+ * in the root program).
+ *
+ * @returns The current process.
+ *
+ * @example Usage
+ * ```ts
+ * import { currentProcess } from "@seed/multiprocessing";
+ * console.log(currentProcess().name); // "MainProcess"
+ * ```
+ */
+export function currentProcess(): Process {
+  currentSelf ??= makeChildSelf(Process, {
+    name: self.name,
+    daemon: self.daemon,
+    target: undefined,
+    args: [],
+    kwargs: undefined,
+  });
+  return currentSelf;
+}
+
+/** What `parentProcess()` tells about the parent. */
+export interface ParentProcess {
+  /** The parent's name. */
+  readonly name: string;
+  /** The parent's OS pid. */
+  readonly pid: number;
+  /** The parent's thread id (0 for the root program). */
+  readonly ident: number;
+  /** Whether the parent is a daemon. */
+  readonly daemon: boolean;
+  /** Whether the parent is still running. */
+  isAlive(): boolean;
+}
+
+/**
+ * The parent of this process, or `null` in the root program.
+ *
+ * @returns The parent's description.
+ *
+ * @example Usage
+ * ```ts
+ * import { parentProcess } from "@seed/multiprocessing";
+ * console.log(parentProcess()); // null in the main program
+ * ```
+ */
+export function parentProcess(): ParentProcess | null {
+  const p = self.parent;
+  if (p === null) return null;
+  return {
+    name: p.name,
+    pid: p.pid,
+    ident: p.ident,
+    daemon: p.daemon,
+    isAlive: () => keyAlive(p.key),
+  };
+}
+
+/**
+ * The children of this process that have started and not ended yet.
+ *
+ * @returns The live child processes.
+ *
+ * @example Usage
+ * ```ts
+ * import { activeChildren } from "@seed/multiprocessing";
+ * console.log(activeChildren().length); // 0
+ * ```
+ */
+export function activeChildren(): Process[] {
+  return [...children].filter((p) => p.isAlive());
+}
+
+/**
+ * The number of logical CPUs (`navigator.hardwareConcurrency`), the
+ * default size of a `Pool`.
+ *
+ * @returns The CPU count.
+ *
+ * @example Usage
+ * ```ts
+ * import { cpuCount } from "@seed/multiprocessing";
+ * console.log(cpuCount() >= 1); // true
+ * ```
+ */
+export function cpuCount(): number {
+  return navigator.hardwareConcurrency || 1;
+}

@@ -1,0 +1,183 @@
+import {
+  assert,
+  assertEquals,
+  assertGreaterOrEqual,
+  assertInstanceOf,
+  assertLess,
+  assertRejects,
+  assertThrows,
+} from "@std/assert";
+import { Connection, EOFError, Pipe, Process, TimeoutError } from "../mod.ts";
+
+const TASKS = new URL("./testdata/queue_tasks.ts", import.meta.url).href;
+
+function start(name: string, args: unknown[]): Process {
+  const p = new Process({ target: { module: TASKS, name }, args });
+  p.start();
+  return p;
+}
+
+async function joinOk(p: Process): Promise<void> {
+  await p.join(30);
+  assertEquals(p.exitCode, 0, `${p.name} exited with ${p.exitCode}`);
+}
+
+Deno.test("Pipe() is duplex: both ends send and receive across processes", async () => {
+  const [a, b] = Pipe();
+  assert(a.readable && a.writable && b.readable && b.writable);
+  const p = start("echo", [b]);
+  const values = [
+    1,
+    "two",
+    { three: [3n, new Date(3)] },
+    new Map([["four", new Set([4])]]),
+    new Uint8Array([5, 5]),
+    new Float32Array([6.5]),
+  ];
+  for (const v of values) {
+    await a.send(v);
+    assertEquals(await a.recv({ timeout: 60 }), v);
+  }
+  await a.send(null);
+  await joinOk(p);
+  a.close();
+});
+
+Deno.test("Pipe(false) gives a receive-only end, then a send-only end", async () => {
+  const [r, w] = Pipe(false);
+  assert(r.readable && !r.writable);
+  assert(w.writable && !w.readable);
+  await assertRejects(() => r.send(1), Error, "only receives");
+  await assertRejects(() => w.recv(), Error, "only sends");
+  const [back, backW] = Pipe(false);
+  const reader = start("recvAll", [r, backW]);
+  const writer = start("sendAll", [w, 10_000]);
+  assertEquals(await back.recv({ timeout: 60 }), {
+    count: 10_000,
+    sum: (10_000 * 9_999) / 2,
+  });
+  await joinOk(writer);
+  await joinOk(reader);
+  r.close();
+  back.close();
+  backW.close();
+});
+
+Deno.test("Connection.recv() after the other end closed and drained throws EOFError", async () => {
+  const [a, b] = Pipe();
+  await b.send("last");
+  b.close();
+  assert(b.closed);
+  assertEquals(await a.recv(), "last");
+  await assertRejects(() => a.recv(), EOFError);
+  assertThrows(() => a.recvSync(), EOFError);
+  assert(await a.poll(), "poll() is true at EOF: recv() would not wait");
+  await assertRejects(() => a.send(1), Deno.errors.BrokenPipe);
+  a.close();
+});
+
+Deno.test("Connection.recv() that waits wakes with EOFError when a worker closes the other end", async () => {
+  const [r, w] = Pipe(false);
+  const writer = start("sendAll", [w, 3]);
+  const got = [];
+  for (;;) {
+    try {
+      got.push(await r.recv({ timeout: 60 }));
+    } catch (e) {
+      assertInstanceOf(e, EOFError);
+      break;
+    }
+  }
+  assertEquals(got, [0, 1, 2]);
+  await joinOk(writer);
+  r.close();
+});
+
+Deno.test("Connection.poll() waits up to its timeout", async () => {
+  const [a, b] = Pipe();
+  assertEquals(await a.poll(), false);
+  const t0 = performance.now();
+  assertEquals(await a.poll(0.1), false);
+  const took = performance.now() - t0;
+  assertGreaterOrEqual(took, 95);
+  assertLess(took, 1000);
+  assertEquals(a.pollSync(0.01), false);
+  setTimeout(() => b.sendSync("late"), 20);
+  assertEquals(await a.poll(5), true);
+  assertEquals(a.pollSync(), true);
+  assertEquals(await a.recv(), "late");
+  a.close();
+  b.close();
+});
+
+Deno.test("Connection.recv() with a timeout throws TimeoutError", async () => {
+  const [a, b] = Pipe();
+  await assertRejects(() => a.recv({ timeout: 0.05 }), TimeoutError);
+  assertThrows(() => a.recvSync({ timeout: 0.01 }), TimeoutError);
+  a.close();
+  b.close();
+});
+
+Deno.test("Connection.sendBytes() and recvBytes() round-trip bytes", async () => {
+  const [a, b] = Pipe(true, { bufferSize: 1024 });
+  const p = start("echo", [b]);
+  const bytes = new Uint8Array(256).map((_, i) => i);
+  await a.sendBytes(bytes);
+  assertEquals(await a.recvBytes(), bytes);
+  await a.sendBytes(bytes.buffer, 10, 5);
+  assertEquals(await a.recvBytes(5), bytes.slice(10, 15));
+  const big = new Uint8Array(100_000).map((_, i) => i % 251);
+  await a.sendBytes(big);
+  assertEquals(await a.recvBytes(), big);
+  a.sendBytesSync(new Uint16Array([1, 2]));
+  assertEquals(a.recvBytesSync(), new Uint8Array([1, 0, 2, 0]));
+  await a.sendBytes(bytes);
+  await assertRejects(() => a.recvBytes(10), RangeError, "maxlength");
+  assertThrows(() => a.sendBytesSync(bytes, 300), RangeError);
+  await a.send(null);
+  await joinOk(p);
+  a.close();
+});
+
+Deno.test("Pipe() passes an item larger than its buffer", async () => {
+  const [a, b] = Pipe(true, { bufferSize: 256 });
+  const p = start("echo", [b]);
+  const big = {
+    s: "é".repeat(50_000),
+    list: Array.from({ length: 1000 }, (_, i) => i),
+  };
+  await a.send(big);
+  assertEquals(await a.recv({ timeout: 60 }), big);
+  await a.send(null);
+  await joinOk(p);
+  a.close();
+});
+
+Deno.test("Connection.close() ends this handle's waits and later calls", async () => {
+  const [a, b] = Pipe();
+  const waiting = a.recv();
+  const polling = a.poll(null);
+  a.close();
+  await assertRejects(() => waiting, Error, "closed");
+  assertEquals(await polling, false);
+  await assertRejects(() => a.recv(), Error, "closed");
+  await assertRejects(() => b.send(1), Deno.errors.BrokenPipe);
+  a.close();
+  b.close();
+});
+
+Deno.test("Connection closes with using (Symbol.dispose)", () => {
+  const [a, b] = Pipe();
+  {
+    using end = a;
+    end.sendSync(1);
+  }
+  assert(a.closed);
+  assertEquals(b.recvSync(), 1);
+  assertThrows(() => b.recvSync(), EOFError);
+  b.close();
+});
+
+Deno.test("Connection cannot be made with new", () => {
+  assertThrows(() => new Connection(), TypeError, "Pipe()");
+});

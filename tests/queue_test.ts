@@ -1,0 +1,358 @@
+import {
+  assert,
+  assertEquals,
+  assertGreaterOrEqual,
+  assertInstanceOf,
+  assertLess,
+  assertRejects,
+  assertThrows,
+} from "@std/assert";
+import {
+  Empty,
+  Full,
+  JoinableQueue,
+  Process,
+  Queue,
+  SimpleQueue,
+  TimeoutError,
+  ValueError,
+} from "../mod.ts";
+import { driveSync, Ring } from "../lib/_ring.ts";
+import { childRuntime, markDead } from "../lib/_runtime.ts";
+
+const TASKS = new URL("./testdata/queue_tasks.ts", import.meta.url).href;
+
+function start(name: string, args: unknown[]): Process {
+  const p = new Process({ target: { module: TASKS, name }, args });
+  p.start();
+  return p;
+}
+
+async function joinAll(procs: Process[]): Promise<void> {
+  for (const p of procs) {
+    await p.join(30);
+    assertEquals(p.exitCode, 0, `${p.name} exited with ${p.exitCode}`);
+  }
+}
+
+async function mpmc(producerTask: string, consumerTask: string) {
+  const n = 50_000;
+  const producers = 4;
+  const consumers = 4;
+  const q = new Queue<[number, number] | null>();
+  const results = new Queue<{ count: number; inOrder: boolean }>();
+  const seen = new Int32Array(new SharedArrayBuffer(n * producers * 4));
+  const cons = Array.from(
+    { length: consumers },
+    (_, i) => start(i % 2 ? consumerTask : "consume", [q, seen, n, results]),
+  );
+  const prods = Array.from(
+    { length: producers },
+    (_, i) => start(i % 2 ? producerTask : "produce", [q, i, n]),
+  );
+  await joinAll(prods);
+  for (let i = 0; i < consumers; i++) await q.put(null);
+  await joinAll(cons);
+  let total = 0;
+  for (let i = 0; i < consumers; i++) {
+    const r = await results.get({ timeout: 5 });
+    assert(r.inOrder, "a producer's items arrived out of order");
+    total += r.count;
+  }
+  assertEquals(total, n * producers);
+  const wrong = seen.findIndex((x) => x !== 1);
+  assertEquals(wrong, -1, `item ${wrong} was delivered ${seen[wrong]} times`);
+  assert(q.empty());
+  assertEquals(q.qsize(), 0);
+}
+
+Deno.test("Queue delivers 4 producers x 50,000 items to 4 consumers exactly once, in order per producer", async () => {
+  await mpmc("produce", "consume");
+});
+
+Deno.test("Queue async put() and get() in workers deliver every item exactly once", async () => {
+  await mpmc("produceAsync", "consumeAsync");
+});
+
+Deno.test("Queue with maxsize blocks producers (backpressure)", async () => {
+  const q = new Queue<number>(10);
+  const progress = new Int32Array(new SharedArrayBuffer(4));
+  const p = start("fill", [q, 1000, progress]);
+  // The producer fills the queue, then must wait.
+  const t0 = performance.now();
+  while (Atomics.load(progress, 0) < 10 && performance.now() - t0 < 10_000) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  assertEquals(Atomics.load(progress, 0), 10);
+  assertEquals(q.qsize(), 10);
+  assert(q.full());
+  for (let i = 0; i < 1000; i++) {
+    assertEquals(await q.get({ timeout: 5 }), i);
+    assertLess(q.qsize(), 11);
+  }
+  await joinAll([p]);
+  assert(q.empty());
+  assert(!q.full());
+});
+
+Deno.test("Queue.getNowait() on an empty queue throws Empty", () => {
+  const q = new Queue();
+  assertThrows(() => q.getNowait(), Empty);
+  assertThrows(() => q.getSync({ block: false }), Empty);
+  q.putNowait(1);
+  assertEquals(q.getNowait(), 1);
+  assertThrows(() => q.getNowait(), Empty);
+});
+
+Deno.test("Queue.get({ block: false }) on an empty queue rejects with Empty", async () => {
+  await assertRejects(() => new Queue().get({ block: false }), Empty);
+});
+
+Deno.test("Queue.put() with a timeout on a full queue rejects with Full", async () => {
+  const q = new Queue<number>(2);
+  await q.put(1);
+  await q.put(2);
+  const t0 = performance.now();
+  await assertRejects(() => q.put(3, { timeout: 0.1 }), Full);
+  assertGreaterOrEqual(performance.now() - t0, 95);
+  await assertRejects(() => q.put(3, { block: false }), Full);
+  assertThrows(() => q.putNowait(3), Full);
+  assertThrows(() => q.putSync(3, { timeout: 0.01 }), Full);
+  assertEquals(q.qsize(), 2);
+  assertEquals(await q.get(), 1);
+  await q.put(3, { timeout: 0.1 });
+  assertEquals([await q.get(), await q.get()], [2, 3]);
+});
+
+Deno.test("Queue.put() that waited gets in when a consumer makes room", async () => {
+  const q = new Queue<number>(1);
+  await q.put(1);
+  const waiting = q.put(2, { timeout: 5 });
+  assertEquals(await q.get(), 1);
+  await waiting;
+  assertEquals(await q.get(), 2);
+});
+
+Deno.test("Queue.get() honours its timeout", async () => {
+  const q = new Queue();
+  let t0 = performance.now();
+  await assertRejects(() => q.get({ timeout: 0.2 }), Empty);
+  let took = performance.now() - t0;
+  assertGreaterOrEqual(took, 195);
+  assertLess(took, 1000);
+  t0 = performance.now();
+  assertThrows(() => q.getSync({ timeout: 0.05 }), Empty);
+  took = performance.now() - t0;
+  assertGreaterOrEqual(took, 45);
+  assertLess(took, 1000);
+  assertThrows(() => q.getSync({ timeout: -1 }), RangeError);
+});
+
+Deno.test("Queue.get() that waits gets an item put later by a worker", async () => {
+  const input = new Queue();
+  const out = new Queue();
+  const p = start("relay", [input, out]);
+  const got = out.get({ timeout: 60 });
+  await new Promise((r) => setTimeout(r, 50));
+  await input.put({ late: true });
+  assertEquals(await got, { late: true });
+  await joinAll([p]);
+});
+
+Deno.test("Queue keeps rich types across processes", async () => {
+  const input = new Queue();
+  const out = new Queue();
+  const value = {
+    map: new Map<unknown, unknown>([["a", 1], [2, new Set([3n])]]),
+    date: new Date(1234),
+    big: -(2n ** 80n),
+    bytes: new Uint8Array([1, 2, 3]),
+    floats: new Float64Array([1.5, -0]),
+    nested: { list: [1, "two", [null, undefined, true]], empty: {} },
+    text: "héllo wörld ✓",
+    negZero: -0,
+    nan: NaN,
+    regexp: /a+/g,
+  };
+  const p = start("relay", [input, out]);
+  await input.put(value);
+  const back = await out.get({ timeout: 60 }) as typeof value;
+  await joinAll([p]);
+  assertEquals(back, value);
+  assertInstanceOf(back.map, Map);
+  assertInstanceOf(back.date, Date);
+  assertInstanceOf(back.bytes, Uint8Array);
+  assertInstanceOf(back.floats, Float64Array);
+  assert(Object.is(back.negZero, -0));
+  assert(Object.is(back.floats[1], -0));
+  assert("1" in (back.nested.list[2] as unknown[]));
+});
+
+Deno.test("Queue keeps shared references, cycles, holes and odd keys", () => {
+  const q = new Queue();
+  const shared = { s: 1 };
+  const cyclic: Record<string, unknown> = { name: "c" };
+  cyclic.self = cyclic;
+  // deno-lint-ignore no-sparse-arrays
+  const holes = [1, , 3];
+  const proto = JSON.parse('{"__proto__": {"x": 1}}');
+  for (const v of [[shared, shared], cyclic, holes, proto]) q.putSync(v);
+  const [a, b] = q.getSync() as object[];
+  assert(a === b);
+  const c = q.getSync() as Record<string, unknown>;
+  assert(c.self === c);
+  const h = q.getSync() as unknown[];
+  assertEquals(h.length, 3);
+  assert(!(1 in h));
+  const o = q.getSync() as Record<string, unknown>;
+  assertEquals(Object.getPrototypeOf(o), Object.prototype);
+  assertEquals(Object.keys(o), ["__proto__"]);
+});
+
+Deno.test("Queue passes an item larger than its buffer, between other items", async () => {
+  const input = new Queue(0, { bufferSize: 1024 });
+  const out = new Queue(0, { bufferSize: 1024 });
+  const big = { text: "x".repeat(200_000), bytes: new Uint8Array(50_000) };
+  big.bytes.fill(7);
+  const procs = [0, 1, 2].map(() => start("relay", [input, out]));
+  await input.put("small");
+  await input.put(big);
+  await input.put(new Map([[1, "x".repeat(5000)]]));
+  const got = [];
+  for (let i = 0; i < 3; i++) got.push(await out.get({ timeout: 60 }));
+  await joinAll(procs);
+  assertEquals(got.length, 3);
+  assert(got.includes("small"));
+  assert(got.some((g) => g instanceof Map && g.get(1).length === 5000));
+  const b = got.find((g) => g !== null && typeof g === "object" && "text" in g);
+  assertEquals(b, big);
+});
+
+Deno.test("Queue.putNowait() on an unbounded queue with a full buffer feeds in order", async () => {
+  const q = new Queue<number>(0, { bufferSize: 64 });
+  for (let i = 0; i < 100; i++) q.putNowait(i);
+  assertEquals(q.qsize(), 100);
+  assertThrows(() => q.putSync(100), Error, "await them");
+  for (let i = 0; i < 100; i++) assertEquals(await q.get({ timeout: 1 }), i);
+  q.close();
+  await q.joinThread();
+});
+
+Deno.test("Queue.close() rejects this handle's waiting get() and later calls", async () => {
+  const q = new Queue();
+  const waiting = q.get();
+  q.close();
+  await assertRejects(() => waiting, ValueError, "closed");
+  await assertRejects(() => q.put(1), ValueError);
+  assertThrows(() => q.getNowait(), ValueError);
+  q.close();
+});
+
+Deno.test("Queue.joinThread() needs close() first", async () => {
+  const q = new Queue();
+  await assertRejects(() => q.joinThread(), ValueError);
+  q.close();
+  await q.joinThread();
+});
+
+Deno.test("Queue.cancelJoinThread() drops waiting puts", async () => {
+  const q = new Queue<number>(0, { bufferSize: 64 });
+  for (let i = 0; i < 20; i++) q.putNowait(i);
+  const last = q.put(99);
+  q.cancelJoinThread();
+  await assertRejects(() => last, Error, "cancelJoinThread");
+  q.close();
+  await q.joinThread();
+});
+
+Deno.test("Queue rejects a value that cannot be cloned, and stays usable", async () => {
+  const q = new Queue();
+  await assertRejects(() => q.put(() => 1), DOMException);
+  assertThrows(() => q.putSync({ f: Symbol("x") }), DOMException);
+  assertEquals(q.qsize(), 0);
+  await q.put(1);
+  assertEquals(await q.get(), 1);
+});
+
+Deno.test("Queue rejects a bad maxsize or bufferSize", () => {
+  assertThrows(() => new Queue(1.5), TypeError);
+  assertThrows(() => new Queue(0, { bufferSize: 0 }), RangeError);
+});
+
+Deno.test("Queue keeps working after a consumer blocked in getSync() is terminated", async () => {
+  const q = new Queue<number>();
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  const p = start("blockForever", [q, started]);
+  while (Atomics.load(started, 0) === 0) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  p.terminate();
+  await p.join(10);
+  await q.put(1);
+  assertEquals(await q.get({ timeout: 1 }), 1);
+});
+
+Deno.test("JoinableQueue.join() returns only after every taskDone()", async () => {
+  const q = new JoinableQueue<number | null>();
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  const workers = [0, 1, 2].map(() => start("worker", [q, done]));
+  const jobs = 200;
+  for (let i = 0; i < jobs; i++) await q.put(i);
+  await q.join({ timeout: 60 });
+  assertEquals(Atomics.load(done, 0), jobs);
+  for (let i = 0; i < workers.length; i++) await q.put(null);
+  q.joinSync({ timeout: 60 });
+  await joinAll(workers);
+});
+
+Deno.test("JoinableQueue.taskDone() once too many throws ValueError", async () => {
+  const q = new JoinableQueue();
+  await q.put("a");
+  await q.get();
+  q.taskDone();
+  assertThrows(() => q.taskDone(), ValueError, "more times than items");
+});
+
+Deno.test("JoinableQueue.join() with a timeout throws TimeoutError", async () => {
+  const q = new JoinableQueue();
+  await q.put("a");
+  await assertRejects(() => q.join({ timeout: 0.05 }), TimeoutError);
+  assertThrows(() => q.joinSync({ timeout: 0.01 }), TimeoutError);
+});
+
+Deno.test("JoinableQueue arrives in a worker as a JoinableQueue", async () => {
+  const input = new JoinableQueue();
+  const out = new Queue();
+  const p = start("relay", [input, out]);
+  await input.put(5);
+  assertEquals(await out.get({ timeout: 60 }), 5);
+  await joinAll([p]);
+});
+
+Deno.test("SimpleQueue puts and gets across processes", async () => {
+  const input = new SimpleQueue<unknown>();
+  const out = new SimpleQueue<unknown>();
+  assert(input.empty());
+  const p = start("relaySimple", [input, out]);
+  await input.put(new Set(["x"]));
+  assertEquals(await out.get(), new Set(["x"]));
+  await joinAll([p]);
+  input.close();
+  out.close();
+});
+
+Deno.test("Queue ring: a lock whose holder died is taken over, not deadlocked", () => {
+  const ring = Ring.create(1024);
+  const dead = childRuntime().key;
+  markDead(dead);
+  // The writer and reader locks sit at control slots 32 and 48.
+  Atomics.store(ring.ctl, 32, dead);
+  Atomics.store(ring.ctl, 48, dead);
+  const payload = new Uint8Array([0, 3]); // fast format, `true`
+  const deadline = performance.now() + 2000;
+  assertEquals(driveSync(ring.write(payload, deadline), ring.ctl, "put"), true);
+  const got = driveSync(ring.read(deadline, (p) => p.slice()), ring.ctl, "get");
+  assertEquals(got, payload);
+});

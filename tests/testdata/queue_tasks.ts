@@ -1,0 +1,230 @@
+/**
+ * Functions the queue and pipe tests run in worker processes.
+ *
+ * @module
+ */
+
+import type {
+  Connection,
+  JoinableQueue,
+  Queue,
+  SimpleQueue,
+} from "../../mod.ts";
+import { EOFError } from "../../mod.ts";
+
+/** Puts `[producer, i]` for i in 0..n-1 (blocking twin). */
+export function produce(q: Queue<[number, number]>, id: number, n: number) {
+  for (let i = 0; i < n; i++) q.putSync([id, i]);
+}
+
+/** Puts `[producer, i]` for i in 0..n-1 with the async put. */
+export async function produceAsync(
+  q: Queue<[number, number]>,
+  id: number,
+  n: number,
+) {
+  for (let i = 0; i < n; i++) await q.put([id, i]);
+}
+
+/**
+ * Gets `[producer, i]` items until `null`, marking each in `seen` (one
+ * counter per item) and checking each producer's items come in order;
+ * reports `{ count, inOrder }` on `results`.
+ */
+export function consume(
+  q: Queue<[number, number] | null>,
+  seen: Int32Array,
+  perProducer: number,
+  results: Queue<{ count: number; inOrder: boolean }>,
+) {
+  const last = new Map<number, number>();
+  let count = 0;
+  let inOrder = true;
+  for (;;) {
+    const item = q.getSync();
+    if (item === null) break;
+    const [id, i] = item;
+    if ((last.get(id) ?? -1) >= i) inOrder = false;
+    last.set(id, i);
+    Atomics.add(seen, id * perProducer + i, 1);
+    count++;
+  }
+  results.putSync({ count, inOrder });
+}
+
+/** As {@linkcode consume}, with the async get. */
+export async function consumeAsync(
+  q: Queue<[number, number] | null>,
+  seen: Int32Array,
+  perProducer: number,
+  results: Queue<{ count: number; inOrder: boolean }>,
+) {
+  const last = new Map<number, number>();
+  let count = 0;
+  let inOrder = true;
+  for (;;) {
+    const item = await q.get();
+    if (item === null) break;
+    const [id, i] = item;
+    if ((last.get(id) ?? -1) >= i) inOrder = false;
+    last.set(id, i);
+    Atomics.add(seen, id * perProducer + i, 1);
+    count++;
+  }
+  await results.put({ count, inOrder });
+}
+
+/** Puts `n` numbers, reporting progress in `progress[0]`. */
+export function fill(q: Queue<number>, n: number, progress: Int32Array) {
+  for (let i = 0; i < n; i++) {
+    q.putSync(i);
+    Atomics.store(progress, 0, i + 1);
+  }
+}
+
+/** Gets jobs until `null`, counts each in `done[0]` and marks it done. */
+export async function worker(
+  q: JoinableQueue<number | null>,
+  done: Int32Array,
+) {
+  for (;;) {
+    const job = await q.get();
+    if (job === null) {
+      q.taskDone();
+      return;
+    }
+    // Some work, so join() really has to wait.
+    await new Promise((r) => setTimeout(r, job % 3));
+    Atomics.add(done, 0, 1);
+    q.taskDone();
+  }
+}
+
+/** Echoes every value and bytes message back until `null` arrives. */
+export function echo(conn: Connection) {
+  for (;;) {
+    if (!conn.pollSync(60)) throw new Error("echo: nothing came in 60s");
+    const v = conn.recvSync();
+    if (v === null) break;
+    if (v instanceof Uint8Array) conn.sendBytesSync(v);
+    else conn.sendSync(v);
+  }
+  conn.close();
+}
+
+/** Sends 0..n-1 through `w` (async), then closes it. */
+export async function sendAll(w: Connection, n: number) {
+  for (let i = 0; i < n; i++) await w.send(i);
+  w.close();
+}
+
+/** Receives until EOF, and sends back how many came and their sum. */
+export async function recvAll(r: Connection, back: Connection) {
+  let count = 0;
+  let sum = 0;
+  for (;;) {
+    try {
+      sum += await r.recv() as number;
+      count++;
+    } catch (e) {
+      if (e instanceof EOFError) break;
+      throw e;
+    }
+  }
+  await back.send({ count, sum });
+}
+
+/** Gets one item and puts it back on `out`, unchanged. */
+export async function relay(input: Queue, out: Queue) {
+  await out.put(await input.get());
+}
+
+/** The same through a SimpleQueue, with the blocking twins. */
+export function relaySimple(input: SimpleQueue, out: SimpleQueue) {
+  out.putSync(input.getSync());
+}
+
+/** Sleeps in a blocking get on `q` forever (to be terminated). */
+export function blockForever(q: Queue, started: Int32Array) {
+  Atomics.store(started, 0, 1);
+  q.getSync();
+}
+
+/** Bench: for each count `n` from `cmd`, puts n small items; ends at `null`. */
+export function benchProducer(cmd: Queue<number | null>, q: Queue<number>) {
+  for (;;) {
+    const n = cmd.getSync();
+    if (n === null) return;
+    for (let i = 0; i < n; i++) q.putSync(i);
+  }
+}
+
+/** Bench: for each count `n` from `cmd`, gets n items, then reports on `done`. */
+export function benchConsumer(
+  cmd: Queue<number | null>,
+  q: Queue<number>,
+  done: Queue<number>,
+) {
+  for (;;) {
+    const n = cmd.getSync();
+    if (n === null) return;
+    for (let i = 0; i < n; i++) q.getSync();
+    done.putSync(n);
+  }
+}
+
+/** Bench: sends back whatever comes on `a` through `b`, until `null`. */
+export function echoQueue(a: Queue, b: Queue) {
+  for (;;) {
+    const v = a.getSync();
+    b.putSync(v);
+    if (v === null) return;
+  }
+}
+
+function percentiles(samples: number[]): { p50: number; p99: number } {
+  samples.sort((x, y) => x - y);
+  return {
+    p50: samples[Math.floor(samples.length * 0.5)],
+    p99: samples[Math.floor(samples.length * 0.99)],
+  };
+}
+
+/**
+ * Bench: `n` round trips through `a` → echo → `b`; reports the one-way
+ * latency (half the round trip, µs) percentiles on `out`.
+ */
+export function pingQueue(
+  a: Queue,
+  b: Queue,
+  n: number,
+  out: Queue<{ p50: number; p99: number }>,
+) {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    a.putSync(i);
+    b.getSync();
+    samples.push((performance.now() - t) * 500);
+  }
+  a.putSync(null);
+  b.getSync();
+  out.putSync(percentiles(samples));
+}
+
+/** Bench: as {@linkcode pingQueue} through a pipe (the other end echoes). */
+export function pingPipe(
+  conn: Connection,
+  n: number,
+  out: Queue<{ p50: number; p99: number }>,
+) {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    conn.sendSync(i);
+    conn.recvSync();
+    samples.push((performance.now() - t) * 500);
+  }
+  conn.sendSync(null);
+  out.putSync(percentiles(samples));
+}

@@ -1,0 +1,138 @@
+// Functions the Process and Pool tests run inside workers.
+import { threadId } from "node:worker_threads";
+import { currentProcess, parentProcess, Process } from "../../mod.ts";
+
+/** A module-level global, to show each process has its own copy. */
+export let counter = 0;
+
+export function square(n: number): number {
+  return n * n;
+}
+
+export function add(a: number, b: number): number {
+  return a + b;
+}
+
+export function withKwargs(a: number, kw: { times: number }): number {
+  return a * kw.times;
+}
+
+export async function sleepThen(ms: number, value: unknown): Promise<unknown> {
+  await new Promise((r) => setTimeout(r, ms));
+  return value;
+}
+
+export function fail(message: string): never {
+  const err = new RangeError(message);
+  (err as Error & { cause: unknown }).cause = { code: 42 };
+  throw err;
+}
+
+export function failOn(n: number): number {
+  if (n === 3) throw new TypeError(`bad item ${n}`);
+  return n;
+}
+
+export function spin(): never {
+  while (true) {
+    // Busy forever: only terminating the thread stops it.
+  }
+}
+
+export function exitWith(code: number): void {
+  Deno.exit(code);
+}
+
+export function exitOn(n: number, code: number): number {
+  if (n === code) Deno.exit(code);
+  return n;
+}
+
+export function hog(): number {
+  const keep: unknown[] = [];
+  while (true) keep.push(new Array(1_000_000).fill(Math.random()));
+}
+
+export function ident(): number {
+  return threadId;
+}
+
+export function writeFile(path: string, text: string): void {
+  Deno.writeTextFileSync(path, text);
+}
+
+export function describeSelf(path: string): void {
+  const me = currentProcess();
+  const parent = parentProcess();
+  Deno.writeTextFileSync(
+    path,
+    JSON.stringify({
+      name: me.name,
+      daemon: me.daemon,
+      ident: me.ident,
+      parent: parent?.name ?? null,
+      parentAlive: parent?.isAlive() ?? null,
+    }),
+  );
+}
+
+export function bumpCounter(path: string): void {
+  counter += 100;
+  Deno.writeTextFileSync(path, String(counter));
+}
+
+export function getCounter(): number {
+  return counter;
+}
+
+let initialized: unknown = null;
+
+export function init(value: unknown): void {
+  initialized = value;
+}
+
+export function readInit(): unknown {
+  return initialized;
+}
+
+/**
+ * Waits (with a timeout) until `parties` tasks are inside at once: true
+ * only when the pool really runs them in parallel.
+ */
+export function rendezvous(sab: SharedArrayBuffer, parties: number): boolean {
+  const i32 = new Int32Array(sab);
+  Atomics.add(i32, 0, 1);
+  const end = Date.now() + 10_000;
+  while (Atomics.load(i32, 0) < parties) {
+    if (Date.now() > end) return false;
+    Atomics.wait(i32, 1, 0, 5);
+  }
+  return true;
+}
+
+export function byteLength(buf: ArrayBuffer): number {
+  return buf.byteLength;
+}
+
+export function returnsFunction(): unknown {
+  return () => 1;
+}
+
+export function startChild(): void {
+  const p = new Process({ target: square, args: [2] });
+  p.start();
+}
+
+export class Greeter extends Process {
+  greeting: string;
+  path: string;
+  constructor(greeting: string, path: string) {
+    // The class lives in this module, not in the main module: say where.
+    super({ name: "greeter", module: import.meta.url });
+    this.greeting = greeting;
+    this.path = path;
+  }
+  override run(): void {
+    Deno.writeTextFileSync(this.path, `${this.greeting} from ${this.name}`);
+  }
+}

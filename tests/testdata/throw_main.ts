@@ -1,0 +1,14 @@
+// A target that throws: the child prints a traceback-like report to
+// stderr and its exit code is 1.
+import { Process } from "../../mod.ts";
+
+export function brew(what: string): never {
+  throw new RangeError(`no more ${what}`);
+}
+
+if (import.meta.main) {
+  const p = new Process({ target: brew, args: ["tea"], name: "Brewer" });
+  p.start();
+  await p.join();
+  console.log(`exitCode=${p.exitCode}`);
+}
