@@ -1,0 +1,95 @@
+/**
+ * Pool throughput and latency (issue: Process and Pool).
+ *
+ * Run: deno bench --allow-all bench/pool_bench.ts
+ * Figures and the machine are in bench/RESULTS.md.
+ *
+ * - cpu/<size>: 64 CPU-bound tasks of about 100 µs, 1 ms and 10 ms, run
+ *   serially on this thread vs spread over Pool(2) (`map`, chunksize 1).
+ * - noop/applyAsync: 20,000 no-op tasks in flight at once.
+ * - noop/map 1M: `map` over 1,000,000 no-op items, automatic chunking.
+ * - latency/apply: one `await pool.apply(noop)` at a time.
+ * - startup: `new Pool(2)` to the first result.
+ */
+import { Pool } from "../mod.ts";
+
+const HERE = import.meta.url;
+
+/** Spins for about `us` microseconds of real CPU work. */
+export function burn(us: number): number {
+  const end = performance.now() + us / 1000;
+  let x = 0;
+  while (performance.now() < end) {
+    for (let i = 0; i < 100; i++) x += Math.sqrt(i + x);
+  }
+  return x;
+}
+
+export function noop(x: number): number {
+  return x;
+}
+
+const pool = new Pool(2, { module: HERE });
+// Warm both workers (module load, function lookup) before timing.
+await pool.map(noop, [1, 2, 3, 4], 1);
+
+for (const us of [100, 1000, 10_000]) {
+  const n = 64;
+  const items = new Array(n).fill(us);
+  const label = us >= 1000 ? `${us / 1000}ms` : `${us}us`;
+  Deno.bench({
+    name: `cpu ${label} x${n}: serial`,
+    group: `cpu ${label}`,
+    baseline: true,
+    fn() {
+      for (const u of items) burn(u);
+    },
+  });
+  Deno.bench({
+    name: `cpu ${label} x${n}: Pool(2).map`,
+    group: `cpu ${label}`,
+    async fn() {
+      await pool.map(burn, items, 1);
+    },
+  });
+}
+
+Deno.bench({
+  name: "noop applyAsync x20000 in flight",
+  group: "noop",
+  async fn() {
+    const rs = new Array(20_000);
+    for (let i = 0; i < rs.length; i++) rs[i] = pool.applyAsync(noop, [i]);
+    await Promise.all(rs);
+  },
+});
+
+const million = Array.from({ length: 1_000_000 }, (_, i) => i);
+Deno.bench({
+  name: "noop map over 1,000,000 items (auto chunksize)",
+  group: "noop",
+  n: 10,
+  async fn() {
+    await pool.map(noop, million);
+  },
+});
+
+Deno.bench({
+  name: "latency: await pool.apply(noop), one at a time",
+  group: "latency",
+  async fn() {
+    await pool.apply(noop, [1]);
+  },
+});
+
+Deno.bench({
+  name: "startup: new Pool(2) to first result",
+  group: "startup",
+  n: 20,
+  async fn() {
+    const p = new Pool(2, { module: HERE });
+    await p.apply(noop, [1]);
+    p.terminate();
+    await p.join();
+  },
+});
