@@ -15,11 +15,15 @@
  *  worker takes the dead one's place.
  * ```
  *
- * Batching: a worker is only sent work when it is idle; it then gets up
- * to {@linkcode MAX_BATCH} queued tasks in one message, so many small
- * tasks cost one message each way per batch instead of per task. A task
- * with a signal, a timeout or transferables travels alone, so stopping it
- * (by terminating its worker) touches no other task.
+ * Batching and pipelining: a worker has at most {@linkcode PIPELINE}
+ * messages in flight (one running, one waiting), so it never idles for a
+ * round trip between tasks. Tasks known to be short (a moving average of
+ * task time below {@linkcode SHORT_TASK_MS}) travel up to
+ * {@linkcode MAX_BATCH} to a message, so a flood of small tasks costs one
+ * message each way per batch. A task with a signal, a timeout or
+ * transferables travels alone to an idle worker, with nothing queued
+ * behind it, so stopping it (by terminating its worker) touches no other
+ * task.
  *
  * @module
  */
@@ -47,6 +51,12 @@ const MAX_BATCH = 256;
 
 /** Tasks shorter than this (ms, on average) are batched. */
 const SHORT_TASK_MS = 0.2;
+
+/**
+ * Messages (batches) a worker may have in flight: one running and one
+ * waiting, so a worker never sits idle for a round trip between tasks.
+ */
+const PIPELINE = 2;
 
 /** What the engine needs to start workers. */
 export interface EngineOptions {
@@ -124,9 +134,12 @@ interface WorkerRecord {
   /** Set when we end it on purpose; its exit is then not a loss. */
   leaving: boolean;
   everCompleted: boolean;
-  /** When the batch in flight was sent, and its size. */
-  sentAt: number;
-  sentCount: number;
+  /** Batches sent and not finished. */
+  batches: number;
+  /** A task that travels alone is in flight: send nothing behind it. */
+  alone: boolean;
+  /** When this worker last started or reported work, for timing tasks. */
+  mark: number;
 }
 
 let workerCounter = 0;
@@ -148,6 +161,8 @@ export class PoolEngine {
   #startFailures = 0;
   #refed = true;
   #drained: Array<() => void> = [];
+  /** The last task of each batch in flight (its result ends the batch). */
+  #batchEnds = new WeakMap<Task, WorkerRecord>();
   /** Moving average of a task's time on a worker; unknown (long) at first. */
   #avgTaskMs = Infinity;
 
@@ -270,14 +285,20 @@ export class PoolEngine {
 
   #pump(): void {
     if (this.#terminated) return;
-    const idle: WorkerRecord[] = [];
+    // Idle workers first, then busy ones with room for a second batch.
+    const open: WorkerRecord[] = [];
     for (const w of this.#workers) {
-      if (!w.leaving && w.inflight.length === 0) idle.push(w);
+      if (!w.leaving && !w.alone && w.batches === 0) open.push(w);
     }
-    for (let i = 0; i < idle.length; i++) {
-      const worker = idle[i];
-      const batch = this.#takeBatch(idle.length - i, worker);
-      if (batch.length === 0) break;
+    for (const w of this.#workers) {
+      if (!w.leaving && !w.alone && w.batches > 0 && w.batches < PIPELINE) {
+        open.push(w);
+      }
+    }
+    for (let i = 0; i < open.length; i++) {
+      const worker = open[i];
+      const batch = this.#takeBatch(open.length - i, worker);
+      if (batch.length === 0) continue;
       this.#send(worker, batch);
     }
     this.#compactQueue();
@@ -294,14 +315,18 @@ export class PoolEngine {
       ? Math.min(MAX_BATCH, Math.max(1, Math.floor(left / idleCount)))
       : 1;
     const max = this.#opts.maxTasksPerChild;
-    if (max !== null) limit = Math.min(limit, max - worker.tasksDone);
+    if (max !== null) {
+      limit = Math.min(limit, max - worker.tasksDone - worker.inflight.length);
+    }
     while (batch.length < limit && this.#queueHead < this.#queue.length) {
       const task = this.#queue[this.#queueHead];
       if (task.settled) {
         this.#queueHead++;
         continue;
       }
-      if (task.alone && batch.length > 0) break;
+      // A task that may be stopped goes only to an idle worker, alone, so
+      // stopping it (by ending the worker) touches no other task.
+      if (task.alone && (batch.length > 0 || worker.batches > 0)) break;
       this.#queueHead++;
       batch.push(task);
       if (task.alone) break;
@@ -353,8 +378,10 @@ export class PoolEngine {
       t.worker = worker;
       worker.inflight.push(t);
     }
-    worker.sentAt = performance.now();
-    worker.sentCount = batch.length;
+    if (worker.batches === 0) worker.mark = performance.now();
+    worker.batches++;
+    if (batch[0].alone) worker.alone = true;
+    this.#batchEnds.set(batch[batch.length - 1], worker);
   }
 
   /** Some argument could not be cloned: find which, fail only those tasks. */
@@ -382,6 +409,11 @@ export class PoolEngine {
       }
       if (task === undefined) continue;
       task.worker = null;
+      if (this.#batchEnds.get(task) === worker) {
+        this.#batchEnds.delete(task);
+        worker.batches--;
+        worker.alone = false;
+      }
       worker.tasksDone++;
       worker.everCompleted = true;
       if (r.ok) {
@@ -390,11 +422,14 @@ export class PoolEngine {
         this.#settle(task, false, new ProcessError(r.error, task.spec.label));
       }
     }
+    const now = performance.now();
+    const perTask = (now - worker.mark) / Math.max(1, msg.results.length);
+    worker.mark = now;
+    this.#avgTaskMs = this.#avgTaskMs === Infinity
+      ? perTask
+      : this.#avgTaskMs * 0.8 + perTask * 0.2;
+    if (worker.batches < PIPELINE) this.#schedulePump();
     if (worker.inflight.length === 0) {
-      const perTask = (performance.now() - worker.sentAt) / worker.sentCount;
-      this.#avgTaskMs = this.#avgTaskMs === Infinity
-        ? perTask
-        : this.#avgTaskMs * 0.8 + perTask * 0.2;
       const max = this.#opts.maxTasksPerChild;
       if (max !== null && worker.tasksDone >= max) {
         this.#retire(worker);
@@ -484,8 +519,9 @@ export class PoolEngine {
       tasksDone: 0,
       leaving: false,
       everCompleted: false,
-      sentAt: 0,
-      sentCount: 0,
+      batches: 0,
+      alone: false,
+      mark: 0,
     };
     this.#workers.add(record);
     if (!this.#refed) thread.unref();
