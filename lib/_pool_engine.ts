@@ -34,17 +34,24 @@ import {
   type PoolInit,
   type PoolWorkerMessage,
   STATE_CURRENT,
-  type TaskMode,
+  TaskMode,
   type WireTask,
 } from "./_protocol.ts";
 import { childRuntime, markDead } from "./_runtime.ts";
 import { selfAsParent } from "./_self.ts";
 import { decodeShared, encodeShared } from "./_transfer.ts";
 import {
-  type ResourceLimits,
-  spawnWorker,
-  type WorkerThread,
-} from "./_worker_spawn.ts";
+  Lane,
+  LANE_BYTES,
+  laneOffer,
+  laneResult,
+  type LaneView,
+  laneView,
+  laneWake,
+} from "./_lane.ts";
+import { type ResourceLimits, spawnWorker } from "./_worker_spawn.ts";
+import { type ProcessThread, spawnChild } from "./_child_spawn.ts";
+import type { StartMethod } from "./_start_method.ts";
 
 /** Most tasks sent to a worker in one message. */
 const MAX_BATCH = 256;
@@ -70,6 +77,12 @@ export interface EngineOptions {
   maxTasksPerChild: number | null;
   /** Memory limits of each worker. */
   resourceLimits?: ResourceLimits;
+  /** How workers are started. */
+  startMethod?: StartMethod;
+  /** Deno permissions of each `"subprocess"` worker. */
+  permissions?: Deno.PermissionOptions;
+  /** Modules a `"subprocess"` worker may import functions from. */
+  modules?: string[];
 }
 
 /** A task as the caller submits it. */
@@ -125,15 +138,20 @@ interface Task {
 
 interface WorkerRecord {
   name: string;
-  thread: WorkerThread;
+  thread: ProcessThread;
   key: number;
-  state: Int32Array;
+  /** The worker's CURRENT slot; `null` for a child (no shared memory). */
+  state: Int32Array | null;
   inflight: Task[];
   seenFns: Set<number>;
   tasksDone: number;
   /** Set when we end it on purpose; its exit is then not a loss. */
   leaving: boolean;
   everCompleted: boolean;
+  /** The worker's fast lane; `null` for a child (no shared memory). */
+  lane: LaneView | null;
+  /** Functions the worker has loaded (it finished a task with them). */
+  readyFns: Set<number>;
   /** Batches sent and not finished. */
   batches: number;
   /** A task that travels alone is in flight: send nothing behind it. */
@@ -345,6 +363,7 @@ export class PoolEngine {
   }
 
   #send(worker: WorkerRecord, batch: Task[]): void {
+    if (this.#tryLane(worker, batch)) return;
     const wire: WireTask[] = new Array(batch.length);
     const transfer: Transferable[] = [];
     const newFns: number[] = [];
@@ -374,6 +393,42 @@ export class PoolEngine {
       this.#sendFailed(worker, batch, err);
       return;
     }
+    // A worker spinning on its lane goes back to its event loop for this.
+    if (worker.lane !== null) laneWake(worker.lane);
+    this.#track(worker, batch);
+  }
+
+  /**
+   * Sends one plain task through a spinning worker's lane (see
+   * `_lane.ts`); `false` when it does not qualify.
+   */
+  #tryLane(worker: WorkerRecord, batch: Task[]): boolean {
+    const lane = worker.lane;
+    if (lane === null || batch.length !== 1 || worker.batches !== 0) {
+      return false;
+    }
+    const t = batch[0];
+    if (
+      t.alone || t.shared || t.wireKwargs !== undefined ||
+      t.spec.mode !== TaskMode.Apply || !worker.readyFns.has(t.spec.fnKey)
+    ) {
+      return false;
+    }
+    const seq = Atomics.load(lane.i32, Lane.RES_SEQ);
+    if (!laneOffer(lane, t.id, t.spec.fnKey, t.wireArgs)) return false;
+    this.#track(worker, batch);
+    laneResult(lane, seq).then((res) => {
+      // null: the result comes by message (not plain JSON, or an error).
+      if (res === null || t.settled || t.worker !== worker) return;
+      this.#onMessage(worker, {
+        t: "done",
+        results: [{ id: t.id, ok: true, value: res.value }],
+      });
+    });
+    return true;
+  }
+
+  #track(worker: WorkerRecord, batch: Task[]): void {
     for (const t of batch) {
       t.worker = worker;
       worker.inflight.push(t);
@@ -403,11 +458,11 @@ export class PoolEngine {
     }
     for (const r of msg.results) {
       // Results come in the order the tasks were sent.
-      let task = worker.inflight.shift();
-      while (task !== undefined && task.id !== r.id) {
-        task = worker.inflight.shift();
-      }
-      if (task === undefined) continue;
+      // In order, except that a lane result may overtake a message.
+      const at = worker.inflight.findIndex((t) => t.id === r.id);
+      if (at < 0) continue;
+      const task = worker.inflight.splice(at, 1)[0];
+      worker.readyFns.add(task.spec.fnKey);
       task.worker = null;
       if (this.#batchEnds.get(task) === worker) {
         this.#batchEnds.delete(task);
@@ -445,7 +500,15 @@ export class PoolEngine {
     const lost = worker.inflight;
     worker.inflight = [];
     if (!worker.leaving && lost.length > 0) {
-      const current = Atomics.load(worker.state, STATE_CURRENT);
+      // A child shares no memory to say which task it was running: it
+      // is known only when a single task was in flight. Otherwise the
+      // batch goes back to the queue one task per message, so the next
+      // loss is exact (the culprit then runs twice).
+      const current = worker.state !== null
+        ? Atomics.load(worker.state, STATE_CURRENT)
+        : lost.length === 1
+        ? lost[0].id
+        : -1;
       const requeue: Task[] = [];
       for (const t of lost) {
         t.worker = null;
@@ -460,6 +523,7 @@ export class PoolEngine {
             ),
           );
         } else {
+          if (worker.state === null) t.alone = true;
           requeue.push(t);
         }
       }
@@ -497,7 +561,7 @@ export class PoolEngine {
   #spawn(): void {
     const runtime = childRuntime();
     const name = `PoolWorker-${++workerCounter}`;
-    const stateBuf = new SharedArrayBuffer(8);
+    const stateBuf = new SharedArrayBuffer(LANE_BYTES);
     const transfer: Transferable[] = [];
     const init: PoolInit = {
       kind: "pool",
@@ -508,12 +572,21 @@ export class PoolEngine {
       initargs: encodeShared(this.#opts.initargs, transfer) as unknown[],
       state: stateBuf,
     };
-    const thread = spawnWorker(init, transfer, this.#opts.resourceLimits);
+    const subprocess = this.#opts.startMethod === "subprocess";
+    const thread: ProcessThread = subprocess
+      ? spawnChild(init, {
+        permissions: this.#opts.permissions,
+        resourceLimits: this.#opts.resourceLimits,
+        modules: this.#opts.modules,
+      })
+      : spawnWorker(init, transfer, this.#opts.resourceLimits);
     const record: WorkerRecord = {
       name,
       thread,
       key: runtime.key,
-      state: new Int32Array(stateBuf),
+      state: subprocess ? null : new Int32Array(stateBuf),
+      lane: subprocess ? null : laneView(stateBuf),
+      readyFns: new Set(),
       inflight: [],
       seenFns: new Set(),
       tasksDone: 0,

@@ -18,7 +18,6 @@ let current: StartMethod | undefined;
  * @param action What is being done, for the error message.
  * @returns The method to use.
  * @throws {TypeError} When the method is not known.
- * @throws {Error} When the method is not available in this build.
  */
 export function checkStartMethod(
   method: unknown,
@@ -30,11 +29,6 @@ export function checkStartMethod(
       `Cannot ${action}: unknown start method '${
         String(m)
       }'; use "worker" or "subprocess"`,
-    );
-  }
-  if (m === "subprocess") {
-    throw new Error(
-      `Cannot ${action}: the "subprocess" start method is not available in this version yet; use "worker"`,
     );
   }
   return m as StartMethod;

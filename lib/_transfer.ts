@@ -168,3 +168,76 @@ function revive(marker: Marker): unknown {
   revived.set(key, new WeakRef(obj));
   return obj;
 }
+
+/**
+ * Checks that a value about to cross to a `"subprocess"` process holds no
+ * shared memory. This module's primitives that live in SharedArrayBuffers
+ * (`Lock`, `Queue`, `Value`, `Connection` …) cannot reach an OS process,
+ * which shares no memory with its parent; manager proxies (TCP) can.
+ *
+ * @param value A value already passed through {@linkcode encodeShared}.
+ * @param action What is being done, for the error message.
+ * @throws {TypeError} Naming the primitive (or the SharedArrayBuffer) and
+ *   suggesting a `Manager()` proxy.
+ */
+export function checkNoSharedMemory(value: unknown, action: string): void {
+  const found = findSharedMemory(value, 0);
+  if (found === null) return;
+  const what = found === "" ? "a SharedArrayBuffer" : `a '${found}'`;
+  throw new TypeError(
+    `Cannot ${action}: ${what} cannot reach a "subprocess" process: it lives in shared memory, which OS processes do not share; pass a Manager() proxy instead (manager.Lock(), manager.Queue(), manager.dict() …) or use the "worker" start method`,
+  );
+}
+
+/** The tag of the first marker holding shared memory ("" for a bare SAB). */
+function findSharedMemory(value: unknown, depth: number): string | null {
+  if (value === null || typeof value !== "object" || depth > 64) return null;
+  if (
+    value instanceof SharedArrayBuffer ||
+    (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)
+  ) {
+    return "";
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const hit = findSharedMemory(v, depth + 1);
+      if (hit !== null) return hit;
+    }
+    return null;
+  }
+  if (!isPlainObject(value)) return null;
+  const rec = value as Record<string, unknown>;
+  if (typeof rec[MARK] === "string") {
+    const tag = (rec[MARK] as string).replace(/^mp\./, "");
+    return holdsSharedMemory(rec.data, 0) ? tag : null;
+  }
+  for (const k of Object.keys(rec)) {
+    const hit = findSharedMemory(rec[k], depth + 1);
+    if (hit !== null) return hit;
+  }
+  return null;
+}
+
+function holdsSharedMemory(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== "object" || depth > 64) return false;
+  if (value instanceof SharedArrayBuffer) return true;
+  if (typeof MessagePort !== "undefined" && value instanceof MessagePort) {
+    return true;
+  }
+  if (ArrayBuffer.isView(value)) {
+    return value.buffer instanceof SharedArrayBuffer;
+  }
+  if (Array.isArray(value)) {
+    return value.some((v) => holdsSharedMemory(v, depth + 1));
+  }
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      if (holdsSharedMemory(k, depth + 1) || holdsSharedMemory(v, depth + 1)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  if (!isPlainObject(value)) return false;
+  return Object.values(value).some((v) => holdsSharedMemory(v, depth + 1));
+}

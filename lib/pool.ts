@@ -10,7 +10,9 @@ import { TimeoutError, ValueError } from "./errors.ts";
 import { type FunctionRef, TaskMode } from "./_protocol.ts";
 import { PoolEngine, type PoolStats, type TaskSpec } from "./_pool_engine.ts";
 import { self } from "./_self.ts";
-import { toFunctionRef } from "./_shipping.ts";
+import { moduleUrl, toFunctionRef } from "./_shipping.ts";
+import { mainModuleUrl } from "./_runtime.ts";
+import { checkPermissions } from "./_child_spawn.ts";
 import { checkStartMethod, type StartMethod } from "./_start_method.ts";
 import { deadlineFrom } from "./_wait.ts";
 import type { ResourceLimits } from "./_worker_spawn.ts";
@@ -62,6 +64,16 @@ export interface PoolOptions {
   module?: string | URL;
   /** Memory limits of each worker; a worker over them is replaced. */
   resourceLimits?: ResourceLimits;
+  /**
+   * Each worker's Deno permissions (`"subprocess"` start method only), in
+   * the shape of a Deno `Worker`'s: `"inherit"`, `"none"`, or an object
+   * such as `{ read: ["./data"], net: false }` whose omitted fields are
+   * `false`. Untrusted tasks then run sandboxed: a denied access rejects
+   * the task with a `ProcessError` named `NotCapable`; the pool goes on.
+   *
+   * @default {"inherit" (the permissions this program was granted in full)}
+   */
+  permissions?: Deno.PermissionOptions;
 }
 
 /** Per-call options of `apply` and `applyAsync`. */
@@ -251,6 +263,8 @@ export class Pool {
    * @param processes The number of workers, or the options.
    * @param options Initializer, maxtasksperchild, start method, module.
    * @throws {RangeError} When `processes` is not a positive integer.
+   * @throws {TypeError} When `permissions` is malformed, given with the
+   *   `"worker"` start method, or asks for more than this program has.
    * @throws {Error} When called in a daemon process (pool workers are
    *   daemons) — daemonic processes may not have children.
    */
@@ -275,7 +289,8 @@ export class Pool {
         }`,
       );
     }
-    checkStartMethod(options.startMethod, "make a pool");
+    const startMethod = checkStartMethod(options.startMethod, "make a pool");
+    checkPermissions(options.permissions, startMethod, "make a pool");
     if (self.daemon) {
       throw new Error(
         "Cannot make a pool: daemonic processes are not allowed to have children",
@@ -283,14 +298,22 @@ export class Pool {
     }
     this.#size = size;
     this.#module = options.module;
+    const initializer = options.initializer === undefined
+      ? null
+      : toFunctionRef(options.initializer, options.module, "initializer");
     this.#engine = new PoolEngine({
       size,
-      initializer: options.initializer === undefined
-        ? null
-        : toFunctionRef(options.initializer, options.module, "initializer"),
+      initializer,
       initargs: [...(options.initargs ?? [])],
       maxTasksPerChild: max,
       resourceLimits: options.resourceLimits,
+      startMethod,
+      permissions: options.permissions,
+      modules: [
+        ...(options.module === undefined ? [] : [moduleUrl(options.module)]),
+        mainModuleUrl(),
+        ...(initializer?.modules ?? []),
+      ],
     });
   }
 

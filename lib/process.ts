@@ -19,7 +19,12 @@ import { self, selfAsParent } from "./_self.ts";
 import { toFunctionRef } from "./_shipping.ts";
 import { encodeShared } from "./_transfer.ts";
 import { deadlineFrom, waitSync } from "./_wait.ts";
-import { spawnWorker, type WorkerThread } from "./_worker_spawn.ts";
+import { spawnWorker } from "./_worker_spawn.ts";
+import {
+  checkPermissions,
+  type ProcessThread,
+  spawnChild,
+} from "./_child_spawn.ts";
 import { checkStartMethod, type StartMethod } from "./_start_method.ts";
 
 /** Options of {@linkcode Process}. */
@@ -64,6 +69,16 @@ export interface ProcessOptions {
   startMethod?: StartMethod;
   /** A module to look `target` up in (by identity) before the main module. */
   module?: string | URL;
+  /**
+   * The child's Deno permissions (`"subprocess"` start method only), in
+   * the shape of a Deno `Worker`'s: `"inherit"`, `"none"`, or an object
+   * such as `{ read: ["./data"], net: false }` whose omitted fields are
+   * `false`. A child cannot get more than this program has. A denied
+   * access throws in the child (`NotCapable`).
+   *
+   * @default {"inherit" (the permissions this program was granted in full)}
+   */
+  permissions?: Deno.PermissionOptions;
 }
 
 const kChild = Symbol("child");
@@ -89,7 +104,10 @@ const children = new Set<Process>();
  * With the default `"worker"` start method each process is a worker
  * thread (its own V8 isolate and heap, a real OS thread): `pid` is the
  * program's OS pid, shared by all its workers, and `ident` is the
- * worker's thread id.
+ * worker's thread id. With `startMethod: "subprocess"` each process is a
+ * `deno` OS child (`Deno.Command`): its own pid (`pid` = `ident`), crash
+ * isolation, real signals for `terminate()`/`kill()`, its own Deno
+ * `permissions`, and its output on this program's stdout and stderr.
  *
  * @example Start a process and wait for it
  * ```ts
@@ -111,9 +129,12 @@ export class Process {
   #args: unknown[];
   #kwargs: Record<string, unknown> | undefined;
   #module: string | URL | undefined;
+  #startMethod: StartMethod = "worker";
+  #permissions: Deno.PermissionOptions | undefined;
+  #pid: number | null = null;
   #state: "initial" | "started" | "ended" | "closed" = "initial";
   #isSelf = false;
-  #worker: WorkerThread | undefined;
+  #worker: ProcessThread | undefined;
   #shared: Int32Array | undefined;
   #key = 0;
   #exitCode: number | null = null;
@@ -139,7 +160,11 @@ export class Process {
       this.#target = setup.target;
       this.#args = setup.args;
       this.#kwargs = setup.kwargs;
-      this.#ident = threadId;
+      // The main thread of a "subprocess" child is a process of its own:
+      // its ident is its pid, as in Python.
+      this.#ident = threadId === 0 && self.parent !== null
+        ? Deno.pid
+        : threadId;
       this.#key = currentKey();
       return;
     }
@@ -148,8 +173,16 @@ export class Process {
         `Cannot make a process: options must be an object, got ${options}`,
       );
     }
-    const { target, args = [], kwargs, name, daemon, startMethod, module } =
-      options;
+    const {
+      target,
+      args = [],
+      kwargs,
+      name,
+      daemon,
+      startMethod,
+      module,
+      permissions,
+    } = options;
     if (
       target !== undefined && typeof target !== "function" &&
       (target === null || typeof target !== "object")
@@ -170,7 +203,9 @@ export class Process {
         `Cannot make a process: 'kwargs' must be an object, got ${kwargs}`,
       );
     }
-    checkStartMethod(startMethod, "make a process");
+    this.#startMethod = checkStartMethod(startMethod, "make a process");
+    checkPermissions(permissions, this.#startMethod, "make a process");
+    this.#permissions = permissions;
     counter++;
     this.#name = name ?? `Process-${counter}`;
     this.#daemon = daemon ?? self.daemon;
@@ -202,11 +237,16 @@ export class Process {
   }
 
   /**
-   * Starts the process. It runs `run()` in a new worker.
+   * Starts the process. It runs `run()` in a new worker, or in a new
+   * `deno` child with the `"subprocess"` start method (which requires
+   * `--allow-run` and `--allow-net` for 127.0.0.1: the child talks to its
+   * parent over a loopback connection).
    *
    * @throws {ValueError} When the process was already started or closed.
    * @throws {Error} When a daemon process tries to start a child.
-   * @throws {TypeError} When the target or an argument cannot be sent.
+   * @throws {TypeError} When the target or an argument cannot be sent
+   *   (with `"subprocess"`: also a primitive that lives in shared memory,
+   *   such as a `Lock`; pass a `Manager()` proxy instead).
    */
   start(): void {
     this.#checkNotClosed("start");
@@ -249,9 +289,14 @@ export class Process {
         | undefined,
       state,
     };
-    let worker: WorkerThread;
+    let worker: ProcessThread;
     try {
-      worker = spawnWorker(init, transfer);
+      worker = this.#startMethod === "subprocess"
+        ? spawnChild(init, {
+          permissions: this.#permissions,
+          modules: [...(target?.modules ?? []), ...(cls?.modules ?? [])],
+        })
+        : spawnWorker(init, transfer);
     } catch (err) {
       markDead(runtime.key);
       throw describeCloneError(err, this.#name, this.#args, ownFields);
@@ -260,6 +305,7 @@ export class Process {
     this.#key = runtime.key;
     this.#shared = new Int32Array(state);
     this.#ident = worker.threadId;
+    this.#pid = this.#startMethod === "subprocess" ? worker.threadId : Deno.pid;
     this.#state = "started";
     children.add(this);
     if (this.#daemon) worker.unref();
@@ -319,10 +365,23 @@ export class Process {
    * On the main thread this blocks the event loop (Deno allows it); the
    * end is seen through shared memory, so it works there too.
    *
+   * A `"subprocess"` process's end is reported to the event loop, which
+   * a blocked thread does not run: `joinSync` then returns at once if it
+   * has ended and throws otherwise; use `await join()`.
+   *
    * @param timeout Seconds to wait at most; no limit when omitted.
+   * @throws {Error} For a `"subprocess"` process that is still running.
    */
   joinSync(timeout?: number): void {
     this.#checkJoinable("join");
+    if (
+      this.#startMethod === "subprocess" && this.#shared !== undefined &&
+      Atomics.load(this.#shared, 0) === 0
+    ) {
+      throw new Error(
+        `Cannot joinSync process '${this.#name}': a "subprocess" process's end is seen by the event loop, which joinSync would block; use await join()`,
+      );
+    }
     const deadline = deadlineFrom(timeout, `join process '${this.#name}'`);
     const shared = this.#shared!;
     while (Atomics.load(shared, 0) === 0) {
@@ -358,7 +417,13 @@ export class Process {
     this.#checkNotClosed(code === -9 ? "kill" : "terminate");
     if (this.#worker === undefined) return;
     this.#signalCode ??= code;
-    void this.#worker.terminate();
+    const worker = this.#worker as ProcessThread & {
+      kill?: (signal: Deno.Signal) => void;
+    };
+    // A child gets the real signal; a worker thread is stopped at once.
+    if (worker.kill !== undefined) {
+      worker.kill(code === -9 ? "SIGKILL" : "SIGTERM");
+    } else void worker.terminate();
   }
 
   /**
@@ -420,14 +485,19 @@ export class Process {
   }
 
   /**
-   * The OS pid. Worker processes share the program's pid (they are
-   * threads of it); `null` before start.
+   * The OS pid: the child's own with the `"subprocess"` start method;
+   * worker processes share the program's pid (they are threads of it);
+   * `null` before start.
    */
   get pid(): number | null {
-    return this.#ident === null ? null : Deno.pid;
+    if (this.#isSelf) return Deno.pid;
+    return this.#pid;
   }
 
-  /** The worker's thread id (unique in this program); `null` before start. */
+  /**
+   * The worker's thread id (unique in this program), or the child's pid
+   * with the `"subprocess"` start method; `null` before start.
+   */
   get ident(): number | null {
     return this.#ident;
   }

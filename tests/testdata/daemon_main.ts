@@ -3,8 +3,10 @@
 // only, then exits (the daemon ends with it).
 import { Process } from "../../mod.ts";
 import { sleepThen, spin } from "./tasks.ts";
+import { useTestStartMethod } from "./start_method_env.ts";
 
 if (import.meta.main) {
+  useTestStartMethod();
   const d = new Process({ target: spin, daemon: true });
   d.start();
   const n = new Process({ target: sleepThen, args: [200, null] });

@@ -13,6 +13,7 @@ export async function runDeno(
   file: string,
   args: string[] = [],
   timeoutSeconds = 30,
+  env: Record<string, string> = {},
 ): Promise<DenoRun> {
   const path = new URL(file, import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
@@ -20,6 +21,7 @@ export async function runDeno(
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
+    env,
   }).spawn();
   let timedOut = false;
   const timer = setTimeout(() => {

@@ -3,12 +3,14 @@
 // variable fails in the child with an error that says to export it.
 import { Process } from "../../mod.ts";
 import { square } from "./tasks.ts";
+import { useTestStartMethod } from "./start_method_env.ts";
 
 export function usesImport(path: string): void {
   Deno.writeTextFileSync(path, String(square(12)));
 }
 
 if (import.meta.main) {
+  useTestStartMethod();
   const out = Deno.args[0];
   const p = new Process({ target: usesImport, args: [out] });
   p.start();

@@ -3,8 +3,10 @@
 // such a worker; this module's processes can).
 import { Process } from "../../mod.ts";
 import { spin } from "./tasks.ts";
+import { useTestStartMethod } from "./start_method_env.ts";
 
 if (import.meta.main) {
+  useTestStartMethod();
   const p = new Process({ target: spin });
   p.start();
   await new Promise((r) => setTimeout(r, 100));

@@ -1,6 +1,11 @@
 // Functions the Process and Pool tests run inside workers.
 import { threadId } from "node:worker_threads";
-import { currentProcess, parentProcess, Process } from "../../mod.ts";
+import {
+  currentProcess,
+  parentProcess,
+  Process,
+  type StartMethod,
+} from "../../mod.ts";
 
 /** A module-level global, to show each process has its own copy. */
 export let counter = 0;
@@ -53,8 +58,21 @@ export function hog(): number {
   while (true) keep.push(new Array(1_000_000).fill(Math.random()));
 }
 
-export function ident(): number {
-  return threadId;
+/** Which worker runs this: thread id and pid (children are processes). */
+export function ident(): string {
+  return `${Deno.pid}:${threadId}`;
+}
+
+/**
+ * Spins for `ms` and says when it ran (ms since the epoch): two windows
+ * that overlap ran in parallel.
+ */
+export function busyWindow(ms: number): [number, number] {
+  const start = performance.timeOrigin + performance.now();
+  while (performance.timeOrigin + performance.now() - start < ms) {
+    // Busy: hold the CPU.
+  }
+  return [start, performance.timeOrigin + performance.now()];
 }
 
 export function writeFile(path: string, text: string): void {
@@ -126,9 +144,9 @@ export function startChild(): void {
 export class Greeter extends Process {
   greeting: string;
   path: string;
-  constructor(greeting: string, path: string) {
+  constructor(greeting: string, path: string, startMethod?: StartMethod) {
     // The class lives in this module, not in the main module: say where.
-    super({ name: "greeter", module: import.meta.url });
+    super({ name: "greeter", module: import.meta.url, startMethod });
     this.greeting = greeting;
     this.path = path;
   }

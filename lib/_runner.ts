@@ -1,0 +1,358 @@
+/**
+ * What runs inside every child, whatever carries its messages: a
+ * `Process`'s target, or a pool worker's task loop. The worker entry
+ * (`_worker_entry.ts`, a `node:worker_threads` worker) and the child entry
+ * (`_child_entry.ts`, a `deno` OS process) are thin shells that hand this
+ * module their init data and a {@linkcode RunnerPort}.
+ *
+ * The caller must import `mod.ts` first, so every shareable primitive is
+ * registered before arguments are decoded. The user's modules are
+ * imported later, as dependencies, so `import.meta.main` is false in them
+ * and the main program's guarded code does not run again here.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { setImmediate } from "node:timers";
+import {
+  type DoneMessage,
+  type PoolInit,
+  type PoolWorkerMessage,
+  type ProcessInit,
+  type RunMessage,
+  STATE_CURRENT,
+  TaskMode,
+  toRemoteError,
+  type WireResult,
+  type WireTask,
+} from "./_protocol.ts";
+import { joinRuntime } from "./_runtime.ts";
+import { self } from "./_self.ts";
+import { explainShippingError, loadFunction } from "./_shipping.ts";
+import { decodeShared, encodeShared } from "./_transfer.ts";
+import { activeChildren, makeChildSelf, Process } from "./process.ts";
+
+/** How the runner talks to its parent, whatever the transport. */
+export interface RunnerPort {
+  /**
+   * Sends a message to the parent. Throws (synchronously) when the
+   * message cannot be cloned, so the runner can report that instead.
+   */
+  postMessage(message: PoolWorkerMessage): void;
+  /** Calls `listener` with every message the parent sends. */
+  onMessage(listener: (message: RunMessage) => void): void;
+}
+
+type Fn = (...args: unknown[]) => unknown;
+
+let init!: ProcessInit | PoolInit;
+let port!: RunnerPort;
+const realExit = Deno.exit;
+
+/**
+ * Runs this child: joins the program tree, installs the crash and exit
+ * handlers, then runs the process's target (and exits) or serves pool
+ * tasks until the parent ends it.
+ *
+ * @param data What the parent sent (`workerData`, or the init frame).
+ * @param parent The channel to the parent.
+ * @returns A promise that settles once a process target finished (the
+ *   child then exits) or the pool loop is set up.
+ */
+export async function runChild(
+  data: ProcessInit | PoolInit,
+  parent: RunnerPort,
+): Promise<void> {
+  init = data;
+  port = parent;
+  joinRuntime(init.runtime);
+  self.name = init.name;
+  self.daemon = init.kind === "pool" ? true : init.daemon;
+  self.parent = init.parent;
+  try {
+    // `Deno.exit(n)` in a target ends only this worker; record n first.
+    (Deno as { exit: (code?: number) => never }).exit = (code = 0) =>
+      exit(code);
+  } catch {
+    // Not writable in some Deno builds: the parent's exit event still
+    // records the code; only joinSync on a blocked thread would miss it.
+  }
+  process.on("exit", (code: number) => recordExit(code ?? 0));
+
+  // An uncaught error in a worker would otherwise end the whole program.
+  // Here it ends this process only, with code 1, as a crash of a Python
+  // child does not take its parent down.
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    reportCrash(event.error ?? event.message);
+  });
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    reportCrash(event.reason);
+  });
+
+  if (init.kind === "process") {
+    await runProcess(init);
+  } else {
+    servePool(init);
+  }
+}
+
+/** Records the exit code where a blocked `joinSync` can see it. */
+function recordExit(code: number): void {
+  if (init.kind !== "process") return;
+  const state = new Int32Array(init.state);
+  if (Atomics.load(state, 0) === 1) return;
+  Atomics.store(state, 1, code);
+  Atomics.store(state, 0, 1);
+  Atomics.notify(state, 0);
+}
+
+function exit(code: number): never {
+  recordExit(code);
+  return realExit(code);
+}
+
+function reportCrash(err: unknown): never {
+  console.error(`Process ${init.name}:\n${formatError(err)}`);
+  return exit(1);
+}
+
+function formatError(err: unknown): string {
+  if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
+  return `Uncaught ${String(err)}`;
+}
+
+async function runProcess(init: ProcessInit): Promise<void> {
+  let code = 0;
+  let target: Fn | undefined;
+  try {
+    const cls = init.cls === null
+      ? Process
+      : (await loadFunction(init.cls)) as unknown as typeof Process;
+    if (init.target !== null) target = await loadFunction(init.target);
+    const proc = makeChildSelf(cls, {
+      name: init.name,
+      daemon: init.daemon,
+      target,
+      args: decodeShared(init.args) as unknown[],
+      kwargs: decodeShared(init.kwargs) as Record<string, unknown> | undefined,
+    });
+    if (init.cls !== null) Object.assign(proc, decodeShared(init.fields));
+    await proc.run();
+  } catch (err) {
+    console.error(
+      `Process ${init.name}:\n${
+        formatError(explainShippingError(err, target))
+      }`,
+    );
+    code = 1;
+  }
+  // As in Python, a process waits for its non-daemon children before it
+  // ends; daemon children end with it.
+  for (const child of activeChildren()) {
+    if (!child.daemon) await child.join();
+  }
+  exit(code);
+}
+
+function servePool(init: PoolInit): void {
+  const state = new Int32Array(init.state);
+  const fns = new Map<number, Fn>();
+  const queue: WireTask[] = [];
+  let results: WireResult[] = [];
+  let lastFlush = 0;
+  let ready = false;
+  let scheduled = false;
+
+  // Tasks run from macrotasks (setImmediate), never inside the message
+  // event or a promise continuation when that can be avoided: a worker
+  // that hits its memory limit there dies without an "exit" event
+  // (observed in Deno 2.9), which would leave its task hanging. A
+  // synchronous task therefore runs straight from a macrotask; an async
+  // one continues from one as soon as its promise settles.
+  const schedule = () => {
+    if (scheduled || !ready) return;
+    scheduled = true;
+    setImmediate(drain);
+  };
+
+  runInitializer(init).then(() => {
+    ready = true;
+    schedule();
+  });
+
+  port.onMessage((msg: RunMessage) => {
+    for (const t of msg.tasks) queue.push(t);
+    schedule();
+  });
+
+  function drain(): void {
+    scheduled = false;
+    while (queue.length > 0) {
+      const task = queue.shift()!;
+      Atomics.store(state, STATE_CURRENT, task.id);
+      const r = runTask(task);
+      if (r instanceof Promise) {
+        r.then((res) => {
+          finish(res);
+          scheduled = true;
+          setImmediate(drain);
+        });
+        scheduled = true;
+        return;
+      }
+      finish(r);
+    }
+    Atomics.store(state, STATE_CURRENT, 0);
+    if (results.length > 0) flush();
+  }
+
+  function finish(r: WireResult): void {
+    results.push(r);
+    // Long batches report as they go, so a crash later in the batch
+    // loses as few finished results as possible.
+    if (queue.length === 0 || performance.now() - lastFlush > 2) flush();
+  }
+
+  function flush(): void {
+    const out = results;
+    results = [];
+    lastFlush = performance.now();
+    if (out.length > 0) send(out);
+  }
+
+  function fail(task: WireTask, err: unknown, fn: Fn | undefined): WireResult {
+    return {
+      id: task.id,
+      ok: false,
+      error: toRemoteError(explainShippingError(err, fn)),
+    };
+  }
+
+  /** Runs one task; synchronously when its function is sync. */
+  function runTask(task: WireTask): WireResult | Promise<WireResult> {
+    const fn = fns.get(task.fn);
+    if (fn === undefined) {
+      // Load, then run from a fresh macrotask (see above), not from the
+      // promise continuation.
+      return loadFunction(task.ref!).then(
+        (loaded) => {
+          fns.set(task.fn, loaded);
+          return new Promise<WireResult>((resolve) =>
+            setImmediate(() => {
+              const r = runTask(task);
+              if (r instanceof Promise) r.then(resolve);
+              else resolve(r);
+            })
+          );
+        },
+        (err) => fail(task, err, undefined),
+      );
+    }
+    try {
+      const args = task.shared
+        ? decodeShared(task.args) as unknown[]
+        : task.args;
+      if (task.mode === TaskMode.Apply) {
+        const kwargs = task.shared ? decodeShared(task.kwargs) : task.kwargs;
+        const value = kwargs === undefined ? fn(...args) : fn(...args, kwargs);
+        if (isThenable(value)) {
+          return Promise.resolve(value).then(
+            (v) => ok(task, v),
+            (err) => fail(task, err, fn),
+          );
+        }
+        return ok(task, value);
+      }
+      const star = task.mode === TaskMode.Starmap;
+      const out = new Array(args.length);
+      for (let i = 0; i < args.length; i++) {
+        const v = star ? fn(...(args[i] as unknown[])) : fn(args[i]);
+        if (isThenable(v)) return mapRest(task, fn, args, out, i, v);
+        out[i] = v;
+      }
+      return ok(task, out);
+    } catch (err) {
+      return fail(task, err, fn);
+    }
+  }
+
+  async function mapRest(
+    task: WireTask,
+    fn: Fn,
+    args: unknown[],
+    out: unknown[],
+    from: number,
+    first: PromiseLike<unknown>,
+  ): Promise<WireResult> {
+    try {
+      out[from] = await first;
+      const star = task.mode === TaskMode.Starmap;
+      for (let i = from + 1; i < args.length; i++) {
+        out[i] = await (star ? fn(...(args[i] as unknown[])) : fn(args[i]));
+      }
+      return ok(task, out);
+    } catch (err) {
+      return fail(task, err, fn);
+    }
+  }
+
+  function ok(task: WireTask, value: unknown): WireResult {
+    return { id: task.id, ok: true, value: encodeShared(value) };
+  }
+
+  function send(results: WireResult[]): void {
+    const msg: DoneMessage = { t: "done", results };
+    try {
+      port.postMessage(msg);
+      return;
+    } catch {
+      // Some result cannot be cloned: send them one by one and turn the
+      // ones that fail into errors that say so.
+    }
+    for (const r of results) {
+      try {
+        port.postMessage({ t: "done", results: [r] });
+      } catch (err) {
+        port.postMessage({
+          t: "done",
+          results: [{
+            id: r.id,
+            ok: false,
+            error: {
+              name: "TypeError",
+              message: `Cannot send the task's result back: ${
+                (err as Error).message
+              }; return structured-cloneable values`,
+              stack: (err as Error).stack,
+            },
+          }],
+        });
+      }
+    }
+  }
+}
+
+async function runInitializer(init: PoolInit): Promise<void> {
+  if (init.initializer === null) return;
+  let fn: Fn | undefined;
+  try {
+    fn = await loadFunction(init.initializer);
+    const v = fn(...(decodeShared(init.initargs) as unknown[]));
+    if (isThenable(v)) await v;
+  } catch (err) {
+    port.postMessage({
+      t: "init-error",
+      error: toRemoteError(explainShippingError(err, fn)),
+    });
+    // Wait to be replaced or terminated; run nothing.
+    await new Promise(() => {});
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === "object" || typeof v === "function") &&
+    typeof (v as { then?: unknown }).then === "function";
+}

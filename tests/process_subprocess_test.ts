@@ -1,0 +1,184 @@
+// The Process tests with the "subprocess" start method (each process a
+// `deno` child), then what only that method has: permissions, refusal of
+// shared-memory primitives, manager proxies, and no orphans.
+import {
+  assert,
+  assertEquals,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import * as mp from "../mod.ts";
+import { processSuite } from "./testdata/process_suite.ts";
+
+processSuite("subprocess");
+
+const TASKS = new URL("./testdata/tasks.ts", import.meta.url);
+const MANAGER_TASKS = new URL("./testdata/manager_tasks.ts", import.meta.url);
+
+Deno.test("Process [subprocess] runs with the permissions it is given", async () => {
+  const out = Deno.makeTempFileSync({ prefix: "mp-subprocess-test-" });
+  const denied = new mp.Process({
+    target: { module: TASKS, name: "writeFile" },
+    args: [out, "not allowed"],
+    startMethod: "subprocess",
+    permissions: { read: true },
+  });
+  denied.start();
+  await denied.join();
+  assertEquals(denied.exitCode, 1);
+  assertEquals(Deno.readTextFileSync(out), "");
+
+  const allowed = new mp.Process({
+    target: { module: TASKS, name: "writeFile" },
+    args: [out, "allowed"],
+    startMethod: "subprocess",
+    permissions: { write: [out] },
+  });
+  allowed.start();
+  await allowed.join();
+  assertEquals(allowed.exitCode, 0);
+  assertEquals(Deno.readTextFileSync(out), "allowed");
+  Deno.removeSync(out);
+});
+
+Deno.test("Process permissions need the subprocess method and a known shape", () => {
+  assertThrows(
+    () => new mp.Process({ permissions: "none" }),
+    TypeError,
+    'needs startMethod "subprocess"',
+  );
+  assertThrows(
+    () =>
+      new mp.Process({
+        startMethod: "subprocess",
+        permissions: { disk: true } as unknown as Deno.PermissionOptions,
+      }),
+    TypeError,
+    "unknown permission 'disk'",
+  );
+});
+
+Deno.test("Process [subprocess] refuses a shared-memory primitive and names it", () => {
+  const lock = new mp.Lock();
+  const p = new mp.Process({
+    target: { module: TASKS, name: "square" },
+    args: [{ nested: [lock] }],
+    startMethod: "subprocess",
+  });
+  const err = assertThrows(() => p.start(), TypeError, "'Lock' cannot reach");
+  assertStringIncludes(err.message, "Manager()");
+  assertEquals(p.isAlive(), false);
+});
+
+Deno.test("Process [subprocess] works on a Manager dict proxy passed to it", async () => {
+  await using m = await mp.Manager();
+  const d = await m.dict<number, number>();
+  const ps = [1, 2].map((i) =>
+    new mp.Process({
+      target: { module: MANAGER_TASKS, name: "setHundred" },
+      args: [d, i],
+      startMethod: "subprocess",
+    })
+  );
+  for (const p of ps) p.start();
+  await Promise.all(ps.map((p) => p.join()));
+  for (const p of ps) assertEquals(p.exitCode, 0);
+  assertEquals(await d.toObject(), { 1: 100, 2: 100 });
+});
+
+Deno.test("getContext('subprocess') and setStartMethod make subprocess processes", async () => {
+  const ctx = mp.getContext("subprocess");
+  assertEquals(ctx.startMethod, "subprocess");
+  const p = new ctx.Process({ target: (n: number) => Deno.exit(n), args: [3] });
+  p.start();
+  assert(p.pid !== Deno.pid);
+  await p.join();
+  assertEquals(p.exitCode, 3);
+  mp.setStartMethod("subprocess", { force: true });
+  try {
+    const q = new mp.Process({ target: () => {} });
+    q.start();
+    assert(q.pid !== Deno.pid);
+    await q.join();
+    assertEquals(q.exitCode, 0);
+  } finally {
+    mp.setStartMethod("worker", { force: true });
+  }
+});
+
+/** Whether the process with `pid` still exists (a zombie counts as gone). */
+function pidAlive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+async function allGone(pids: number[]): Promise<number[]> {
+  const end = Date.now() + 5000;
+  while (Date.now() < end) {
+    if (pids.every((p) => !pidAlive(p))) return [];
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return pids.filter(pidAlive);
+}
+
+/** Runs orphan_main.ts in `mode` until it printed its children's pids. */
+async function startOrphanMain(
+  mode: string,
+): Promise<
+  { child: Deno.ChildProcess; pids: number[]; rest: Promise<string> }
+> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL("./testdata/orphan_main.ts", import.meta.url).pathname,
+      mode,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const pids = JSON.parse(text.split("\n")[0]) as number[];
+  const rest = (async () => {
+    let more = "";
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return more;
+      more += value;
+    }
+  })();
+  return { child, pids, rest };
+}
+
+for (const mode of ["exit", "throw", "sigterm", "sigkill"]) {
+  Deno.test({
+    name: `No subprocess child outlives its program (${mode})`,
+    ignore: Deno.build.os !== "linux",
+    fn: async () => {
+      const { child, pids, rest } = await startOrphanMain(mode);
+      assertEquals(pids.length, 3);
+      if (mode === "sigterm" || mode === "sigkill") {
+        for (const pid of pids) assert(pidAlive(pid), `${pid} not running`);
+        child.kill(mode === "sigterm" ? "SIGTERM" : "SIGKILL");
+      }
+      const [status] = await Promise.all([
+        child.status,
+        rest,
+        child.stderr.cancel(),
+      ]);
+      if (mode === "exit") assertEquals(status.code, 0);
+      assertEquals(await allGone(pids), [], "children outlived the program");
+    },
+  });
+}

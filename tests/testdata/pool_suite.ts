@@ -1,0 +1,394 @@
+// The Pool tests, run once per start method: tests/pool_test.ts runs
+// them with "worker", tests/pool_subprocess_test.ts with "subprocess".
+// Test names carry the method; checks that differ by method branch on
+// `sub`.
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import {
+  AsyncResult,
+  Pool,
+  ProcessError,
+  TimeoutError,
+  ValueError,
+  WorkerLostError,
+} from "../../mod.ts";
+import type { StartMethod } from "../../mod.ts";
+import * as tasks from "./tasks.ts";
+import { runDeno } from "./run_deno.ts";
+
+/**
+ * Registers the Pool tests for one start method.
+ *
+ * @param startMethod The start method of every pool of the suite.
+ */
+export function poolSuite(startMethod: StartMethod): void {
+  const sub = startMethod === "subprocess";
+  const tag = ` [${startMethod}]`;
+  const env = { MP_TEST_START_METHOD: startMethod };
+  const TASKS = new URL("./tasks.ts", import.meta.url);
+
+  function pool(
+    size = 2,
+    opts: ConstructorParameters<typeof Pool>[1] = {},
+  ): Pool {
+    return new Pool(size, { module: TASKS, startMethod, ...opts });
+  }
+
+  Deno.test(`Pool.map() keeps input order${tag}`, async () => {
+    await using p = pool();
+    const items = Array.from({ length: 1000 }, (_, i) => i);
+    assertEquals(await p.map(tasks.square, items), items.map((i) => i * i));
+    assertEquals(await p.map(tasks.square, []), []);
+    assertEquals(await p.map(tasks.square, new Set([3, 4]), 1), [9, 16]);
+  });
+
+  Deno.test(`Pool runs tasks in parallel on separate workers${tag}`, async () => {
+    await using p = pool(2);
+    if (sub) {
+      // No shared memory between processes: two busy tasks whose time
+      // windows overlap ran at once.
+      await p.map(tasks.square, [1, 2], 1);
+      const [a, b] = await Promise.all([
+        p.apply(tasks.busyWindow, [300]),
+        p.apply(tasks.busyWindow, [300]),
+      ]);
+      assert(a[0] < b[1] && b[0] < a[1], `no overlap: ${a} ${b}`);
+      return;
+    }
+    const sab = new SharedArrayBuffer(8);
+    // Each task waits until both are inside at once: only true parallelism
+    // lets both return true.
+    const both = await Promise.all([
+      p.apply(tasks.rendezvous, [sab, 2]),
+      p.apply(tasks.rendezvous, [sab, 2]),
+    ]);
+    assertEquals(both, [true, true]);
+  });
+
+  Deno.test(`Pool.apply() passes args and kwargs${tag}`, async () => {
+    await using p = pool();
+    assertEquals(await p.apply(tasks.add, [2, 3]), 5);
+    assertEquals(await p.apply(tasks.withKwargs, [4], { times: 3 }), 12);
+    assertEquals(await p.apply(tasks.sleepThen, [5, { a: [1, new Date(0)] }]), {
+      a: [1, new Date(0)],
+    });
+    assertEquals(await p.apply((x: number) => x + 1, [1]), 2);
+    assertEquals(await p.apply({ module: TASKS, name: "square" }, [5]), 25);
+  });
+
+  Deno.test(`Pool.starmap() spreads each argument list${tag}`, async () => {
+    await using p = pool();
+    assertEquals(await p.starmap(tasks.add, [[1, 2], [3, 4], [5, 6]]), [
+      3,
+      7,
+      11,
+    ]);
+    const r = p.starmapAsync(tasks.add, [[1, 1]]);
+    assertEquals(await r.get(10), [2]);
+    await assertRejects(
+      () => p.starmap(tasks.add, [1 as unknown as [number, number]]),
+      TypeError,
+      "item 0 must be an array",
+    );
+  });
+
+  Deno.test(`Pool.applyAsync() calls callback and errorCallback${tag}`, async () => {
+    await using p = pool();
+    const seen: unknown[] = [];
+    const ok = p.applyAsync(tasks.square, [6], undefined, {
+      callback: (v) => seen.push(["ok", v]),
+    });
+    const bad = p.applyAsync(tasks.fail, ["nope"], undefined, {
+      errorCallback: (e) => seen.push(["err", (e as ProcessError).remoteName]),
+    });
+    assertInstanceOf(ok, AsyncResult);
+    await ok.wait();
+    await bad.wait();
+    assertEquals(seen.length, 2);
+    assert(seen.some((s) => JSON.stringify(s) === '["ok",36]'));
+    assert(seen.some((s) => JSON.stringify(s) === '["err","RangeError"]'));
+    assertEquals(ok.successful(), true);
+    assertEquals(bad.successful(), false);
+  });
+
+  Deno.test(`AsyncResult.get(timeout) raises TimeoutError; ready() and successful() follow${tag}`, async () => {
+    await using p = pool(1);
+    const r = p.applyAsync(tasks.sleepThen, [300, "late"]);
+    assertEquals(r.ready(), false);
+    assertThrows(() => r.successful(), ValueError, "has not finished");
+    await assertRejects(() => r.get(0.01), TimeoutError, "not ready within");
+    assertEquals(await r.get(), "late");
+    assertEquals(r.ready(), true);
+    assertEquals(await r, "late");
+  });
+
+  Deno.test(`A task that throws rejects with ProcessError; the pool goes on${tag}`, async () => {
+    await using p = pool();
+    const err = await assertRejects(
+      () => p.apply(tasks.fail, ["out of cheese"]),
+      ProcessError,
+    );
+    assertEquals(err.remoteName, "RangeError");
+    assertEquals(err.remoteMessage, "out of cheese");
+    assertStringIncludes(err.remoteStack, "tasks.ts");
+    assertEquals(err.cause, { code: 42 });
+    assertEquals(await p.apply(tasks.square, [3]), 9);
+    await assertRejects(
+      () => p.map(tasks.failOn, [1, 2, 3, 4], 1),
+      ProcessError,
+      "bad item 3",
+    );
+  });
+
+  Deno.test(`Pool.imap() yields in order, imapUnordered() as completed${tag}`, async () => {
+    await using p = pool(2);
+    const ordered: unknown[] = [];
+    for await (const v of p.imap(tasks.square, [1, 2, 3, 4, 5])) {
+      ordered.push(v);
+    }
+    assertEquals(ordered, [1, 4, 9, 16, 25]);
+
+    async function* slowFirst() {
+      yield [400, "slow"] as [number, string];
+      yield [10, "fast"] as [number, string];
+    }
+    const unordered: unknown[] = [];
+    for await (
+      const v of p.imapUnordered(
+        (pair: [number, string]) =>
+          new Promise((r) => setTimeout(() => r(pair[1]), pair[0])),
+        slowFirst(),
+      )
+    ) unordered.push(v);
+    assertEquals(unordered, ["fast", "slow"]);
+  });
+
+  Deno.test(`Pool.imap() raises a task's error at its position${tag}`, async () => {
+    await using p = pool(2);
+    const got: number[] = [];
+    await assertRejects(async () => {
+      for await (const v of p.imap(tasks.failOn, [1, 2, 3, 4])) got.push(v);
+    }, ProcessError);
+    assertEquals(got, [1, 2]);
+  });
+
+  Deno.test(`Pool map family reports onProgress up to the total${tag}`, async () => {
+    await using p = pool(2);
+    const calls: Array<[number, number]> = [];
+    await p.map(tasks.square, Array.from({ length: 20 }, (_, i) => i), {
+      chunksize: 3,
+      onProgress: (done, total) => calls.push([done, total]),
+    });
+    assertEquals(calls.length, 7);
+    assertEquals(calls.at(-1), [20, 20]);
+    for (let i = 1; i < calls.length; i++) {
+      assert(calls[i][0] > calls[i - 1][0]);
+    }
+  });
+
+  Deno.test(`Pool initializer runs once per worker with initargs${tag}`, async () => {
+    await using p = pool(2, {
+      initializer: tasks.init,
+      initargs: [{ ready: true }],
+    });
+    assertEquals(await p.map(tasks.readInit, [1, 2, 3, 4], 1), [
+      { ready: true },
+      { ready: true },
+      { ready: true },
+      { ready: true },
+    ]);
+  });
+
+  Deno.test(`Pool with an initializer that throws rejects its tasks${tag}`, async () => {
+    await using p = pool(1, { initializer: tasks.fail, initargs: ["no init"] });
+    const err = await assertRejects(
+      () => p.apply(tasks.square, [2]),
+      ProcessError,
+    );
+    assertStringIncludes(err.message, "initializer");
+    assertStringIncludes(err.message, "no init");
+  });
+
+  Deno.test(`Pool maxtasksperchild replaces workers after that many tasks${tag}`, async () => {
+    await using p = pool(1, { maxtasksperchild: 2 });
+    const ids = await p.map(tasks.ident, [0, 0, 0, 0, 0, 0], 1);
+    assertEquals(new Set(ids).size, 3);
+    assertEquals(ids[0], ids[1]);
+    assertEquals(ids[2], ids[3]);
+    assert(ids[1] !== ids[2]);
+  });
+
+  Deno.test(`A worker that exits mid-task is replaced; its task rejects WorkerLostError${tag}`, async () => {
+    await using p = pool(2);
+    const results = await Promise.allSettled(
+      [1, 2, 3, 4, 5, 6, 7, 8].map((n) => p.apply(tasks.exitOn, [n, 5])),
+    );
+    for (const [i, r] of results.entries()) {
+      if (i === 4) {
+        assertEquals(r.status, "rejected");
+        const reason = (r as PromiseRejectedResult).reason;
+        assertInstanceOf(reason, WorkerLostError);
+        assertEquals(reason.exitCode, 5);
+      } else {
+        assertEquals(r, { status: "fulfilled", value: i + 1 });
+      }
+    }
+    assertEquals(await p.map(tasks.square, [1, 2, 3]), [1, 4, 9]);
+    assertEquals(p.stats().workers, 2);
+  });
+
+  Deno.test(`A worker that runs out of memory is replaced; its task rejects WorkerLostError${tag}`, async () => {
+    await using p = pool(1, { resourceLimits: { maxOldGenerationSizeMb: 48 } });
+    const lost = p.apply(tasks.hog);
+    const after = p.apply(tasks.square, [8]);
+    await assertRejects(() => lost, WorkerLostError);
+    assertEquals(await after, 64);
+  });
+
+  Deno.test(`Pool apply signal stops a running task by replacing its worker${tag}`, async () => {
+    await using p = pool(1);
+    const ctl = new AbortController();
+    const spinning = p.apply(tasks.spin, [], undefined, { signal: ctl.signal });
+    await new Promise((r) => setTimeout(r, 50));
+    assertEquals(p.stats().running, 1);
+    ctl.abort(new Error("stop it"));
+    await assertRejects(() => spinning, Error, "stop it");
+    assertEquals(await p.apply(tasks.square, [4]), 16);
+  });
+
+  Deno.test(`Pool apply timeout stops a spinning task; a queued task can be cancelled${tag}`, async () => {
+    await using p = pool(1);
+    const spinning = p.apply(tasks.spin, [], undefined, { timeout: 0.1 });
+    const ctl = new AbortController();
+    const queued = p.apply(tasks.square, [2], undefined, {
+      signal: ctl.signal,
+    });
+    ctl.abort(new Error("dropped"));
+    await assertRejects(() => queued, Error, "dropped");
+    await assertRejects(() => spinning, TimeoutError, "did not finish within");
+    assertEquals(await p.apply(tasks.square, [5]), 25);
+    const pre = new AbortController();
+    pre.abort(new Error("already"));
+    await assertRejects(
+      () => p.apply(tasks.square, [1], undefined, { signal: pre.signal }),
+      Error,
+      "already",
+    );
+  });
+
+  Deno.test(`Pool map with a timeout stops its running chunks${tag}`, async () => {
+    await using p = pool(2);
+    await assertRejects(
+      () => p.map(tasks.spin, [1, 2, 3], { chunksize: 1, timeout: 0.1 }),
+      TimeoutError,
+    );
+    assertEquals(await p.map(tasks.square, [2, 3]), [4, 9]);
+  });
+
+  Deno.test(`Pool transfers ArrayBuffers instead of copying them${tag}`, async () => {
+    await using p = pool(1);
+    const buf = new ArrayBuffer(1024);
+    const n = await p.apply(tasks.byteLength, [buf], undefined, {
+      transfer: [buf],
+    });
+    assertEquals(n, 1024);
+    assertEquals(buf.byteLength, 0, "the buffer moved to the worker");
+  });
+
+  Deno.test(`Pool rejects an uncloneable argument and names it${tag}`, async () => {
+    await using p = pool(1);
+    await assertRejects(
+      () => p.apply(tasks.add, [1, (() => 2) as unknown as number]),
+      TypeError,
+      "argument 1 of task 'add'",
+    );
+    await assertRejects(
+      () => p.apply(tasks.returnsFunction),
+      ProcessError,
+      "Cannot send the task's result back",
+    );
+    assertEquals(await p.apply(tasks.square, [3]), 9);
+  });
+
+  Deno.test(`Pool.stats() counts done, failed and workers${tag}`, async () => {
+    await using p = pool(2);
+    await p.map(tasks.square, [1, 2, 3, 4], 1);
+    await p.apply(tasks.fail, ["x"]).catch(() => {});
+    const s = p.stats();
+    assertEquals(s.done, 4);
+    assertEquals(s.failed, 1);
+    assertEquals(s.queued, 0);
+    assertEquals(s.running, 0);
+    assertEquals(s.workers, 2);
+  });
+
+  Deno.test(`Pool close/join/terminate follow Python's rules${tag}`, async () => {
+    const p = pool(2);
+    await assertRejects(() => p.join(), ValueError, "still running");
+    const r = p.applyAsync(tasks.sleepThen, [50, "done"]);
+    p.close();
+    await assertRejects(() => p.apply(tasks.square, [1]), ValueError, "closed");
+    await p.join();
+    assertEquals(await r, "done");
+
+    const q = pool(1);
+    const pending = q.apply(tasks.spin);
+    await new Promise((res) => setTimeout(res, 20));
+    q.terminate();
+    await assertRejects(() => pending, Error, "terminated");
+    await q.join();
+  });
+
+  Deno.test(`Pool validates its arguments${tag}`, async () => {
+    assertThrows(() => new Pool(0), RangeError, "positive integer");
+    assertThrows(() => new Pool(1.5), RangeError, "positive integer");
+    assertThrows(
+      () => new Pool(1, { maxtasksperchild: 0 }),
+      RangeError,
+      "maxtasksperchild",
+    );
+    await using p = new Pool({ processes: 1, startMethod });
+    assertEquals(p.processes, 1);
+    await assertRejects(
+      () => p.map(tasks.square, [1], 0),
+      RangeError,
+      "chunksize",
+    );
+    await assertRejects(
+      () => p.map(tasks.square, 5 as unknown as number[]),
+      TypeError,
+      "expected an iterable",
+    );
+    await assertRejects(
+      () => p.apply(tasks.square, [1], undefined, { timeout: -1 }),
+      RangeError,
+      "timeout",
+    );
+  });
+
+  Deno.test(`A program that never closes its pool still exits${tag}`, async () => {
+    const r = await runDeno("./pool_exit.ts", [], 30, env);
+    assertEquals(r.timedOut, false, "the program hung");
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stdout.trim(), "[1,4,9]");
+  });
+
+  Deno.test(`Pool many small tasks in flight all complete exactly once${tag}`, async () => {
+    await using p = pool(2);
+    const n = 20_000;
+    const results = await Promise.all(
+      Array.from(
+        { length: n },
+        (_, i) => p.applyAsync(tasks.square, [i]).get(),
+      ),
+    );
+    for (let i = 0; i < n; i++) assertEquals(results[i], i * i);
+    assertEquals(p.stats().done, n);
+  });
+}

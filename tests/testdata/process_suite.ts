@@ -1,0 +1,339 @@
+// The Process tests, run once per start method: tests/process_test.ts
+// runs them with "worker", tests/process_subprocess_test.ts with
+// "subprocess". Test names carry the method; checks that differ by
+// method branch on `sub`.
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import {
+  activeChildren,
+  cpuCount,
+  currentProcess,
+  parentProcess,
+  Process,
+  ValueError,
+} from "../../mod.ts";
+import type { StartMethod } from "../../mod.ts";
+import * as tasks from "./tasks.ts";
+import { runDeno } from "./run_deno.ts";
+
+/**
+ * Registers the Process tests for one start method.
+ *
+ * @param startMethod The start method every process of the suite uses.
+ */
+export function processSuite(startMethod: StartMethod): void {
+  const sub = startMethod === "subprocess";
+  const tag = ` [${startMethod}]`;
+  const env = { MP_TEST_START_METHOD: startMethod };
+  const TASKS = new URL("./tasks.ts", import.meta.url);
+
+  function tmp(): string {
+    return Deno.makeTempFileSync({ prefix: "mp-process-test-" });
+  }
+
+  Deno.test(`Process runs its target with args and kwargs in a child${tag}`, async () => {
+    const out = tmp();
+    const p = new Process({
+      startMethod,
+      target: { module: TASKS, name: "writeFile" },
+      args: [out, "written in the child"],
+    });
+    assertEquals(p.exitCode, null);
+    assertEquals(p.pid, null);
+    p.start();
+    await p.join();
+    assertEquals(p.exitCode, 0);
+    assertEquals(Deno.readTextFileSync(out), "written in the child");
+    Deno.removeSync(out);
+  });
+
+  Deno.test(`Process knows its name and parent; kwargs come last${tag}`, async () => {
+    const out = tmp();
+    const p = new Process({
+      startMethod,
+      target: tasks.describeSelf,
+      module: TASKS,
+      args: [out],
+      name: "Describer",
+    });
+    p.start();
+    await p.join();
+    assertEquals(p.exitCode, 0);
+    const seen = JSON.parse(Deno.readTextFileSync(out));
+    assertEquals(seen.name, "Describer");
+    assertEquals(seen.parent, "MainProcess");
+    assertEquals(seen.parentAlive, true);
+    assertEquals(seen.daemon, false);
+    assertEquals(seen.ident, p.ident);
+    if (sub) {
+      assert(p.pid !== Deno.pid, "a subprocess has its own pid");
+      assertEquals(p.pid, p.ident);
+    } else {
+      assertEquals(p.pid, Deno.pid);
+    }
+    Deno.removeSync(out);
+
+    const q = new Process({
+      startMethod,
+      target: (a: number, kw: { times: number }) => Deno.exit(a * kw.times),
+      args: [3],
+      kwargs: { times: 5 },
+    });
+    q.start();
+    await q.join();
+    assertEquals(q.exitCode, 15);
+  });
+
+  Deno.test(`Process names default to Process-N and are settable${tag}`, () => {
+    const a = new Process({ startMethod });
+    const b = new Process({ startMethod });
+    assertMatch(a.name, /^Process-\d+$/);
+    assertEquals(
+      Number(b.name.split("-")[1]),
+      Number(a.name.split("-")[1]) + 1,
+    );
+    a.name = "renamed";
+    assertEquals(a.name, "renamed");
+    assertEquals(String(a), "<Process name='renamed' initial>");
+  });
+
+  Deno.test(`Process.exitCode is the code given to Deno.exit${tag}`, async () => {
+    const p = new Process({
+      startMethod,
+      target: tasks.exitWith,
+      args: [7],
+      module: TASKS,
+    });
+    p.start();
+    await p.join();
+    assertEquals(p.exitCode, 7);
+  });
+
+  Deno.test(`Process.exitCode is 1 when the target throws, with a traceback on stderr${tag}`, async () => {
+    const r = await runDeno("./throw_main.ts", [], 30, env);
+    assertEquals(r.code, 0);
+    assertStringIncludes(r.stdout, "exitCode=1");
+    assertStringIncludes(r.stderr, "Process Brewer:");
+    assertStringIncludes(r.stderr, "RangeError: no more tea");
+    assertStringIncludes(r.stderr, "at brew (file:");
+    assertStringIncludes(r.stderr, "throw_main.ts");
+  });
+
+  Deno.test(`Process.terminate() stops a busy loop: exitCode -15, not alive${tag}`, async () => {
+    const p = new Process({ startMethod, target: tasks.spin, module: TASKS });
+    p.start();
+    assert(p.isAlive());
+    await new Promise((r) => setTimeout(r, 50));
+    assert(p.isAlive());
+    assertEquals(p.exitCode, null);
+    p.terminate();
+    await p.join();
+    assertEquals(p.exitCode, -15);
+    assertEquals(p.isAlive(), false);
+  });
+
+  Deno.test(`Process.kill() stops a busy loop: exitCode -9${tag}`, async () => {
+    const p = new Process({ startMethod, target: tasks.spin, module: TASKS });
+    p.start();
+    p.kill();
+    await p.join();
+    assertEquals(p.exitCode, -9);
+  });
+
+  Deno.test(`A program that terminates a spinning process exits promptly${tag}`, async () => {
+    const r = await runDeno("./spin_terminate.ts", [], 30, env);
+    assertEquals(r.timedOut, false, "the program hung");
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stdout, "alive=true");
+    assertStringIncludes(r.stdout, "exitCode=-15 alive=false");
+  });
+
+  Deno.test(`Process.join(timeout) returns while the process still runs${tag}`, async () => {
+    const p = new Process({ startMethod, target: tasks.spin, module: TASKS });
+    p.start();
+    await p.join(0.05);
+    assertEquals(p.exitCode, null);
+    assert(p.isAlive());
+    p.terminate();
+    await p.join();
+    assertEquals(p.exitCode, -15);
+  });
+
+  Deno.test(`Process.joinSync() blocks until the child ends and sees its code${tag}`, async () => {
+    const p = new Process({
+      startMethod,
+      target: tasks.exitWith,
+      args: [4],
+      module: TASKS,
+    });
+    p.start();
+    if (sub) {
+      // A child's end reaches the event loop only: joinSync says so
+      // while it runs, and returns once it ended.
+      assertThrows(() => p.joinSync(), Error, "use await join()");
+      await p.join();
+    }
+    p.joinSync();
+    assertEquals(p.exitCode, 4);
+    assertEquals(p.isAlive(), false);
+    return p.ended;
+  });
+
+  Deno.test(`Process.joinSync(timeout) gives up while the child runs${tag}`, async () => {
+    const p = new Process({ startMethod, target: tasks.spin, module: TASKS });
+    p.start();
+    if (sub) {
+      assertThrows(() => p.joinSync(0.05), Error, "use await join()");
+    } else {
+      p.joinSync(0.05);
+    }
+    assertEquals(p.exitCode, null);
+    p.kill();
+    await p.join();
+    assertEquals(p.exitCode, -9);
+  });
+
+  Deno.test(`Process subclasses override run() and carry their own fields${tag}`, async () => {
+    const out = tmp();
+    const g = new tasks.Greeter("hello", out, startMethod);
+    g.start();
+    await g.join();
+    assertEquals(g.exitCode, 0);
+    assertEquals(Deno.readTextFileSync(out), "hello from greeter");
+    Deno.removeSync(out);
+  });
+
+  Deno.test(`Each process has its own globals${tag}`, async () => {
+    const out = tmp();
+    const p = new Process({
+      startMethod,
+      target: tasks.bumpCounter,
+      args: [out],
+      module: TASKS,
+    });
+    p.start();
+    await p.join();
+    assertEquals(Deno.readTextFileSync(out), "100");
+    assertEquals(tasks.getCounter(), 0);
+    Deno.removeSync(out);
+  });
+
+  Deno.test(`A self-contained function ships by its source${tag}`, async () => {
+    const p = new Process({
+      startMethod,
+      target: (n: number) => Deno.exit(n * 2),
+      args: [21],
+    });
+    p.start();
+    await p.join();
+    assertEquals(p.exitCode, 42);
+  });
+
+  Deno.test(`Exported functions ship by reference; closures fail with advice to export${tag}`, async () => {
+    const out = tmp();
+    const r = await runDeno("./shipping_main.ts", [out], 30, env);
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stdout, "exported exitCode=0");
+    assertEquals(Deno.readTextFileSync(out), "144");
+    assertStringIncludes(r.stdout, "closure exitCode=1");
+    assertStringIncludes(r.stderr, "secret is not defined");
+    assertStringIncludes(r.stderr, "export");
+    Deno.removeSync(out);
+  });
+
+  Deno.test(`{ module, name } naming a missing export fails the process with a clear error${tag}`, async () => {
+    const p = new Process({
+      startMethod,
+      target: { module: TASKS, name: "noSuchFunction" },
+    });
+    p.start();
+    await p.join();
+    assertEquals(p.exitCode, 1);
+  });
+
+  Deno.test(`Process rejects bad options and built-in targets with clear errors${tag}`, () => {
+    assertThrows(
+      () => new Process({ startMethod, target: 5 as unknown as () => void }),
+      TypeError,
+      "'target' must be a function",
+    );
+    assertThrows(
+      () => new Process({ startMethod, args: 1 as unknown as unknown[] }),
+      TypeError,
+      "'args' must be an array",
+    );
+    assertThrows(
+      () => new Process({ startMethod, target: Math.max }).start(),
+      TypeError,
+      "built-in",
+    );
+    assertThrows(
+      () => new Process({ startMethod: "fork" as "worker" }),
+      TypeError,
+      "unknown start method",
+    );
+  });
+
+  Deno.test(`Process.start() names the argument that cannot be cloned${tag}`, () => {
+    const p = new Process({
+      startMethod,
+      target: tasks.square,
+      args: [1, () => 2],
+    });
+    assertThrows(() => p.start(), TypeError, "argument 1");
+  });
+
+  Deno.test(`Process follows Python's lifecycle rules${tag}`, async () => {
+    const p = new Process({ startMethod, target: tasks.spin, module: TASKS });
+    await assertRejects(() => p.join(), Error, "has not been started");
+    p.start();
+    assertThrows(() => p.start(), ValueError, "only be started once");
+    assertThrows(() => (p.daemon = true), Error, "already started");
+    assertThrows(() => p.close(), ValueError, "still running");
+    p.terminate();
+    await p.join();
+    p.close();
+    assertThrows(() => p.isAlive(), ValueError, "closed");
+  });
+
+  Deno.test(`activeChildren() lists running children only${tag}`, async () => {
+    const p = new Process({ startMethod, target: tasks.spin, module: TASKS });
+    p.start();
+    assert(activeChildren().includes(p));
+    p.terminate();
+    await p.join();
+    assertEquals(activeChildren().includes(p), false);
+  });
+
+  Deno.test(`currentProcess(), parentProcess() and cpuCount() in the main program${tag}`, () => {
+    assertEquals(currentProcess().name, "MainProcess");
+    assert(currentProcess().isAlive());
+    assertEquals(parentProcess(), null);
+    assertEquals(cpuCount(), navigator.hardwareConcurrency);
+  });
+
+  Deno.test(`A daemon process ends when the main module finishes${tag}`, async () => {
+    const r = await runDeno("./daemon_main.ts", [], 30, env);
+    assertEquals(r.timedOut, false, "the program did not exit");
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stdout, "daemon alive=true");
+  });
+
+  Deno.test(`A daemon process may not start children${tag}`, async () => {
+    const p = new Process({
+      startMethod,
+      target: tasks.startChild,
+      module: TASKS,
+      daemon: true,
+    });
+    p.start();
+    await p.join();
+    assertEquals(p.exitCode, 1);
+  });
+}
