@@ -27,6 +27,13 @@ import {
   type WireResult,
   type WireTask,
 } from "./_protocol.ts";
+import {
+  LANE_BYTES,
+  laneClearWake,
+  type LaneOutcome,
+  laneServe,
+  laneView,
+} from "./_lane.ts";
 import { joinRuntime } from "./_runtime.ts";
 import { self } from "./_self.ts";
 import { explainShippingError, loadFunction } from "./_shipping.ts";
@@ -159,6 +166,11 @@ async function runProcess(init: ProcessInit): Promise<void> {
 
 function servePool(init: PoolInit): void {
   const state = new Int32Array(init.state);
+  // Only a worker thread shares its state buffer with the parent, and only
+  // then is it big enough for the fast lane (see _lane.ts).
+  const lane = init.state.byteLength >= LANE_BYTES
+    ? laneView(init.state)
+    : null;
   const fns = new Map<number, Fn>();
   const queue: WireTask[] = [];
   let results: WireResult[] = [];
@@ -184,6 +196,7 @@ function servePool(init: PoolInit): void {
   });
 
   port.onMessage((msg: RunMessage) => {
+    if (lane !== null) laneClearWake(lane);
     for (const t of msg.tasks) queue.push(t);
     schedule();
   });
@@ -207,6 +220,55 @@ function servePool(init: PoolInit): void {
     }
     Atomics.store(state, STATE_CURRENT, 0);
     if (results.length > 0) flush();
+    // Out of work: wait briefly on the lane for the next single task.
+    if (lane !== null) laneServe(lane, runLane, sendOutcome);
+  }
+
+  /** Runs a task that came by the lane; see `_lane.ts`. */
+  function runLane(
+    id: number,
+    key: number,
+    args: unknown[],
+  ): LaneOutcome | "async" {
+    const fn = fns.get(key);
+    if (fn === undefined) {
+      return {
+        ok: false,
+        error: new Error("Cannot run the task: its function is not loaded"),
+      };
+    }
+    Atomics.store(state, STATE_CURRENT, id);
+    let value: unknown;
+    try {
+      value = fn(...args);
+    } catch (error) {
+      Atomics.store(state, STATE_CURRENT, 0);
+      return { ok: false, error: explainShippingError(error, fn) };
+    }
+    if (!isThenable(value)) {
+      Atomics.store(state, STATE_CURRENT, 0);
+      return { ok: true, value };
+    }
+    // Hold the queue until it settles: tasks run one at a time.
+    scheduled = true;
+    Promise.resolve(value).then(
+      (v) => sendOutcome(id, { ok: true, value: v }),
+      (error) =>
+        sendOutcome(id, { ok: false, error: explainShippingError(error, fn) }),
+    ).finally(() => {
+      Atomics.store(state, STATE_CURRENT, 0);
+      scheduled = false;
+      schedule();
+    });
+    return "async";
+  }
+
+  function sendOutcome(id: number, outcome: LaneOutcome): void {
+    send([
+      outcome.ok
+        ? { id, ok: true, value: encodeShared(outcome.value) }
+        : { id, ok: false, error: toRemoteError(outcome.error) },
+    ]);
   }
 
   function finish(r: WireResult): void {

@@ -71,6 +71,46 @@ export function poolSuite(startMethod: StartMethod): void {
     assertEquals(both, [true, true]);
   });
 
+  Deno.test(`Pool.apply() one call at a time returns every value exactly${tag}`, async () => {
+    // One task at a time takes the fast lane when its values are plain
+    // JSON; everything else must fall back to messages without loss.
+    await using p = pool(2);
+    const values: unknown[] = [
+      1,
+      "text",
+      null,
+      true,
+      [1, [2, { a: 3 }]],
+      { nested: { ok: [true] } },
+      undefined,
+      -0,
+      NaN,
+      Infinity,
+      10n,
+      new Date(0),
+      new Map([[1, "a"]]),
+      new Set(["x"]),
+      new Uint8Array([1, 2, 3]),
+      "x".repeat(100_000),
+      [undefined],
+      { u: undefined },
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const v of values) {
+        assertEquals(await p.apply(tasks.identity, [v]), v);
+      }
+      await assertRejects(
+        () => p.apply(tasks.throwIf, ["throw"]),
+        ProcessError,
+        "asked to throw",
+      );
+      assertEquals(await p.apply(tasks.throwIf, ["fine"]), "fine");
+    }
+    for (let i = 0; i < 2000; i++) {
+      assertEquals(await p.apply(tasks.add, [i, 1]), i + 1);
+    }
+  });
+
   Deno.test(`Pool.apply() passes args and kwargs${tag}`, async () => {
     await using p = pool();
     assertEquals(await p.apply(tasks.add, [2, 3]), 5);

@@ -154,3 +154,12 @@ export class Greeter extends Process {
     Deno.writeTextFileSync(this.path, `${this.greeting} from ${this.name}`);
   }
 }
+
+export function identity(x: unknown): unknown {
+  return x;
+}
+
+export function throwIf(x: unknown): unknown {
+  if (x === "throw") throw new SyntaxError("asked to throw");
+  return x;
+}
