@@ -36,6 +36,7 @@ import type { PoolInit, ProcessInit, RunMessage } from "./_protocol.ts";
 import { decodeItem, encodeItem } from "./_ring_codec.ts";
 import { checkNoSharedMemory } from "./_transfer.ts";
 import type { ResourceLimits } from "./_worker_spawn.ts";
+import { concat } from "./_bytes.ts";
 
 const ENTRY = new URL("./_child_entry.ts", import.meta.url);
 
@@ -125,7 +126,7 @@ export class FrameChannel {
       while (this.#pending.length > 0 && !this.#closed) {
         const chunks = this.#pending;
         this.#pending = [];
-        const data = chunks.length === 1 ? chunks[0] : concat(chunks);
+        const data = concat(chunks);
         let off = 0;
         while (off < data.length) {
           off += await this.#conn.write(data.subarray(off));
@@ -209,18 +210,6 @@ export class FrameChannel {
       // Already closed.
     }
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const c of chunks) size += c.length;
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 // --- permissions --------------------------------------------------------

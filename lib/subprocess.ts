@@ -20,6 +20,7 @@
  */
 
 import { CalledProcessError, TimeoutExpired, ValueError } from "./errors.ts";
+import { concat } from "./_bytes.ts";
 
 /**
  * Connect the stream to a pipe the caller reads or writes (Python's
@@ -1199,19 +1200,6 @@ async function feed(
   } finally {
     writer.releaseLock();
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
 }
 
 async function copyToStdout(stream: ReadableStream<Uint8Array>): Promise<void> {
