@@ -56,8 +56,11 @@ import type { StartMethod } from "./_start_method.ts";
 /** Most tasks sent to a worker in one message. */
 const MAX_BATCH = 256;
 
-/** Tasks shorter than this (ms, on average) are batched. */
+/** Tasks shorter than this (ms, on average) are batched freely. */
 const SHORT_TASK_MS = 0.2;
+
+/** Longer tasks are batched up to about this much work (ms) a message. */
+const BATCH_MS = 2.5;
 
 /**
  * Messages (batches) a worker may have in flight: one running and one
@@ -303,21 +306,19 @@ export class PoolEngine {
 
   #pump(): void {
     if (this.#terminated) return;
-    // Idle workers first, then busy ones with room for a second batch.
-    const open: WorkerRecord[] = [];
-    for (const w of this.#workers) {
-      if (!w.leaving && !w.alone && w.batches === 0) open.push(w);
-    }
-    for (const w of this.#workers) {
-      if (!w.leaving && !w.alone && w.batches > 0 && w.batches < PIPELINE) {
-        open.push(w);
+    // Fill every worker's pipeline, one batch per worker per round, idle
+    // workers first, so the queue spreads evenly.
+    for (let round = 0; round < PIPELINE; round++) {
+      const open: WorkerRecord[] = [];
+      for (const w of this.#workers) {
+        if (!w.leaving && !w.alone && w.batches === round) open.push(w);
       }
-    }
-    for (let i = 0; i < open.length; i++) {
-      const worker = open[i];
-      const batch = this.#takeBatch(open.length - i, worker);
-      if (batch.length === 0) continue;
-      this.#send(worker, batch);
+      for (let i = 0; i < open.length; i++) {
+        const worker = open[i];
+        const batch = this.#takeBatch(open.length - i, worker);
+        if (batch.length === 0) continue;
+        this.#send(worker, batch);
+      }
     }
     this.#compactQueue();
     if (this.#closed && this.#outstanding === 0) this.#endIdleWorkers();
@@ -327,11 +328,15 @@ export class PoolEngine {
     const batch: Task[] = [];
     const left = this.#queue.length - this.#queueHead;
     if (left <= 0) return batch;
-    // Batch only tasks known to be short: a long task at the head of a
-    // batch would hold the rest back while other workers sit idle.
+    // Batch by expected work: short tasks up to MAX_BATCH a message,
+    // longer ones about BATCH_MS of work a message (a worker then runs
+    // them back to back), and tasks of unknown or long duration one at a
+    // time, so a long task at the head of a batch never holds the rest
+    // back while other workers sit idle.
+    const share = Math.max(1, Math.floor(left / idleCount));
     let limit = this.#avgTaskMs < SHORT_TASK_MS
-      ? Math.min(MAX_BATCH, Math.max(1, Math.floor(left / idleCount)))
-      : 1;
+      ? Math.min(MAX_BATCH, share)
+      : Math.max(1, Math.min(share, Math.floor(BATCH_MS / this.#avgTaskMs)));
     const max = this.#opts.maxTasksPerChild;
     if (max !== null) {
       limit = Math.min(limit, max - worker.tasksDone - worker.inflight.length);

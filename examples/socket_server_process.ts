@@ -1,0 +1,131 @@
+/**
+ * A TCP server that hands each connection's request to a new `Process`:
+ * the seeds' "socket server, one process per client", in Deno.
+ *
+ * Run: `deno run --allow-all examples/socket_server_process.ts`
+ *
+ * The parent listens on 127.0.0.1 (port 0, so the kernel picks a free
+ * port), accepts each connection and reads the client's request line. A
+ * new `Process` computes the answer and sends it back through a one-way
+ * `Pipe()`; the parent writes it to the client and closes the connection.
+ * The same program then plays three clients on loopback, prints their
+ * answers and shuts the server down, so it runs to completion by itself.
+ *
+ * Why the connection itself is not handed over: Python's `multiprocessing`
+ * can pass a socket to a child because it duplicates the OS file
+ * descriptor into it (`SCM_RIGHTS` over a Unix socket, or `fork`, which
+ * inherits every descriptor). Deno has neither: `Deno.Conn` is a resource
+ * id valid only in the isolate that opened it, it cannot be posted to a
+ * worker, `Deno.Command` cannot pass extra descriptors to a child, and
+ * there is no API to send a descriptor over a Unix socket. So the parent
+ * keeps the socket and does the I/O, and the process does the work: only
+ * the request's bytes and the answer cross the process boundary. For real
+ * CPU work that is the expensive part anyway; for work that is all I/O,
+ * plain `async` handlers in the parent are the better tool.
+ *
+ * @module
+ */
+
+import * as mp from "../mod.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * The work done in the child: answers `text` upper-cased and reversed,
+ * tagged with the child's name, through the send-only end `out`.
+ */
+export function answer(out: mp.Connection, text: string): void {
+  const reply = [...text.toUpperCase()].reverse().join("");
+  out.sendSync(`${reply} (from ${mp.currentProcess().name})`);
+  out.close();
+}
+
+/** Reads one `\n`-terminated line (without the `\n`), or up to EOF. */
+async function readLine(conn: Deno.Conn): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(1024);
+  for (;;) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    const chunk = buf.slice(0, n);
+    const nl = chunk.indexOf(10);
+    if (nl >= 0) {
+      chunks.push(chunk.subarray(0, nl));
+      break;
+    }
+    chunks.push(chunk);
+  }
+  let text = "";
+  for (const c of chunks) text += decoder.decode(c, { stream: true });
+  return text + decoder.decode();
+}
+
+/** Writes all of `data` (a single `write` may be short). */
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+
+/** Serves one connection: read the request, let a new process answer. */
+async function handle(conn: Deno.Conn): Promise<void> {
+  try {
+    const request = await readLine(conn);
+    const [rx, tx] = mp.Pipe(false); // receive end, send end
+    const p = new mp.Process({ target: answer, args: [tx, request] });
+    p.start();
+    try {
+      // A time limit, so a child that dies before answering cannot hang
+      // this connection (the parent still holds the send end open).
+      const reply = await rx.recv({ timeout: 10 });
+      await writeAll(conn, encoder.encode(`${reply}\n`));
+    } finally {
+      await p.join();
+      rx.close();
+      tx.close();
+    }
+  } finally {
+    conn.close();
+  }
+}
+
+/** Accepts connections until the listener is closed. */
+async function serve(listener: Deno.Listener): Promise<void> {
+  const handlers = new Set<Promise<void>>();
+  try {
+    for await (const conn of listener) {
+      const h = handle(conn).catch((e) => console.error("handler:", e));
+      handlers.add(h);
+      h.finally(() => handlers.delete(h));
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.BadResource)) throw e;
+  }
+  await Promise.all(handlers); // let connections in progress finish
+}
+
+/** One client: sends a line, returns the server's answer. */
+async function client(port: number, text: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await writeAll(conn, encoder.encode(`${text}\n`));
+    return await readLine(conn);
+  } finally {
+    conn.close();
+  }
+}
+
+if (import.meta.main) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  console.log(`server: listening on 127.0.0.1:${port}`);
+  const server = serve(listener);
+
+  const requests = ["hello world", "multiprocessing", "deno"];
+  const answers = await Promise.all(requests.map((t) => client(port, t)));
+  requests.forEach((t, i) => console.log(`client: ${t} -> ${answers[i]}`));
+
+  listener.close(); // ends the accept loop
+  await server;
+  console.log("server: shut down");
+}
