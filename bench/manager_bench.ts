@@ -2,7 +2,8 @@
  * Manager benchmarks: `deno bench --allow-all bench/manager_bench.ts`.
  *
  * Printed once before the benches: the p50/p99 of a proxy call round trip
- * (`d.get("k")`) from the main thread and from a pool worker, and calls/s
+ * (`d.get("k")`) from the main thread, from a pool worker and from a
+ * `"subprocess"` child, and calls/s
  * with 4 worker clients calling at once. The benches then time a round
  * trip from the main thread, 4 pipelined calls, and the wire encoding
  * (tagged JSON, as used) against `node:v8` serialize for the same
@@ -48,6 +49,16 @@ async function report(): Promise<void> {
   try {
     await pool.apply(roundTrips, [d, 200]); // start and warm a worker
     const worker = await pool.apply(roundTrips, [d, 5000]);
+    // The same from a `deno` OS child (the "subprocess" start method).
+    const sub = new mp.Pool(1, { module: TASKS, startMethod: "subprocess" });
+    let child: number[];
+    try {
+      await sub.apply(roundTrips, [d, 200]);
+      child = await sub.apply(roundTrips, [d, 5000]);
+    } finally {
+      sub.terminate();
+      await sub.join();
+    }
     const n = 5000;
     await pool.starmap(roundTrips, Array(4).fill([d, 100]));
     const t0 = performance.now();
@@ -62,6 +73,11 @@ async function report(): Promise<void> {
     console.log(
       `round trip, pool worker: p50 ${f(percentile(worker, 0.5))}, p99 ${
         f(percentile(worker, 0.99))
+      }`,
+    );
+    console.log(
+      `round trip, subprocess: p50 ${f(percentile(child, 0.5))}, p99 ${
+        f(percentile(child, 0.99))
       }`,
     );
     console.log(
