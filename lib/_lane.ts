@@ -31,9 +31,9 @@ export const Lane = {
   WAKE: 2,
   /** Bumped by the worker when a result is written. */
   RES_SEQ: 3,
-  /** Byte length of the request, or of the result (-1: sent by message). */
+  /** Byte length of the request. */
   REQ_LEN: 4,
-  /** Byte length of the result; -1 when it went by postMessage instead. */
+  /** Byte length of the result; negative: see RES_BY_MESSAGE, RES_UNDEFINED. */
   RES_LEN: 5,
   /** Function key of the request. */
   REQ_FN: 6,
@@ -146,9 +146,9 @@ export function laneOffer(
   if (!isPlainJson(args)) return false;
   const { written, read } = encoder.encodeInto(JSON.stringify(args), lane.req);
   if (read === undefined || written >= lane.req.length) return false;
-  // Claim first, then publish: the worker reads the request only after it
-  // sees Claimed, and the CAS orders the plain stores before it… so write
-  // the request before the CAS, and only a successful CAS makes it live.
+  // Write the request first, then claim: the worker reads it only after it
+  // sees Claimed, and the CAS (sequentially consistent) publishes the
+  // stores before it. A failed CAS leaves a request nobody will read.
   Atomics.store(i32, Lane.REQ_LEN, written);
   Atomics.store(i32, Lane.REQ_FN, fn);
   Atomics.store(i32, Lane.REQ_ID, id);

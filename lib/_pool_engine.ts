@@ -463,10 +463,16 @@ export class PoolEngine {
     }
     for (const r of msg.results) {
       // Results come in the order the tasks were sent.
-      // In order, except that a lane result may overtake a message.
-      const at = worker.inflight.findIndex((t) => t.id === r.id);
-      if (at < 0) continue;
-      const task = worker.inflight.splice(at, 1)[0];
+      // In order (the common case: the head), except that a lane result
+      // may overtake a message.
+      let task: Task | undefined;
+      if (worker.inflight[0]?.id === r.id) {
+        task = worker.inflight.shift();
+      } else {
+        const at = worker.inflight.findIndex((t) => t.id === r.id);
+        if (at >= 0) task = worker.inflight.splice(at, 1)[0];
+      }
+      if (task === undefined) continue;
       worker.readyFns.add(task.spec.fnKey);
       task.worker = null;
       if (this.#batchEnds.get(task) === worker) {
