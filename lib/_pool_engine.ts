@@ -17,13 +17,23 @@
  *
  * Batching and pipelining: a worker has at most {@linkcode PIPELINE}
  * messages in flight (one running, one waiting), so it never idles for a
- * round trip between tasks. Tasks known to be short (a moving average of
- * task time below {@linkcode SHORT_TASK_MS}) travel up to
- * {@linkcode MAX_BATCH} to a message, so a flood of small tasks costs one
- * message each way per batch. A task with a signal, a timeout or
- * transferables travels alone to an idle worker, with nothing queued
- * behind it, so stopping it (by terminating its worker) touches no other
- * task.
+ * round trip between tasks. It reports each batch as it ends, so the
+ * parent sends the next one while the worker runs the waiting one; a
+ * worker thread's run messages come over a `MessagePort` that it reads
+ * synchronously when its queue runs dry, so it goes on without a turn of
+ * its event loop. Tasks known to be short (a moving average of task time
+ * below {@linkcode SHORT_TASK_MS}) travel up to {@linkcode MAX_BATCH} to
+ * a message, so a flood of small tasks costs one message each way per
+ * batch; longer ones travel up to {@linkcode MAX_BATCH_MS} of work to a
+ * message, sized so the workers finish a map together (`#fairShare`). A task with
+ * a signal, a timeout or transferables travels alone to an idle worker,
+ * with nothing queued behind it, so stopping it (by terminating its
+ * worker) touches no other task.
+ *
+ * Start-up: creating a worker thread blocks the caller's thread for tens
+ * of milliseconds, so a pool of worker threads starts its first worker at
+ * once and the others one per turn of the event loop, when work waits
+ * for them (see the constructor).
  *
  * @module
  */
@@ -33,6 +43,7 @@ import {
   type FunctionRef,
   type PoolInit,
   type PoolWorkerMessage,
+  type RunMessage,
   STATE_CURRENT,
   TaskMode,
   type WireTask,
@@ -50,6 +61,7 @@ import {
   laneWake,
 } from "./_lane.ts";
 import { type ResourceLimits, spawnWorker } from "./_worker_spawn.ts";
+import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { type ProcessThread, spawnChild } from "./_child_spawn.ts";
 import type { StartMethod } from "./_start_method.ts";
 
@@ -60,13 +72,19 @@ const MAX_BATCH = 256;
 const SHORT_TASK_MS = 0.2;
 
 /** Longer tasks are batched up to about this much work (ms) a message. */
-const BATCH_MS = 2.5;
+const MAX_BATCH_MS = 10;
 
 /**
  * Messages (batches) a worker may have in flight: one running and one
  * waiting, so a worker never sits idle for a round trip between tasks.
  */
 const PIPELINE = 2;
+
+/**
+ * How long (ms) a new pool of worker threads waits, idle, before it
+ * starts the workers after the first (see {@linkcode PoolEngine}).
+ */
+const STAGGER_IDLE_MS = 20;
 
 /** What the engine needs to start workers. */
 export interface EngineOptions {
@@ -161,6 +179,12 @@ interface WorkerRecord {
   alone: boolean;
   /** When this worker last started or reported work, for timing tasks. */
   mark: number;
+  /**
+   * Where run messages go: a worker thread's task channel (which it can
+   * read between batches without a turn of its event loop), or `null`
+   * for a child (its thread).
+   */
+  port: MessagePort | null;
 }
 
 let workerCounter = 0;
@@ -186,11 +210,75 @@ export class PoolEngine {
   #batchEnds = new WeakMap<Task, WorkerRecord>();
   /** Moving average of a task's time on a worker; unknown (long) at first. */
   #avgTaskMs = Infinity;
+  /** Workers of the pool's size not started yet (see the constructor). */
+  #pending = 0;
+  /** The timer that starts the next pending worker, if one is set. */
+  #pendingTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether the pending workers are being started, one per timer turn. */
+  #starting = false;
 
   constructor(opts: EngineOptions) {
     this.#opts = opts;
-    for (let i = 0; i < opts.size; i++) this.#spawn();
+    if (opts.startMethod === "subprocess" || opts.size === 1) {
+      for (let i = 0; i < opts.size; i++) this.#spawn();
+    } else {
+      // Creating a worker thread blocks this thread for 25-55 ms (Deno
+      // builds the new isolate synchronously in `new Worker()`), and
+      // nothing, not even a finished result, is handled meanwhile. So only
+      // the first worker starts now; the others start one per turn of the
+      // event loop once work is waiting that the first cannot take, once
+      // the first reports, or once the pool has been idle a moment.
+      // The first task then runs after one start, not after all of them.
+      this.#spawn();
+      this.#pending = opts.size - 1;
+      this.#pendingTimer = setTimeout(() => {
+        this.#pendingTimer = undefined;
+        if (this.#outstanding === 0) this.#startPending();
+      }, STAGGER_IDLE_MS);
+      Deno.unrefTimer(this.#pendingTimer);
+    }
     this.#setRef(false);
+  }
+
+  /** Starts the pending workers, one per macrotask. */
+  #startPending(): void {
+    if (this.#pending === 0 || this.#starting) return;
+    this.#starting = true;
+    clearTimeout(this.#pendingTimer);
+    const later = () => {
+      this.#pendingTimer = setTimeout(next, 0);
+      // An idle pool does not keep the program alive to start workers.
+      if (!this.#refed) Deno.unrefTimer(this.#pendingTimer);
+    };
+    const next = () => {
+      this.#pendingTimer = undefined;
+      if (
+        this.#terminated || this.#broken !== null ||
+        (this.#closed && this.#outstanding === 0)
+      ) {
+        this.#dropPending();
+        return;
+      }
+      this.#pending--;
+      this.#spawn();
+      this.#schedulePump();
+      if (this.#pending > 0) {
+        later();
+      } else {
+        this.#starting = false;
+      }
+    };
+    // From a fresh macrotask: tasks already given to the first worker are
+    // posted before this thread blocks in the next worker's start.
+    later();
+  }
+
+  /** Forgets the workers not started yet. */
+  #dropPending(): void {
+    this.#pending = 0;
+    this.#starting = false;
+    clearTimeout(this.#pendingTimer);
+    this.#pendingTimer = undefined;
   }
 
   /**
@@ -307,8 +395,10 @@ export class PoolEngine {
   #pump(): void {
     if (this.#terminated) return;
     // Fill every worker's pipeline, one batch per worker per round, idle
-    // workers first, so the queue spreads evenly.
-    for (let round = 0; round < PIPELINE; round++) {
+    // workers first, so the queue spreads evenly. While workers are still
+    // to start, a worker takes one batch only, and what is left starts them.
+    const rounds = this.#pending > 0 ? 1 : PIPELINE;
+    for (let round = 0; round < rounds; round++) {
       const open: WorkerRecord[] = [];
       for (const w of this.#workers) {
         if (!w.leaving && !w.alone && w.batches === round) open.push(w);
@@ -321,7 +411,13 @@ export class PoolEngine {
       }
     }
     this.#compactQueue();
-    if (this.#closed && this.#outstanding === 0) this.#endIdleWorkers();
+    if (this.#pending > 0 && this.#queueHead < this.#queue.length) {
+      this.#startPending();
+    }
+    if (this.#closed && this.#outstanding === 0) {
+      this.#dropPending();
+      this.#endIdleWorkers();
+    }
   }
 
   #takeBatch(idleCount: number, worker: WorkerRecord): Task[] {
@@ -329,14 +425,16 @@ export class PoolEngine {
     const left = this.#queue.length - this.#queueHead;
     if (left <= 0) return batch;
     // Batch by expected work: short tasks up to MAX_BATCH a message,
-    // longer ones about BATCH_MS of work a message (a worker then runs
-    // them back to back), and tasks of unknown or long duration one at a
-    // time, so a long task at the head of a batch never holds the rest
-    // back while other workers sit idle.
-    const share = Math.max(1, Math.floor(left / idleCount));
-    let limit = this.#avgTaskMs < SHORT_TASK_MS
-      ? Math.min(MAX_BATCH, share)
-      : Math.max(1, Math.min(share, Math.floor(BATCH_MS / this.#avgTaskMs)));
+    // longer ones by fair share (see #fairShare; a worker then runs them
+    // back to back), and tasks of unknown duration one at a time, so a
+    // long task at the head of a batch never holds the rest back while
+    // other workers sit idle.
+    const avg = this.#avgTaskMs;
+    let limit = avg < SHORT_TASK_MS
+      ? Math.min(MAX_BATCH, Math.max(1, Math.floor(left / idleCount)))
+      : avg === Infinity
+      ? 1
+      : this.#fairShare(worker, left, avg);
     const max = this.#opts.maxTasksPerChild;
     if (max !== null) {
       limit = Math.min(limit, max - worker.tasksDone - worker.inflight.length);
@@ -355,6 +453,33 @@ export class PoolEngine {
       if (task.alone) break;
     }
     return batch;
+  }
+
+  /**
+   * How many longer tasks to send `worker` now: enough to even out the
+   * work every worker has left (tasks in flight, less the time they have
+   * been running, plus the queue), at most {@linkcode MAX_BATCH_MS} of it,
+   * so that near the end of a map the workers finish together instead of
+   * one running its last tasks while the other idles. At least one task
+   * when the worker has nothing; none when it is busy enough (it asks
+   * again when its current batch ends).
+   */
+  #fairShare(worker: WorkerRecord, left: number, avg: number): number {
+    const now = performance.now();
+    let total = left * avg;
+    let live = this.#pending;
+    for (const w of this.#workers) {
+      if (w.leaving) continue;
+      live++;
+      total += remainingMs(w, now, avg);
+    }
+    const want = Math.round(
+      (total / Math.max(1, live) - remainingMs(worker, now, avg)) / avg,
+    );
+    return Math.max(
+      worker.batches === 0 ? 1 : 0,
+      Math.min(want, Math.max(1, Math.floor(MAX_BATCH_MS / avg)), left),
+    );
   }
 
   #compactQueue(): void {
@@ -391,8 +516,9 @@ export class PoolEngine {
       wire[i] = w;
     }
     try {
+      const msg: RunMessage = { t: "run", tasks: wire };
       // deno-lint-ignore no-explicit-any
-      worker.thread.postMessage({ t: "run", tasks: wire }, transfer as any[]);
+      (worker.port ?? worker.thread).postMessage(msg, transfer as any[]);
     } catch (err) {
       for (const k of newFns) worker.seenFns.delete(k);
       this.#sendFailed(worker, batch, err);
@@ -455,6 +581,7 @@ export class PoolEngine {
   }
 
   #onMessage(worker: WorkerRecord, msg: PoolWorkerMessage): void {
+    if (this.#pending > 0) this.#startPending();
     if (msg.t === "init-error") {
       this.#break(
         new ProcessError(msg.error, "initializer"),
@@ -507,6 +634,7 @@ export class PoolEngine {
 
   #onExit(worker: WorkerRecord, code: number): void {
     this.#workers.delete(worker);
+    worker.port?.close();
     markDead(worker.key);
     const lost = worker.inflight;
     worker.inflight = [];
@@ -561,7 +689,7 @@ export class PoolEngine {
   #spawnIfNeeded(): void {
     if (this.#terminated || this.#broken) return;
     if (this.#closed && this.#outstanding === 0) return;
-    let live = 0;
+    let live = this.#pending;
     for (const w of this.#workers) if (!w.leaving) live++;
     while (live < this.#opts.size) {
       this.#spawn();
@@ -584,13 +712,14 @@ export class PoolEngine {
       state: stateBuf,
     };
     const subprocess = this.#opts.startMethod === "subprocess";
+    const channel = subprocess ? null : new MessageChannel();
     const thread: ProcessThread = subprocess
       ? spawnChild(init, {
         permissions: this.#opts.permissions,
         resourceLimits: this.#opts.resourceLimits,
         modules: this.#opts.modules,
       })
-      : spawnWorker(init, transfer, this.#opts.resourceLimits);
+      : spawnWorker(init, transfer, this.#opts.resourceLimits, channel!.port2);
     const record: WorkerRecord = {
       name,
       thread,
@@ -606,6 +735,7 @@ export class PoolEngine {
       batches: 0,
       alone: false,
       mark: 0,
+      port: channel?.port1 ?? null,
     };
     this.#workers.add(record);
     if (!this.#refed) thread.unref();
@@ -638,6 +768,7 @@ export class PoolEngine {
   #break(err: Error): void {
     if (this.#broken) return;
     this.#broken = err;
+    this.#dropPending();
     this.#failAll(err);
     for (const w of [...this.#workers]) this.#retire(w);
   }
@@ -675,6 +806,7 @@ export class PoolEngine {
     this.#closed = true;
     if (this.#terminated) return;
     this.#terminated = true;
+    this.#dropPending();
     this.#failAll(err);
     for (const w of [...this.#workers]) this.#retire(w);
   }
@@ -684,6 +816,7 @@ export class PoolEngine {
     if (this.#outstanding > 0) {
       await new Promise<void>((resolve) => this.#drained.push(resolve));
     }
+    this.#dropPending();
     this.#endIdleWorkers();
     await Promise.all(
       [...this.#workers].map((w) =>
@@ -707,7 +840,7 @@ export class PoolEngine {
   /** Counts for `Pool.stats()`. */
   stats(): PoolStats {
     let running = 0;
-    let workers = 0;
+    let workers = this.#pending;
     for (const w of this.#workers) {
       running += w.inflight.length;
       if (!w.leaving) workers++;
@@ -718,6 +851,12 @@ export class PoolEngine {
     }
     return { queued, running, done: this.#done, failed: this.#failed, workers };
   }
+}
+
+/** Expected work (ms) `worker` has left of what it was sent. */
+function remainingMs(worker: WorkerRecord, now: number, avg: number): number {
+  if (worker.inflight.length === 0) return 0;
+  return Math.max(avg / 2, worker.inflight.length * avg - (now - worker.mark));
 }
 
 function describeCloneError(task: Task, err: unknown): Error {

@@ -1,7 +1,9 @@
 /**
  * The entry module of every worker thread (`"worker"` start method): a
  * `Process`'s, or a pool worker's. It hands `workerData` and the thread's
- * message port to the shared runner (`_runner.ts`).
+ * message port to the shared runner (`_runner.ts`); a pool worker's run
+ * messages come over its own task port (see `_worker_spawn.ts`), which the
+ * runner can also read synchronously between batches.
  *
  * It imports `mod.ts` first, so every shareable primitive is registered
  * before arguments are decoded.
@@ -10,12 +12,25 @@
  */
 
 import "../mod.ts";
-import { parentPort, workerData } from "node:worker_threads";
-import type { PoolInit, ProcessInit, RunMessage } from "./_protocol.ts";
+import {
+  parentPort,
+  receiveMessageOnPort,
+  workerData,
+} from "node:worker_threads";
+import type { RunMessage } from "./_protocol.ts";
 import { runChild } from "./_runner.ts";
+import type { WorkerData } from "./_worker_spawn.ts";
 
 const port = parentPort!;
-await runChild(workerData as ProcessInit | PoolInit, {
+const init = workerData as WorkerData;
+const taskPort = init.taskPort;
+await runChild(init, {
   postMessage: (message) => port.postMessage(message),
-  onMessage: (listener) => port.on("message", (m: RunMessage) => listener(m)),
+  onMessage: (listener) => {
+    port.on("message", (m: RunMessage) => listener(m));
+    taskPort?.on("message", (m: RunMessage) => listener(m));
+  },
+  receiveSync: taskPort === undefined
+    ? undefined
+    : () => receiveMessageOnPort(taskPort)?.message as RunMessage | undefined,
 });

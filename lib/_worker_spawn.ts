@@ -10,7 +10,7 @@
  * @module
  */
 
-import { Worker as NodeWorker } from "node:worker_threads";
+import { type MessagePort, Worker as NodeWorker } from "node:worker_threads";
 import type { PoolInit, ProcessInit } from "./_protocol.ts";
 
 const ENTRY = new URL("./_worker_entry.ts", import.meta.url);
@@ -31,22 +31,37 @@ export interface ResourceLimits {
 export type WorkerThread = NodeWorker;
 
 /**
+ * A pool worker's `workerData`: its init data, plus the port its run
+ * messages arrive on. Unlike `parentPort` in Deno, a `MessagePort` can be
+ * read synchronously (`receiveMessageOnPort`), so a busy worker picks up
+ * its next batch without a turn of its event loop.
+ */
+export type WorkerData = (ProcessInit | PoolInit) & { taskPort?: MessagePort };
+
+/**
  * Starts a worker running `_worker_entry.ts` with `init` as its data.
  *
  * @param init What the worker runs.
  * @param transfer Ports to transfer with `init`.
  * @param resourceLimits Memory limits for the worker.
+ * @param taskPort A pool worker's end of its task channel (transferred).
  * @returns The worker.
  */
 export function spawnWorker(
   init: ProcessInit | PoolInit,
   transfer: Transferable[] = [],
   resourceLimits?: ResourceLimits,
+  taskPort?: MessagePort,
 ): WorkerThread {
+  const data: WorkerData = taskPort === undefined
+    ? init
+    : { ...init, taskPort };
+  const list: unknown[] = [...transfer];
+  if (taskPort !== undefined) list.push(taskPort);
   return new NodeWorker(ENTRY, {
-    workerData: init,
+    workerData: data,
     // deno-lint-ignore no-explicit-any
-    transferList: transfer as any[],
+    transferList: list as any[],
     resourceLimits,
   });
 }
