@@ -6,7 +6,9 @@
  * `_child_spawn.ts` for the drawing of the exchange.
  *
  * It imports `mod.ts` first, so every shareable primitive is registered
- * before arguments are decoded.
+ * before arguments are decoded; primitives that live in the parent's
+ * shared memory arrive as stand-ins the parent serves
+ * (`_served_proxy.ts`).
  *
  * @module
  */
@@ -15,6 +17,8 @@ import "../mod.ts";
 import { encodeFrame, FrameChannel } from "./_child_spawn.ts";
 import type { PoolInit, ProcessInit, RunMessage } from "./_protocol.ts";
 import { runChild } from "./_runner.ts";
+import { connectServed, onServedReply } from "./_served_proxy.ts";
+import type { ServedReply } from "./_served_spec.ts";
 
 /** Slots of the liveness table (as `_runtime.ts` makes it). */
 const TABLE_SLOTS = 1 << 16;
@@ -56,10 +60,16 @@ const channel = new FrameChannel(conn, (message) => {
     void start(message as ProcessInit | PoolInit);
     return;
   }
+  if ((message as { t?: unknown }).t === "srv-r") {
+    onServedReply(message as ServedReply);
+    return;
+  }
   if (listener !== null) listener(message as RunMessage);
   else early.push(message as RunMessage);
 });
 channel.send(encodeFrame({ token }));
+// Primitives the parent sent arrive as stand-ins that call it here.
+connectServed({ send: (request) => channel.send(encodeFrame(request)) });
 // The parent closed the connection: it ended this child's pool, or died.
 channel.done.then(() => realExit(1));
 

@@ -35,8 +35,16 @@ import { EventEmitter } from "node:events";
 import type { PoolInit, ProcessInit, RunMessage } from "./_protocol.ts";
 import { decodeItem, encodeItem } from "./_ring_codec.ts";
 import { checkNoSharedMemory } from "./_transfer.ts";
+import { toRemoteError } from "./_protocol.ts";
+import { isServedRequest, ServedPeer } from "./_served_host.ts";
+import type {
+  ServedReply,
+  ServedRequest,
+  SyncAddress,
+} from "./_served_spec.ts";
 import type { ResourceLimits } from "./_worker_spawn.ts";
 import { concat } from "./_bytes.ts";
+import { ChildExitWatch } from "./_child_wait.ts";
 
 const ENTRY = new URL("./_child_entry.ts", import.meta.url);
 
@@ -383,21 +391,33 @@ export interface ChildOptions {
   modules?: string[];
 }
 
-function childArgs(address: ChannelAddress, options: ChildOptions): string[] {
-  const grants = resolveGrants(options.permissions);
+/** Whether a child may not reach any socket path it likes. */
+function sandboxed(grants: Record<Kind, Grant | null>): boolean {
+  return grants.read !== true || grants.write !== true || grants.net !== true;
+}
+
+function childArgs(
+  address: ChannelAddress,
+  options: ChildOptions,
+  grants: Record<Kind, Grant | null>,
+  syncPath: string | undefined,
+): string[] {
   const args = ["run", "--no-prompt"];
+  const paths = "path" in address
+    ? [address.path, ...(syncPath === undefined ? [] : [syncPath])]
+    : [];
   for (const kind of KINDS) {
     let g = grants[kind];
-    // The channel to the parent, and nothing else, when a kind is limited.
-    // (Deno checks read, write and net access to a Unix socket.)
+    // The channels to the parent, and nothing else, when a kind is
+    // limited. (Deno checks read, write and net access to a Unix socket.)
     const channel = "path" in address
       ? (kind === "read" || kind === "write"
-        ? address.path
+        ? paths
         : kind === "net"
-        ? `unix:${address.path}`
+        ? paths.map((p) => `unix:${p}`)
         : null)
-      : (kind === "net" ? `127.0.0.1:${address.port}` : null);
-    if (channel !== null && g !== true) g = [...(g || []), channel];
+      : (kind === "net" ? [`127.0.0.1:${address.port}`] : null);
+    if (channel !== null && g !== true) g = [...(g || []), ...channel];
     if (g === true) args.push(`--allow-${kind}`);
     else if (Array.isArray(g)) args.push(`--allow-${kind}=${g.join(",")}`);
   }
@@ -568,6 +588,197 @@ function listenLocal(): { listener: Deno.Listener; address: ChannelAddress } {
   };
 }
 
+/**
+ * Names a second socket next to `path` for a sandboxed child's blocking
+ * calls, granted to it at spawn and listened on only if the parent ever
+ * serves it a primitive; the directory stays until it is released.
+ */
+function reserveSyncPath(path: string): string | undefined {
+  const sync = path.replace(/\.sock$/, ".sync.sock");
+  if (sync.length >= 100) return undefined;
+  socketsPending++;
+  return sync;
+}
+
+/** Closes a listener from {@linkcode listenLocal} and removes its socket. */
+function closeLocal(listener: Deno.Listener, address: ChannelAddress): void {
+  try {
+    listener.close();
+  } catch {
+    // Already closed.
+  }
+  if ("path" in address) releasePath(address.path);
+}
+
+/**
+ * Removes a socket file; with no handshake left, the directory goes too,
+ * so even a parent killed outright leaves nothing behind.
+ */
+function releasePath(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // Already removed, or never made.
+  }
+  if (--socketsPending === 0) removeSocketDir();
+}
+
+/**
+ * Accepts connections until one proves `token` in its first frame, and
+ * returns its channel (`null` when the listener closed first). Later
+ * frames go to `onMessage`.
+ */
+async function acceptAuthed(
+  listener: Deno.Listener,
+  token: string,
+  refed: () => boolean,
+  onMessage: (message: unknown, channel: FrameChannel) => void,
+): Promise<FrameChannel | null> {
+  try {
+    while (true) {
+      const conn = await listener.accept();
+      if (!refed()) conn.unref();
+      const authed = Promise.withResolvers<boolean>();
+      let first = true;
+      const channel: FrameChannel = new FrameChannel(conn, (m) => {
+        if (first) {
+          first = false;
+          authed.resolve((m as { token?: unknown })?.token === token);
+          return;
+        }
+        onMessage(m, channel);
+      });
+      channel.done.then(() => authed.resolve(false));
+      if (await authed.promise) return channel;
+      channel.close();
+    }
+  } catch {
+    // The listener closed: the child exited before it connected.
+    return null;
+  }
+}
+
+/** Runs a child's served call and sends the reply back on `channel`. */
+async function answerServed(
+  peer: ServedPeer,
+  request: ServedRequest,
+  channel: FrameChannel,
+): Promise<void> {
+  const reply = await peer.handle(request);
+  let frame: Uint8Array;
+  try {
+    frame = encodeFrame(reply);
+  } catch (err) {
+    const e = toRemoteError(err);
+    const failed: ServedReply = {
+      t: "srv-r",
+      q: request.q,
+      ok: false,
+      e: { name: e.name, message: e.message, stack: e.stack },
+    };
+    frame = encodeFrame(failed);
+  }
+  channel.send(frame);
+}
+
+/**
+ * The socket a child's helper thread connects to for its blocking calls
+ * on served primitives (see `_served_spec.ts`): opened when the parent
+ * first serves the child a primitive, closed once the helper connected.
+ */
+class SyncEndpoint {
+  #token = crypto.randomUUID();
+  #reserved: string | undefined;
+  #listener: Deno.Listener | null = null;
+  #address: ChannelAddress | undefined;
+  #channel: FrameChannel | null = null;
+  #peer: ServedPeer | undefined;
+  #refed = true;
+  #closed = false;
+
+  /** @param reserved A socket path granted to a sandboxed child. */
+  constructor(reserved: string | undefined) {
+    this.#reserved = reserved;
+  }
+
+  /**
+   * Where the helper connects; listens there on the first call.
+   *
+   * @param peer Who answers the calls.
+   * @returns The address and token to give the child.
+   */
+  address(peer: ServedPeer): SyncAddress {
+    this.#peer = peer;
+    if (this.#address === undefined && !this.#closed) {
+      let opened: { listener: Deno.Listener; address: ChannelAddress };
+      if (this.#reserved !== undefined) {
+        const path = this.#reserved;
+        this.#reserved = undefined;
+        opened = {
+          listener: Deno.listen({ transport: "unix", path }),
+          address: { path },
+        };
+      } else {
+        opened = listenLocal();
+      }
+      this.#listener = opened.listener;
+      this.#address = opened.address;
+      if (!this.#refed) opened.listener.unref();
+      void this.#accept(opened.listener, opened.address);
+    }
+    return { ...(this.#address ?? { path: "" }), token: this.#token };
+  }
+
+  async #accept(
+    listener: Deno.Listener,
+    address: ChannelAddress,
+  ): Promise<void> {
+    const channel = await acceptAuthed(
+      listener,
+      this.#token,
+      () => this.#refed,
+      (m, ch) => {
+        if (isServedRequest(m)) void answerServed(this.#peer!, m, ch);
+      },
+    );
+    if (this.#listener !== null) {
+      this.#listener = null;
+      closeLocal(listener, address);
+    }
+    if (channel !== null && this.#closed) channel.close();
+    else this.#channel = channel;
+  }
+
+  /** Lets it keep the program alive. */
+  ref(): void {
+    this.#refed = true;
+    this.#listener?.ref();
+    this.#channel?.ref();
+  }
+
+  /** Stops it from keeping the program alive. */
+  unref(): void {
+    this.#refed = false;
+    this.#listener?.unref();
+    this.#channel?.unref();
+  }
+
+  /** Closes it (the child exited). */
+  close(): void {
+    this.#closed = true;
+    if (this.#reserved !== undefined) {
+      releasePath(this.#reserved);
+      this.#reserved = undefined;
+    }
+    const l = this.#listener;
+    if (l !== null) {
+      this.#listener = null;
+      closeLocal(l, this.#address!);
+    }
+    this.#channel?.close();
+  }
+}
+
 function removeSocketDir(): void {
   if (socketDir === undefined) return;
   try {
@@ -591,6 +802,8 @@ export class ChildThread extends EventEmitter implements ProcessThread {
   #exited = false;
   #exit: Promise<number>;
   #killTimer: ReturnType<typeof setTimeout> | undefined;
+  #peer: ServedPeer;
+  #sync: SyncEndpoint;
 
   /**
    * Wraps a spawned child (use {@linkcode spawnChild}).
@@ -599,14 +812,20 @@ export class ChildThread extends EventEmitter implements ProcessThread {
    * @param listener Where the child connects.
    * @param address The listener's address, as the child is told it.
    * @param initFrame The first frame to send it.
+   * @param peer What the parent serves the child.
+   * @param sync The socket for the child's blocking served calls.
    */
   constructor(
     child: Deno.ChildProcess,
     listener: Deno.Listener,
     address: ChannelAddress,
     initFrame: Uint8Array,
+    peer: ServedPeer,
+    sync: SyncEndpoint,
   ) {
     super();
+    this.#peer = peer;
+    this.#sync = sync;
     this.pid = child.pid;
     this.#child = child;
     this.#listener = listener;
@@ -633,57 +852,29 @@ export class ChildThread extends EventEmitter implements ProcessThread {
     token: string,
     initFrame: Uint8Array,
   ): Promise<void> {
-    try {
-      while (this.#channel === null) {
-        const conn = await listener.accept();
-        if (!this.#refed) conn.unref();
-        const authed = Promise.withResolvers<boolean>();
-        let first = true;
-        const channel = new FrameChannel(conn, (m) => {
-          if (first) {
-            first = false;
-            authed.resolve((m as { token?: unknown })?.token === token);
-            return;
-          }
-          this.emit("message", m);
-        });
-        channel.done.then(() => authed.resolve(false));
-        if (!(await authed.promise)) {
-          channel.close();
-          continue;
-        }
-        this.#channel = channel;
-        channel.send(initFrame);
-        for (const f of this.#queued) channel.send(f);
-        this.#queued = [];
-      }
-    } catch {
-      // The listener closed: the child exited before it connected.
-    } finally {
-      this.#closeListener();
-    }
+    const channel = await acceptAuthed(
+      listener,
+      token,
+      () => this.#refed,
+      (m, ch) => {
+        if (isServedRequest(m)) void answerServed(this.#peer, m, ch);
+        else this.emit("message", m);
+      },
+    );
+    // The connection outlives its socket file.
+    this.#closeListener();
+    if (channel === null) return;
+    this.#channel = channel;
+    channel.send(initFrame);
+    for (const f of this.#queued) channel.send(f);
+    this.#queued = [];
   }
 
   #closeListener(): void {
     const l = this.#listener;
     if (l === null) return;
     this.#listener = null;
-    try {
-      l.close();
-    } catch {
-      // Already closed.
-    }
-    if ("path" in this.#address) {
-      // The connection outlives its socket file; with no handshake left,
-      // the directory goes too, so even a parent killed outright leaves
-      // nothing behind.
-      try {
-        Deno.removeSync(this.#address.path);
-      } catch {
-        // Already removed.
-      }
-      if (--socketsPending === 0) removeSocketDir();
-    }
+    closeLocal(l, this.#address);
   }
 
   async #onStatus(status: Deno.CommandStatus): Promise<number> {
@@ -691,6 +882,7 @@ export class ChildThread extends EventEmitter implements ProcessThread {
     clearTimeout(this.#killTimer);
     untrack(this);
     this.#closeListener();
+    this.#sync.close();
     const channel = this.#channel;
     if (channel !== null) {
       // Deliver what the child sent before it died (its last results):
@@ -725,13 +917,31 @@ export class ChildThread extends EventEmitter implements ProcessThread {
    */
   // deno-lint-ignore no-explicit-any
   postMessage(message: any, transfer?: any[]): void {
-    const msg = message as RunMessage;
+    let msg = message as RunMessage;
     if (msg?.t === "run") {
+      if (msg.tasks.some((t) => t.shared)) {
+        // Primitives in the arguments become stand-ins served from here;
+        // the message itself is left alone (a task may be sent again, to
+        // a worker thread, after this child dies).
+        msg = {
+          ...msg,
+          tasks: msg.tasks.map((t) =>
+            t.shared
+              ? {
+                ...t,
+                args: this.#peer.serve(t.args) as unknown[],
+                kwargs: this.#peer.serve(t.kwargs) as typeof t.kwargs,
+              }
+              : t
+          ),
+        };
+        message = msg;
+      }
+      // What is left of shared memory (a bare SharedArrayBuffer) would
+      // arrive as a copy: refuse it.
       for (const t of msg.tasks) {
-        if (t.shared) {
-          checkNoSharedMemory(t.args, "send the task");
-          checkNoSharedMemory(t.kwargs, "send the task");
-        }
+        checkNoSharedMemory(t.args, "send the task");
+        checkNoSharedMemory(t.kwargs, "send the task");
       }
     }
     if (transfer !== undefined && transfer.length > 0) {
@@ -795,12 +1005,30 @@ export class ChildThread extends EventEmitter implements ProcessThread {
     }
   }
 
+  /**
+   * Watches for the child's end in a way a thread that blocks its event
+   * loop can see (`Process.joinSync`). Call it right after spawning: the
+   * watch then also holds the code once the event loop collected the
+   * child, before the "exit" event.
+   *
+   * @returns The watch.
+   */
+  watchExit(): ChildExitWatch {
+    return new ChildExitWatch(
+      this.pid,
+      this.#child.status,
+      SIGNALS,
+      () => this.#channel !== null,
+    );
+  }
+
   /** Lets the child keep the program alive. */
   ref(): void {
     this.#refed = true;
     this.#child.ref();
     this.#channel?.ref();
     this.#listener?.ref();
+    this.#sync.ref();
     if (this.#killTimer !== undefined) Deno.refTimer(this.#killTimer);
   }
 
@@ -810,6 +1038,7 @@ export class ChildThread extends EventEmitter implements ProcessThread {
     this.#child.unref();
     this.#channel?.unref();
     this.#listener?.unref();
+    this.#sync.unref();
     if (this.#killTimer !== undefined) Deno.unrefTimer(this.#killTimer);
   }
 }
@@ -847,30 +1076,46 @@ export function spawnChild(
   const action = `start ${
     init.kind === "pool" ? "pool worker" : "process"
   } '${init.name}'`;
-  if (init.kind === "process") {
-    checkNoSharedMemory(init.args, action);
-    checkNoSharedMemory(init.kwargs, action);
-    checkNoSharedMemory(init.fields, action);
-  } else {
-    checkNoSharedMemory(init.initargs, action);
-  }
-  const initFrame = encodeFrame(wireInit(init));
+  const grants = resolveGrants(options.permissions);
   const { listener, address } = listenLocal();
+  // A sandboxed child may reach only the paths granted at spawn.
+  const syncPath = "path" in address && sandboxed(grants)
+    ? reserveSyncPath(address.path)
+    : undefined;
+  const sync = new SyncEndpoint(syncPath);
+  const peer: ServedPeer = new ServedPeer(
+    init.runtime.key,
+    (): SyncAddress => sync.address(peer),
+  );
+  let initFrame: Uint8Array;
   let child: Deno.ChildProcess;
   try {
+    // Primitives in the arguments become stand-ins the parent serves.
+    if (init.kind === "process") {
+      init = {
+        ...init,
+        args: peer.serve(init.args) as unknown[],
+        kwargs: peer.serve(init.kwargs) as typeof init.kwargs,
+        fields: peer.serve(init.fields) as typeof init.fields,
+      };
+      checkNoSharedMemory(init.args, action);
+      checkNoSharedMemory(init.kwargs, action);
+      checkNoSharedMemory(init.fields, action);
+    } else {
+      init = { ...init, initargs: peer.serve(init.initargs) as unknown[] };
+      checkNoSharedMemory(init.initargs, action);
+    }
+    initFrame = encodeFrame(wireInit(init));
     child = new Deno.Command(Deno.execPath(), {
-      args: childArgs(address, options),
+      args: childArgs(address, options, grants, syncPath),
       stdin: "piped",
       stdout: "inherit",
       stderr: "inherit",
     }).spawn();
   } catch (err) {
-    listener.close();
-    if ("path" in address) {
-      Deno.removeSync(address.path);
-      if (--socketsPending === 0) removeSocketDir();
-    }
+    closeLocal(listener, address);
+    sync.close();
     throw err;
   }
-  return new ChildThread(child, listener, address, initFrame);
+  return new ChildThread(child, listener, address, initFrame, peer, sync);
 }

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { AsyncLocalStorage } from "node:async_hooks";
+
 /** Slots in the liveness table; slot 0 is the key counter. */
 const TABLE_SLOTS = 1 << 16;
 
@@ -62,9 +64,35 @@ export function childRuntime(): RuntimeInit {
   };
 }
 
-/** This process's key (never 0). */
+/**
+ * The key a parent acts as while it serves a primitive to a `"subprocess"`
+ * child (`_served_host.ts`): made on first use, so a program that serves
+ * nothing pays one `undefined` check per call.
+ */
+let actingAs: AsyncLocalStorage<number> | undefined;
+
+/** This process's key (never 0), or the key it acts as (see {@linkcode runAs}). */
 export function currentKey(): number {
+  if (actingAs !== undefined) {
+    const k = actingAs.getStore();
+    if (k !== undefined) return k;
+  }
   return key;
+}
+
+/**
+ * Runs `fn` as the process with key `k`: {@linkcode currentKey} returns
+ * `k` inside it and in everything it awaits. A parent serving a Lock to a
+ * `"subprocess"` child takes and releases it in the child's name, so
+ * ownership, `RLock` counts and a dead holder's hand-on stay right.
+ *
+ * @param k The key to act as.
+ * @param fn What to run.
+ * @returns What `fn` returns.
+ */
+export function runAs<T>(k: number, fn: () => T): T {
+  actingAs ??= new AsyncLocalStorage<number>();
+  return actingAs.run(k, fn);
 }
 
 /** The root program's main module URL. */

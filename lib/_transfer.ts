@@ -169,11 +169,113 @@ function revive(marker: Marker): unknown {
   return obj;
 }
 
+/** A primitive's marker, as {@linkcode encodeShared} leaves it. */
+export interface SharedMarker {
+  /** The reviver's tag. */
+  tag: string;
+  /** The primitive's id. */
+  id: string;
+  /** The descriptor's data. */
+  data: unknown;
+}
+
+/**
+ * Makes the marker for a primitive, as a `[kShare]()` descriptor would.
+ *
+ * @param marker Its tag, id and data.
+ * @returns The marker object to send.
+ */
+export function makeMarker(marker: SharedMarker): unknown {
+  const out: Marker = { [MARK]: marker.tag, id: marker.id, data: marker.data };
+  return out;
+}
+
+/**
+ * Replaces each marker inside an encoded value with what `fn` returns for
+ * it, copying only the arrays and objects on the way to a replaced
+ * marker; `value` itself is never changed.
+ *
+ * @param value A value passed through {@linkcode encodeShared}.
+ * @param fn Called with each marker; returns its replacement.
+ * @returns The value with the replacements.
+ */
+export function mapMarkers(
+  value: unknown,
+  fn: (marker: SharedMarker) => unknown,
+): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const e = mapMarkers(value[i], fn);
+      if (e !== value[i] && out === undefined) out = value.slice(0, i);
+      if (out !== undefined) out.push(e);
+    }
+    return out ?? value;
+  }
+  if (!isPlainObject(value)) return value;
+  const rec = value as Record<string, unknown>;
+  if (typeof rec[MARK] === "string") {
+    return fn({
+      tag: rec[MARK] as string,
+      id: rec.id as string,
+      data: rec.data,
+    });
+  }
+  let out: Record<string, unknown> | undefined;
+  const keys = Object.keys(rec);
+  for (let i = 0; i < keys.length; i++) {
+    const v = rec[keys[i]];
+    const e = mapMarkers(v, fn);
+    if (e !== v && out === undefined) {
+      out = {};
+      for (let j = 0; j < i; j++) out[keys[j]] = rec[keys[j]];
+    }
+    if (out !== undefined) out[keys[i]] = e;
+  }
+  return out ?? value;
+}
+
+/**
+ * Builds a new handle for a marker's primitive with its reviver, without
+ * the cache {@linkcode decodeShared} uses: state kept per handle (a
+ * queue's `close()`) then stays with whoever holds this one.
+ *
+ * @param marker The marker.
+ * @returns A working primitive over the same shared memory.
+ */
+export function reviveFresh(marker: SharedMarker): unknown {
+  const reviver = revivers.get(marker.tag);
+  if (reviver === undefined) {
+    throw new TypeError(
+      `Cannot receive a '${marker.tag}': this process has not loaded the module that defines it; import "@seed/multiprocessing" in it`,
+    );
+  }
+  // A reviver may remember what it builds; keep the cache as it was.
+  const key = `${marker.tag}:${marker.id}`;
+  const cached = revived.get(key);
+  const obj = reviver(marker.data, marker.id);
+  if (cached !== undefined) revived.set(key, cached);
+  else revived.delete(key);
+  return obj;
+}
+
+/**
+ * Whether a marker's primitive lives in shared memory (so it cannot cross
+ * to an OS process as it is).
+ *
+ * @param marker The marker.
+ */
+export function markerHoldsSharedMemory(marker: SharedMarker): boolean {
+  return holdsSharedMemory(marker.data, 0);
+}
+
 /**
  * Checks that a value about to cross to a `"subprocess"` process holds no
- * shared memory. This module's primitives that live in SharedArrayBuffers
- * (`Lock`, `Queue`, `Value`, `Connection` …) cannot reach an OS process,
- * which shares no memory with its parent; manager proxies (TCP) can.
+ * shared memory left: the parent serves this module's primitives to such
+ * a child (`_served_host.ts`), but a bare SharedArrayBuffer, or a
+ * primitive it cannot serve, cannot reach an OS process, which shares no
+ * memory with its parent.
  *
  * @param value A value already passed through {@linkcode encodeShared}.
  * @param action What is being done, for the error message.
@@ -185,7 +287,7 @@ export function checkNoSharedMemory(value: unknown, action: string): void {
   if (found === null) return;
   const what = found === "" ? "a SharedArrayBuffer" : `a '${found}'`;
   throw new TypeError(
-    `Cannot ${action}: ${what} cannot reach a "subprocess" process: it lives in shared memory, which OS processes do not share; pass a Manager() proxy instead (manager.Lock(), manager.Queue(), manager.dict() …) or use the "worker" start method`,
+    `Cannot ${action}: ${what} cannot reach a "subprocess" process: it is shared memory, which OS processes do not share; pass a Value or Array (the parent serves those), a Manager() proxy, or use the "worker" start method`,
   );
 }
 

@@ -25,6 +25,7 @@ import {
   type ProcessThread,
   spawnChild,
 } from "./_child_spawn.ts";
+import type { ChildExitWatch } from "./_child_wait.ts";
 import { checkStartMethod, type StartMethod } from "./_start_method.ts";
 
 /** Options of {@linkcode Process}. */
@@ -135,6 +136,8 @@ export class Process {
   #state: "initial" | "started" | "ended" | "closed" = "initial";
   #isSelf = false;
   #worker: ProcessThread | undefined;
+  /** How `joinSync` sees a `"subprocess"` child's end. */
+  #exitWatch: ChildExitWatch | undefined;
   #shared: Int32Array | undefined;
   #key = 0;
   #exitCode: number | null = null;
@@ -142,6 +145,10 @@ export class Process {
   #ident: number | null = null;
   #ended: Promise<void>;
   #resolveEnded!: () => void;
+  /** Whether this parent has recorded the end (`#recordEnd`). */
+  #endRecorded = false;
+  /** Settles on the "exit" event, when the worker's resources are gone. */
+  #released: Promise<void> = Promise.resolve();
 
   /**
    * Makes a process; `start()` runs it.
@@ -291,12 +298,17 @@ export class Process {
     };
     let worker: ProcessThread;
     try {
-      worker = this.#startMethod === "subprocess"
-        ? spawnChild(init, {
+      if (this.#startMethod === "subprocess") {
+        const child = spawnChild(init, {
           permissions: this.#permissions,
           modules: [...(target?.modules ?? []), ...(cls?.modules ?? [])],
-        })
-        : spawnWorker(init, transfer);
+        });
+        // Now, before the event loop can collect the child.
+        this.#exitWatch = child.watchExit();
+        worker = child;
+      } else {
+        worker = spawnWorker(init, transfer);
+      }
     } catch (err) {
       markDead(runtime.key);
       throw describeCloneError(err, this.#name, this.#args, ownFields);
@@ -313,10 +325,24 @@ export class Process {
       // The worker died from something it could not catch (such as its
       // memory limit); the "exit" event that follows records the code.
     });
-    worker.once("exit", (code: number) => this.#onExit(code));
+    this.#released = new Promise((resolve) => {
+      worker.once("exit", (code: number) => {
+        this.#recordEnd(code);
+        this.#worker = undefined;
+        resolve();
+      });
+    });
   }
 
-  #onExit(code: number): void {
+  /**
+   * Records the end: from the "exit" event, or earlier from `joinSync`
+   * (a `"subprocess"` child's end seen in `/proc`, before the event loop
+   * has collected the child). The first record stands: the "exit" event
+   * that follows a `joinSync` record changes nothing.
+   */
+  #recordEnd(code: number): void {
+    if (this.#endRecorded) return;
+    this.#endRecorded = true;
     markDead(this.#key);
     const shared = this.#shared!;
     this.#exitCode = this.#signalCode ?? code;
@@ -324,7 +350,6 @@ export class Process {
     Atomics.store(shared, 0, 1);
     Atomics.notify(shared, 0);
     this.#state = this.#state === "closed" ? "closed" : "ended";
-    this.#worker = undefined;
     children.delete(this);
     this.#resolveEnded();
   }
@@ -332,7 +357,9 @@ export class Process {
   /**
    * Waits until the process ends, or until `timeout` seconds pass. Like
    * Python it does not throw on timeout: check `exitCode` (still `null`)
-   * or `isAlive()`.
+   * or `isAlive()`. After a `joinSync()` that saw a `"subprocess"` child
+   * end, it waits for this program to release the child (one turn of the
+   * event loop, about).
    *
    * @param timeout Seconds to wait at most; no limit when omitted.
    * @returns A promise that settles when the process ended or time is up.
@@ -345,11 +372,13 @@ export class Process {
     // waits for it, it must, or the wait would end the program.
     if (this.#daemon) worker.ref();
     try {
-      if (timeout === undefined || timeout === null) return await this.#ended;
+      if (timeout === undefined || timeout === null) {
+        return await this.#released;
+      }
       deadlineFrom(timeout, `join process '${this.#name}'`);
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        this.#ended,
+        this.#released,
         new Promise<void>((resolve) => {
           timer = setTimeout(resolve, timeout * 1000);
         }),
@@ -362,27 +391,44 @@ export class Process {
 
   /**
    * Blocks the thread until the process ends or `timeout` seconds pass.
-   * On the main thread this blocks the event loop (Deno allows it); the
-   * end is seen through shared memory, so it works there too.
+   * Like Python it does not throw on timeout: check `exitCode` (still
+   * `null`) or `isAlive()`. Once it returns because the process ended,
+   * `exitCode` and `isAlive()` already say so.
    *
-   * A `"subprocess"` process's end is reported to the event loop, which
-   * a blocked thread does not run: `joinSync` then returns at once if it
-   * has ended and throws otherwise; use `await join()`.
+   * On the main thread this blocks the event loop (Deno allows it), so
+   * the end is seen without it: a worker's through shared memory; a
+   * `"subprocess"` child's by polling Linux's `/proc/<pid>/stat` (from
+   * 50 µs to 5 ms apart) until the child is a zombie, which it stays
+   * until the event loop runs again. Reading `/proc` requires
+   * `--allow-all` (Deno treats it as a special file system).
+   *
+   * A `"subprocess"` child that needs this program's event loop cannot
+   * end while `joinSync` blocks it: one still starting (it is handed its
+   * target by the event loop), or one waiting on something this program
+   * serves (a `Queue` or `Manager` proxy, say). `joinSync` without a
+   * timeout refuses the first; let the child start (or use
+   * `await join()`).
    *
    * @param timeout Seconds to wait at most; no limit when omitted.
-   * @throws {Error} For a `"subprocess"` process that is still running.
+   * @throws {Error} For a running `"subprocess"` process whose end a
+   *   blocked thread cannot see: not on Linux, without `--allow-all`,
+   *   while it is still starting (no timeout given), or in the moment
+   *   after the event loop collected it and before it reports the code.
+   *   The message says why; use `await join()` there.
    */
   joinSync(timeout?: number): void {
     this.#checkJoinable("join");
-    if (
-      this.#startMethod === "subprocess" && this.#shared !== undefined &&
-      Atomics.load(this.#shared, 0) === 0
-    ) {
-      throw new Error(
-        `Cannot joinSync process '${this.#name}': a "subprocess" process's end is seen by the event loop, which joinSync would block; use await join()`,
-      );
-    }
     const deadline = deadlineFrom(timeout, `join process '${this.#name}'`);
+    if (this.#exitWatch !== undefined) {
+      if (this.#endRecorded) return;
+      const code = this.#exitWatch.waitSync(
+        deadline,
+        `joinSync process '${this.#name}'`,
+        this.#signalCode !== null,
+      );
+      if (code !== null) this.#recordEnd(code);
+      return;
+    }
     const shared = this.#shared!;
     while (Atomics.load(shared, 0) === 0) {
       if (!waitSync(shared, 0, 0, Math.min(deadline, performance.now() + 50))) {
@@ -415,7 +461,9 @@ export class Process {
 
   #stop(code: number): void {
     this.#checkNotClosed(code === -9 ? "kill" : "terminate");
-    if (this.#worker === undefined) return;
+    // Once the end is recorded, the child is gone (or a zombie, after
+    // joinSync): nothing to stop.
+    if (this.#worker === undefined || this.#endRecorded) return;
     this.#signalCode ??= code;
     const worker = this.#worker as ProcessThread & {
       kill?: (signal: Deno.Signal) => void;

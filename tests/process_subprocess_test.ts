@@ -58,15 +58,18 @@ Deno.test("Process permissions need the subprocess method and a known shape", ()
   );
 });
 
-Deno.test("Process [subprocess] refuses a shared-memory primitive and names it", () => {
-  const lock = new mp.Lock();
+Deno.test("Process [subprocess] refuses bare shared memory and says what to use", () => {
   const p = new mp.Process({
     target: { module: TASKS, name: "square" },
-    args: [{ nested: [lock] }],
+    args: [{ nested: [new SharedArrayBuffer(8)] }],
     startMethod: "subprocess",
   });
-  const err = assertThrows(() => p.start(), TypeError, "'Lock' cannot reach");
-  assertStringIncludes(err.message, "Manager()");
+  const err = assertThrows(
+    () => p.start(),
+    TypeError,
+    "a SharedArrayBuffer cannot reach",
+  );
+  assertStringIncludes(err.message, "Value or Array");
   assertEquals(p.isAlive(), false);
 });
 

@@ -165,38 +165,111 @@ export function processSuite(startMethod: StartMethod): void {
     assertEquals(p.exitCode, -15);
   });
 
-  Deno.test(`Process.joinSync() blocks until the child ends and sees its code${tag}`, async () => {
+  /**
+   * Waits until the target has written "running" to `path`. A
+   * "subprocess" child gets its target from this program's event loop,
+   * so a test lets it start before blocking in joinSync.
+   */
+  async function running(path: string): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Deno.readTextFileSync(path) !== "running") {
+      if (Date.now() > deadline) throw new Error("the process did not start");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  Deno.test(`Process.joinSync() blocks until the child exits and sees its code${tag}`, async () => {
+    const out = tmp();
     const p = new Process({
       startMethod,
-      target: tasks.exitWith,
-      args: [4],
-      module: TASKS,
+      // Self-contained: ships by its source.
+      target: async (path: string, ms: number, code: number) => {
+        Deno.writeTextFileSync(path, "running");
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        Deno.exit(code);
+      },
+      args: [out, 200, 3],
     });
     p.start();
-    if (sub) {
-      // A child's end reaches the event loop only: joinSync says so
-      // while it runs, and returns once it ended.
-      assertThrows(() => p.joinSync(), Error, "use await join()");
-      await p.join();
-    }
-    p.joinSync();
-    assertEquals(p.exitCode, 4);
+    await running(out);
+    assert(p.isAlive());
+    p.joinSync(60);
+    // Right away, with no await in between.
+    assertEquals(p.exitCode, 3);
     assertEquals(p.isAlive(), false);
-    return p.ended;
+    assertEquals(activeChildren().includes(p), false);
+    assertEquals(String(p), `<Process name='${p.name}' stopped exitcode=3>`);
+    // The event loop's own report of the end agrees, and join() returns.
+    await p.ended;
+    await p.join();
+    assertEquals(p.exitCode, 3);
+    p.joinSync();
+    p.close();
+    Deno.removeSync(out);
   });
 
-  Deno.test(`Process.joinSync(timeout) gives up while the child runs${tag}`, async () => {
+  if (sub) {
+    Deno.test(`Process.joinSync() without a timeout refuses a child that is still starting${tag}`, async () => {
+      const p = new Process({ startMethod, target: tasks.spin, module: TASKS });
+      p.start();
+      // Its target reaches it through this program's event loop, which
+      // joinSync would block: it says so instead of waiting for good.
+      assertThrows(() => p.joinSync(), Error, "still starting");
+      assert(p.isAlive());
+      p.kill();
+      await p.join();
+      assertEquals(p.exitCode, -9);
+    });
+  }
+
+  Deno.test(`Process.joinSync(timeout) returns while the process still runs${tag}`, async () => {
     const p = new Process({ startMethod, target: tasks.spin, module: TASKS });
     p.start();
-    if (sub) {
-      assertThrows(() => p.joinSync(0.05), Error, "use await join()");
-    } else {
-      p.joinSync(0.05);
-    }
+    const t0 = performance.now();
+    p.joinSync(0.1);
+    assert(performance.now() - t0 >= 90, "joinSync(0.1) did not wait");
     assertEquals(p.exitCode, null);
+    assert(p.isAlive());
+    p.terminate();
+    p.joinSync(60);
+    assertEquals(p.exitCode, -15);
+    assertEquals(p.isAlive(), false);
+    await p.join();
+    assertEquals(p.exitCode, -15);
+  });
+
+  Deno.test(`Process.kill() then joinSync(): exitCode -9${tag}`, async () => {
+    const p = new Process({ startMethod, target: tasks.spin, module: TASKS });
+    p.start();
     p.kill();
+    p.joinSync(60);
+    assertEquals(p.exitCode, -9);
+    assertEquals(p.isAlive(), false);
+    // Stopping an ended process changes nothing.
+    p.terminate();
     await p.join();
     assertEquals(p.exitCode, -9);
+  });
+
+  Deno.test(`Process.joinSync() sees exitCode 1 when the target throws${tag}`, async () => {
+    const out = tmp();
+    const p = new Process({
+      startMethod,
+      target: async (path: string, ms: number) => {
+        Deno.writeTextFileSync(path, "running");
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        throw new RangeError("thrown on purpose by the test");
+      },
+      args: [out, 200],
+    });
+    p.start();
+    await running(out);
+    p.joinSync(60);
+    assertEquals(p.exitCode, 1);
+    assertEquals(p.isAlive(), false);
+    await p.join();
+    assertEquals(p.exitCode, 1);
+    Deno.removeSync(out);
   });
 
   Deno.test(`Process subclasses override run() and carry their own fields${tag}`, async () => {

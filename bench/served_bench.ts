@@ -1,0 +1,111 @@
+/**
+ * What a primitive costs in a `"subprocess"` child, where the parent
+ * serves it (an OS child shares no memory with its parent): each
+ * operation is a round trip to the parent. Async members travel over the
+ * process channel; blocking ones (`…Sync`, `value.value`) through the
+ * child's helper thread.
+ *
+ * Run: deno bench --allow-all bench/served_bench.ts
+ * Figures and the machine are in bench/RESULTS.md.
+ *
+ * Every bench runs one pool task that does {@linkcode OPS} operations in
+ * the child, so the time per operation is the bench's time / OPS.
+ */
+import * as mp from "../mod.ts";
+
+const HERE = import.meta.url;
+
+/** Operations per bench iteration. */
+export const OPS = 200;
+
+/** `acquireSync()` + `release()`: two blocking calls. */
+export function lockSync(lock: mp.Lock): void {
+  for (let i = 0; i < OPS; i++) {
+    lock.acquireSync();
+    lock.release();
+  }
+}
+
+/** `await acquire()` + `release()`: an async call and a blocking one. */
+export async function lockAsync(lock: mp.Lock): Promise<void> {
+  for (let i = 0; i < OPS; i++) {
+    await lock.acquire();
+    lock.release();
+  }
+}
+
+/** Reads `v.value`: one blocking call. */
+export function readValue(v: mp.Value<"i">): number {
+  let sum = 0;
+  for (let i = 0; i < OPS; i++) sum += v.value;
+  return sum;
+}
+
+/** `v.value += 1` under the value's lock: four blocking calls. */
+export function incrementValue(v: mp.Value<"i">): void {
+  for (let i = 0; i < OPS; i++) {
+    using _held = v.getLock().lockSync();
+    v.value += 1;
+  }
+}
+
+/** `await q.put(i)` then `await q.get()`: two async calls. */
+export async function queueAsync(q: mp.Queue<number>): Promise<void> {
+  for (let i = 0; i < OPS; i++) {
+    await q.put(i);
+    await q.get();
+  }
+}
+
+/** `q.putSync(i)` then `q.getSync()`: two blocking calls. */
+export function queueSync(q: mp.Queue<number>): void {
+  for (let i = 0; i < OPS; i++) {
+    q.putSync(i);
+    q.getSync();
+  }
+}
+
+if (mp.parentProcess() === null) {
+  const pool = new mp.Pool(1, { startMethod: "subprocess", module: HERE });
+  const lock = new mp.Lock();
+  const v = new mp.Value("i", 0);
+  const q = new mp.Queue<number>();
+  // Warm the child: its helper thread, the stand-ins, the JIT.
+  await pool.apply(lockSync, [lock]);
+  await pool.apply(lockAsync, [lock]);
+  await pool.apply(queueSync, [q]);
+
+  const bench = (
+    name: string,
+    fn: () => Promise<unknown>,
+  ) =>
+    Deno.bench({
+      name: `${name} (x${OPS})`,
+      group: "served",
+      n: 20,
+      async fn() {
+        await fn();
+      },
+    });
+
+  bench(
+    "Lock acquireSync + release",
+    () => pool.apply(lockSync, [lock]),
+  );
+  bench(
+    "Lock await acquire + release",
+    () => pool.apply(lockAsync, [lock]),
+  );
+  bench("Value read (v.value)", () => pool.apply(readValue, [v]));
+  bench(
+    "Value += 1 under lockSync",
+    () => pool.apply(incrementValue, [v]),
+  );
+  bench(
+    "Queue await put + await get",
+    () => pool.apply(queueAsync, [q]),
+  );
+  bench("Queue putSync + getSync", () => pool.apply(queueSync, [q]));
+
+  globalThis.addEventListener("unload", () => pool.terminate());
+}

@@ -1,0 +1,170 @@
+/**
+ * The parent's side of serving primitives to a `"subprocess"` child (see
+ * `_served_spec.ts` for the drawing). When a value bound for the child
+ * holds a `Lock`, `Queue`, `Value` … (as a marker from `encodeShared`),
+ * {@linkcode ServedPeer.serve} swaps it for a stand-in marker and keeps a
+ * handle to the real primitive; {@linkcode ServedPeer.handle} then runs
+ * the child's calls on that handle, in the child's name
+ * ({@linkcode runAs}), so a lock the child holds is the child's: an
+ * `RLock` counts per child, and a child that dies holding a lock hands it
+ * on like a dead worker does.
+ *
+ * Every child gets its own handle of each primitive, as a worker would
+ * (a child's `queue.close()` closes its handle, not the parent's).
+ *
+ * @module
+ */
+
+import { toRemoteError } from "./_protocol.ts";
+import { runAs } from "./_runtime.ts";
+import {
+  allowed,
+  SERVED,
+  SERVED_TAG,
+  type ServedData,
+  type ServedReply,
+  type ServedRequest,
+  type SyncAddress,
+} from "./_served_spec.ts";
+import {
+  decodeShared,
+  encodeShared,
+  makeMarker,
+  mapMarkers,
+  markerHoldsSharedMemory,
+  registerShareable,
+  reviveFresh,
+  type SharedMarker,
+} from "./_transfer.ts";
+
+/** The original marker of every primitive served, by `tag:id`. */
+const originals = new Map<string, SharedMarker>();
+
+// A stand-in that comes back from a child (a task's result, an item put
+// on a queue by the child) is the real primitive again here.
+registerShareable(SERVED_TAG, (_data, id) => {
+  const marker = originals.get(id);
+  if (marker === undefined) {
+    throw new TypeError(
+      `Cannot receive a primitive served by another process: this process does not hold it; pass primitives down from the process that made them`,
+    );
+  }
+  return decodeShared(makeMarker(marker));
+});
+
+/** One child's view of what its parent serves it. */
+export class ServedPeer {
+  /** The child's key in this program's liveness table. */
+  readonly key: number;
+  #handles = new Map<string, object>();
+  #sync: () => SyncAddress;
+
+  /**
+   * Serves one child.
+   *
+   * @param key The child's key (from `childRuntime()`), acted as.
+   * @param sync Opens (once) and returns the channel for blocking calls.
+   */
+  constructor(key: number, sync: () => SyncAddress) {
+    this.key = key;
+    this.#sync = sync;
+  }
+
+  /**
+   * Swaps every servable primitive inside an encoded value for a stand-in
+   * marker. Markers that hold no shared memory (manager proxies) and
+   * stand-ins pass unchanged.
+   *
+   * @param value A value passed through `encodeShared`.
+   * @returns The value to send to the child.
+   */
+  serve(value: unknown): unknown {
+    return mapMarkers(value, (marker) => {
+      if (
+        SERVED[marker.tag] === undefined || !markerHoldsSharedMemory(marker)
+      ) {
+        return makeMarker(marker);
+      }
+      const sid = `${marker.tag}:${marker.id}`;
+      originals.set(sid, marker);
+      let handle = this.#handles.get(sid);
+      if (handle === undefined) {
+        handle = reviveFresh(marker) as object;
+        this.#handles.set(sid, handle);
+      }
+      const data: ServedData & { cls: string } = {
+        tag: marker.tag,
+        cls: handle.constructor.name,
+        sync: this.#sync(),
+      };
+      return makeMarker({ tag: SERVED_TAG, id: sid, data });
+    });
+  }
+
+  /**
+   * Runs one call of the child's, as the child, and answers it. Never
+   * throws: a failure is the reply.
+   *
+   * @param req The child's request.
+   * @returns The reply to send back.
+   */
+  async handle(req: ServedRequest): Promise<ServedReply> {
+    try {
+      const handle = this.#handles.get(req.s);
+      const tag = req.s.slice(0, req.s.indexOf(":"));
+      if (handle === undefined) {
+        throw new TypeError(
+          `Cannot use a '${tag}' the parent never sent to this process; pass it in the process's or task's arguments`,
+        );
+      }
+      if (!allowed(tag, req.op, req.m)) {
+        throw new TypeError(
+          `Cannot ${req.op} '${req.m}' of a '${tag}' from a "subprocess" process: it is not part of its API`,
+        );
+      }
+      const args = decodeShared(req.a) as unknown[];
+      const target = handle as Record<string, unknown>;
+      const value = await runAs(this.key, async () => {
+        switch (req.op) {
+          case "get":
+            return target[req.m];
+          case "set":
+            target[req.m] = args[0];
+            return undefined;
+          case "lock": {
+            const lock = target.lock as (o: unknown) => Promise<
+              { ownerDied: boolean }
+            >;
+            return (await lock.call(handle, args[0])).ownerDied;
+          }
+          case "call":
+            return await (target[req.m] as (...a: unknown[]) => unknown)
+              .apply(handle, args);
+        }
+      });
+      return {
+        t: "srv-r",
+        q: req.q,
+        ok: true,
+        v: this.serve(encodeShared(value)),
+      };
+    } catch (err) {
+      const e = toRemoteError(err);
+      return {
+        t: "srv-r",
+        q: req.q,
+        ok: false,
+        e: { name: e.name, message: e.message, stack: e.stack },
+      };
+    }
+  }
+}
+
+/**
+ * Whether a message from a child is a served call.
+ *
+ * @param message A decoded frame.
+ */
+export function isServedRequest(message: unknown): message is ServedRequest {
+  return (message as { t?: unknown } | null)?.t === "srv";
+}
