@@ -71,8 +71,15 @@ const MAX_BATCH = 256;
 /** Tasks shorter than this (ms, on average) are batched freely. */
 const SHORT_TASK_MS = 0.2;
 
-/** Longer tasks are batched up to about this much work (ms) a message. */
-const MAX_BATCH_MS = 10;
+/**
+ * Longer tasks are batched up to about this much work (ms) a message.
+ * Each batch boundary costs a worker 100-400 µs on a 2-core machine (its
+ * report wakes the parent's thread, which takes the core for a moment):
+ * with 1 ms tasks, 10 ms batches gave a 1.80x speed-up on 2 cores, 40 ms
+ * batches 1.90x (bench/RESULTS.md). The fair share keeps the workers
+ * finishing together.
+ */
+const MAX_BATCH_MS = 40;
 
 /**
  * Messages (batches) a worker may have in flight: one running and one
