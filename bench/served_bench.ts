@@ -10,6 +10,8 @@
  *
  * Every bench runs one pool task that does {@linkcode OPS} operations in
  * the child, so the time per operation is the bench's time / OPS.
+ * `deno run --allow-all bench/served_bench.ts` instead times 2,000 of each
+ * operation one by one in the child and prints p50/p90/p99.
  */
 import * as mp from "../mod.ts";
 
@@ -65,7 +67,64 @@ export function queueSync(q: mp.Queue<number>): void {
   }
 }
 
-if (mp.parentProcess() === null) {
+function percentiles(ts: number[]): string {
+  ts.sort((a, b) => a - b);
+  const at = (q: number) =>
+    `${Math.round(ts[Math.floor(q * (ts.length - 1))] * 1000)} µs`;
+  return `p50 ${at(0.5)}, p90 ${at(0.9)}, p99 ${at(0.99)}`;
+}
+
+/** Times each operation one by one, in the child (the second of 2 rounds). */
+export async function timeEach(
+  lock: mp.Lock,
+  v: mp.Value<"i">,
+  q: mp.Queue<number>,
+): Promise<Record<string, string>> {
+  const n = 2000;
+  const out: Record<string, string> = {};
+  const time = async (
+    name: string,
+    op: () => unknown,
+    after?: () => unknown,
+  ) => {
+    const ts: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      await op();
+      ts.push(performance.now() - t);
+      await after?.();
+    }
+    out[name] = percentiles(ts);
+  };
+  for (let round = 0; round < 2; round++) {
+    await time("await q.put(i) (async)", () => q.put(1), () => q.get());
+    await time(
+      "await lock.acquire()",
+      () => lock.acquire(),
+      () => lock.release(),
+    );
+    await time("v.value (blocking)", () => v.value);
+    await time(
+      "lock.acquireSync()",
+      () => lock.acquireSync(),
+      () => lock.release(),
+    );
+    await time("q.getSync()", () => q.getSync(), () => q.putSync(1));
+  }
+  return out;
+}
+
+if (mp.parentProcess() === null && import.meta.main) {
+  await using pool = new mp.Pool(1, {
+    startMethod: "subprocess",
+    module: HERE,
+  });
+  const q = new mp.Queue<number>();
+  await q.put(1);
+  console.table(
+    await pool.apply(timeEach, [new mp.Lock(), new mp.Value("i", 0), q]),
+  );
+} else if (mp.parentProcess() === null) {
   const pool = new mp.Pool(1, { startMethod: "subprocess", module: HERE });
   const lock = new mp.Lock();
   const v = new mp.Value("i", 0);

@@ -1018,7 +1018,12 @@ export class ChildThread extends EventEmitter implements ProcessThread {
       this.pid,
       this.#child.status,
       SIGNALS,
-      () => this.#channel !== null,
+      () =>
+        this.#channel === null
+          ? "the child is still starting: it gets its target over a connection this program's event loop serves, which joinSync would block for good (give joinSync a timeout to wait anyway)"
+          : this.#peer.serving
+          ? "the child was sent primitives this program serves (a Lock, Queue, Value …): each of its operations on them is answered by this program's event loop, which joinSync would block for good (give joinSync a timeout to wait anyway)"
+          : null,
     );
   }
 

@@ -16,9 +16,11 @@
  * The wait throws, saying to use `await join()`, where it cannot work:
  * - elsewhere than Linux (macOS, Windows), and where Deno does not let
  *   this program read `/proc` (only `--allow-all` may);
- * - without a timeout, while the child is still starting: it gets its
- *   target over a connection this program's event loop serves, so it
- *   could never end (unless it was sent a signal);
+ * - without a timeout, while the child is still starting (it gets its
+ *   target over a connection this program's event loop serves), or once
+ *   it was sent a primitive this program serves (each of its operations
+ *   is answered by that event loop), so it could never end (unless it
+ *   was sent a signal);
  * - when the event loop has just collected the child (so `/proc` no
  *   longer knows it) but its status has not yet reached JavaScript.
  *
@@ -42,7 +44,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 export class ChildExitWatch {
   #pid: number;
   #signals: Record<string, number>;
-  #started: () => boolean;
+  #blocked: () => string | null;
   /** The code, once the event loop collected the child. */
   #collected: number | null = null;
 
@@ -54,18 +56,19 @@ export class ChildExitWatch {
    * @param signals Signal numbers by name: a signal named here ends the
    *   child with code `-number`, any other with `-128` (as the "exit"
    *   event of `ChildThread` reports it).
-   * @param started Whether the child has been handed its target (which
-   *   takes the event loop), so that it can end without the event loop.
+   * @param blocked Why the child cannot end while this program's event
+   *   loop is blocked (it is still starting, or waits on what this
+   *   program serves it), or `null` when it can.
    */
   constructor(
     pid: number,
     status: Promise<Deno.CommandStatus>,
     signals: Record<string, number>,
-    started: () => boolean,
+    blocked: () => string | null,
   ) {
     this.#pid = pid;
     this.#signals = signals;
-    this.#started = started;
+    this.#blocked = blocked;
     status.then((s) => {
       this.#collected = s.signal !== null
         ? -(signals[s.signal] ?? 128)
@@ -99,13 +102,9 @@ export class ChildExitWatch {
       if (status !== null) return this.#codeOf(status);
       // Nothing the child needs can happen while this thread waits, so
       // this holds for the whole wait once it holds at its start.
-      if (
-        first && deadline === Infinity && !signalled && !this.#started()
-      ) {
-        throw unsupported(
-          action,
-          "the child is still starting: it gets its target over a connection this program's event loop serves, which joinSync would block for good (give joinSync a timeout to wait anyway)",
-        );
+      if (first && deadline === Infinity && !signalled) {
+        const why = this.#blocked();
+        if (why !== null) throw unsupported(action, why);
       }
       const left = deadline - performance.now();
       if (left <= 0) return null;

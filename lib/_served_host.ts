@@ -58,6 +58,8 @@ export class ServedPeer {
   readonly key: number;
   #handles = new Map<string, object>();
   #sync: () => SyncAddress;
+  /** Whether the child was ever sent a primitive served from here. */
+  serving = false;
 
   /**
    * Serves one child.
@@ -85,6 +87,7 @@ export class ServedPeer {
       ) {
         return makeMarker(marker);
       }
+      this.serving = true;
       const sid = `${marker.tag}:${marker.id}`;
       originals.set(sid, marker);
       let handle = this.#handles.get(sid);

@@ -6,6 +6,8 @@ import {
   assertEquals,
   assertInstanceOf,
   assertStrictEquals,
+  assertStringIncludes,
+  assertThrows,
 } from "@std/assert";
 import * as mp from "../mod.ts";
 import * as served from "./testdata/served_tasks.ts";
@@ -290,4 +292,23 @@ Deno.test("served: Pool tasks, initargs and results carry primitives", async () 
   assertStrictEquals(back[0], v);
   assertStrictEquals(back[1].deep, lock);
   assertInstanceOf(back[1].deep, mp.Lock);
+});
+
+Deno.test("served: joinSync refuses to wait for good on a child it serves, and waits with a timeout", async () => {
+  const lock = new mp.Lock();
+  const holding = new mp.Event();
+  const p = start("holdUntilKilled", [lock, holding]);
+  assert(await holding.wait(30));
+  const err = assertThrows(() => p.joinSync());
+  assertStringIncludes(
+    (err as Error).message,
+    "primitives this program serves",
+  );
+  const t0 = performance.now();
+  p.joinSync(0.2);
+  assert(performance.now() - t0 >= 190);
+  assertEquals(p.isAlive(), true);
+  p.kill();
+  await p.join();
+  assertEquals(p.exitCode, -9);
 });
