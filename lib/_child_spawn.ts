@@ -44,6 +44,7 @@ import type {
 } from "./_served_spec.ts";
 import type { ResourceLimits } from "./_worker_spawn.ts";
 import { concat } from "./_bytes.ts";
+import { parentFlags, withV8Flags } from "./_child_flags.ts";
 import { ChildExitWatch } from "./_child_wait.ts";
 
 const ENTRY = new URL("./_child_entry.ts", import.meta.url);
@@ -422,8 +423,8 @@ function childArgs(
     else if (Array.isArray(g)) args.push(`--allow-${kind}=${g.join(",")}`);
   }
   const limits = options.resourceLimits;
+  const v8: string[] = [];
   if (limits !== undefined) {
-    const v8: string[] = [];
     if (limits.maxOldGenerationSizeMb) {
       v8.push(`--max-old-space-size=${limits.maxOldGenerationSizeMb}`);
     }
@@ -438,8 +439,10 @@ function childArgs(
     if (limits.stackSizeMb) {
       v8.push(`--stack-size=${Math.floor(limits.stackSizeMb * 1024)}`);
     }
-    if (v8.length > 0) args.push(`--v8-flags=${v8.join(",")}`);
   }
+  // The program's own runtime flags (V8, unstable features, module
+  // resolution), as Python's spawn passes the interpreter's flags on.
+  args.push(...withV8Flags(parentFlags(), v8));
   const modules = (options.modules ?? []).filter((m) => m.startsWith("file:"));
   if (grants.read !== true && modules.length > 0) {
     args.push(entryListing(modules));

@@ -9,6 +9,7 @@ import {
 } from "@std/assert";
 import * as mp from "../mod.ts";
 import { processSuite } from "./testdata/process_suite.ts";
+import { inheritableFlags, withV8Flags } from "../lib/_child_flags.ts";
 
 processSuite("subprocess");
 
@@ -185,3 +186,59 @@ for (const mode of ["exit", "throw", "sigterm", "sigkill"]) {
     },
   });
 }
+
+Deno.test("Process [subprocess] children inherit the program's V8 and unstable flags", async () => {
+  const main = new URL("./testdata/flags_main.ts", import.meta.url);
+  const run = async (flags: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", ...flags, main.href],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    assertEquals(out.code, 0);
+    return JSON.parse(new TextDecoder().decode(out.stdout));
+  };
+  const withFlags = await run(["--v8-flags=--expose-gc", "--unstable-kv"]);
+  assertEquals([withFlags.gc, withFlags.kv], [true, true]);
+  const without = await run([]);
+  assertEquals([without.gc, without.kv], [false, false]);
+});
+
+Deno.test("inheritableFlags keeps runtime flags and drops the rest", () => {
+  assertEquals(
+    inheritableFlags([
+      "deno",
+      "test",
+      "-A",
+      "--allow-read=/x",
+      "--v8-flags=--max-old-space-size=64",
+      "--unstable-kv",
+      "-c",
+      "other.json",
+      "--import-map=map.json",
+      "--no-check",
+      "--filter",
+      "x",
+      "--unstable-net",
+      "tests/",
+      "--v8-flags=--ignored-after-script",
+    ]),
+    [
+      "--unstable-kv",
+      "--config=other.json",
+      "--import-map=map.json",
+      "--no-check",
+      "--unstable-net",
+      "--v8-flags=--max-old-space-size=64",
+    ],
+  );
+  assertEquals(
+    withV8Flags(["--unstable-kv", "--v8-flags=--expose-gc"], [
+      "--max-old-space-size=32",
+    ]),
+    ["--unstable-kv", "--v8-flags=--expose-gc,--max-old-space-size=32"],
+  );
+  assertEquals(withV8Flags([], ["--stack-size=100"]), [
+    "--v8-flags=--stack-size=100",
+  ]);
+});
