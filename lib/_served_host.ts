@@ -82,6 +82,12 @@ export class ServedPeer {
    */
   serve(value: unknown): unknown {
     return mapMarkers(value, (marker) => {
+      if (marker.tag === SERVED_TAG) {
+        const cls = (marker.data as { cls?: string })?.cls ?? "primitive";
+        throw new TypeError(
+          `Cannot pass on a '${cls}' that this process's parent serves it: a "subprocess" process cannot serve it again; make it in the process that starts the children, or pass it to them from there`,
+        );
+      }
       if (
         SERVED[marker.tag] === undefined || !markerHoldsSharedMemory(marker)
       ) {

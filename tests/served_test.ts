@@ -312,3 +312,11 @@ Deno.test("served: joinSync refuses to wait for good on a child it serves, and w
   await p.join();
   assertEquals(p.exitCode, -9);
 });
+
+Deno.test("served: a child cannot pass a served primitive on to its own subprocess child", async () => {
+  const out = new mp.Queue<string>();
+  const p = start("passOn", [new mp.Lock(), out]);
+  const message = await out.get({ timeout: 30 });
+  assertEquals(await joinAll([p]), [0]);
+  assertStringIncludes(message, "Cannot pass on a 'Lock'");
+});

@@ -253,3 +253,18 @@ export async function closeOwnHandle(q: mp.Queue<number>): Promise<void> {
   }
   if (!refused) throw new Error("a closed handle still took an item");
 }
+
+/** Tries to pass a served lock on to a "subprocess" child of its own. */
+export function passOn(lock: mp.Lock, out: mp.Queue<string>): void {
+  const p = new mp.Process({
+    target: countSync,
+    args: [lock, new mp.Value("i", 0), 1],
+    startMethod: "subprocess",
+  });
+  try {
+    p.start();
+    out.putSync("started");
+  } catch (e) {
+    out.putSync((e as Error).message);
+  }
+}
