@@ -886,6 +886,7 @@ export class ChildThread extends EventEmitter implements ProcessThread {
     untrack(this);
     this.#closeListener();
     this.#sync.close();
+    this.#peer.end();
     const channel = this.#channel;
     if (channel !== null) {
       // Deliver what the child sent before it died (its last results):

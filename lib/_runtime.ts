@@ -65,34 +65,52 @@ export function childRuntime(): RuntimeInit {
 }
 
 /**
- * The key a parent acts as while it serves a primitive to a `"subprocess"`
- * child (`_served_host.ts`): made on first use, so a program that serves
- * nothing pays one `undefined` check per call.
+ * Whom a parent acts for while it serves a primitive to a `"subprocess"`
+ * child (`_served_host.ts`), and the waits it has pending for that child.
  */
-let actingAs: AsyncLocalStorage<number> | undefined;
+export interface ActingFor {
+  /** The child's key. */
+  readonly key: number;
+  /** Keep-alive timers of the waits pending for the child (`_wait.ts`). */
+  readonly timers: Set<ReturnType<typeof setInterval>>;
+  /** Set once the child has ended: its waits no longer keep this alive. */
+  ended: boolean;
+}
+
+/** Made on first use, so a program that serves nothing pays one check. */
+let actingAs: AsyncLocalStorage<ActingFor> | undefined;
 
 /** This process's key (never 0), or the key it acts as (see {@linkcode runAs}). */
 export function currentKey(): number {
   if (actingAs !== undefined) {
-    const k = actingAs.getStore();
-    if (k !== undefined) return k;
+    const a = actingAs.getStore();
+    if (a !== undefined) return a.key;
   }
   return key;
 }
 
 /**
- * Runs `fn` as the process with key `k`: {@linkcode currentKey} returns
- * `k` inside it and in everything it awaits. A parent serving a Lock to a
+ * Whom this code acts for (see {@linkcode runAs}), or `undefined`.
+ *
+ * @returns The child served, when inside a served call.
+ */
+export function actingFor(): ActingFor | undefined {
+  return actingAs?.getStore();
+}
+
+/**
+ * Runs `fn` for a child: {@linkcode currentKey} returns its key inside
+ * `fn` and in everything `fn` awaits. A parent serving a Lock to a
  * `"subprocess"` child takes and releases it in the child's name, so
  * ownership, `RLock` counts and a dead holder's hand-on stay right.
  *
- * @param k The key to act as.
+ * @param child The child acted for.
  * @param fn What to run.
  * @returns What `fn` returns.
  */
-export function runAs<T>(k: number, fn: () => T): T {
-  actingAs ??= new AsyncLocalStorage<number>();
-  return actingAs.run(k, fn);
+export function runAs<T>(child: ActingFor, fn: () => T): T {
+  actingAs ??= new AsyncLocalStorage<ActingFor>();
+  return actingAs.run(child, fn);
 }
 
 /** The root program's main module URL. */

@@ -16,7 +16,7 @@
  */
 
 import { toRemoteError } from "./_protocol.ts";
-import { runAs } from "./_runtime.ts";
+import { type ActingFor, runAs } from "./_runtime.ts";
 import {
   allowed,
   SERVED,
@@ -56,10 +56,13 @@ registerShareable(SERVED_TAG, (_data, id) => {
 export class ServedPeer {
   /** The child's key in this program's liveness table. */
   readonly key: number;
+  /** Whom the calls run for, with the waits pending for it. */
+  #for: ActingFor;
   #handles = new Map<string, object>();
   #sync: () => SyncAddress;
   /** Whether the child was ever sent a primitive served from here. */
   serving = false;
+  #ended = false;
 
   /**
    * Serves one child.
@@ -69,6 +72,7 @@ export class ServedPeer {
    */
   constructor(key: number, sync: () => SyncAddress) {
     this.key = key;
+    this.#for = { key, timers: new Set(), ended: false };
     this.#sync = sync;
   }
 
@@ -111,6 +115,33 @@ export class ServedPeer {
   }
 
   /**
+   * The child has ended: what it left waiting must take nothing from the
+   * others, nor keep this program alive. Its queue handles close, which
+   * rejects a waiting `get` before it takes an item; its pipe ends stop
+   * waiting; its other waits stop holding the event loop, and a lock,
+   * semaphore or condition they get is released again (`giveBack`).
+   */
+  end(): void {
+    this.#ended = true;
+    // Waits still pending for it (a lock, an event …) no longer keep this
+    // program alive; should they complete, `giveBack` undoes them.
+    this.#for.ended = true;
+    for (const t of this.#for.timers) Deno.unrefTimer(t);
+    for (const [sid, handle] of this.#handles) {
+      const tag = sid.slice(0, sid.indexOf(":"));
+      try {
+        if (SERVED[tag]?.dispose === "close" && tag !== "Connection") {
+          (handle as { close(): void }).close();
+        } else if (tag === "Connection") {
+          (handle as { [kCancelWaits](): void })[kCancelWaits]();
+        }
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+
+  /**
    * Runs one call of the child's, as the child, and answers it. Never
    * throws: a failure is the reply.
    *
@@ -133,7 +164,7 @@ export class ServedPeer {
       }
       const args = decodeShared(req.a) as unknown[];
       const target = handle as Record<string, unknown>;
-      const value = await runAs(this.key, async () => {
+      const value = await runAs(this.#for, async () => {
         switch (req.op) {
           case "get":
             return target[req.m];
@@ -151,6 +182,10 @@ export class ServedPeer {
               .apply(handle, args);
         }
       });
+      if (this.#ended) {
+        // Nobody will get the reply: give back what was taken for it.
+        await runAs(this.#for, () => giveBack(tag, req, value, target));
+      }
       return {
         t: "srv-r",
         q: req.q,
@@ -165,6 +200,38 @@ export class ServedPeer {
         ok: false,
         e: { name: e.name, message: e.message, stack: e.stack },
       };
+    }
+  }
+}
+
+/** Ends a served handle's waits (`Connection[kCancelWaits]`). */
+const kCancelWaits: unique symbol = Symbol.for(
+  "@seed/multiprocessing.cancelWaits",
+);
+
+/**
+ * Undoes an acquire that completed for a child that has ended: a lock,
+ * semaphore or condition it was waiting for is released again, so the
+ * next process gets it without a dead owner to step over.
+ */
+function giveBack(
+  tag: string,
+  req: ServedRequest,
+  value: unknown,
+  target: Record<string, unknown>,
+): void {
+  const acquired = (req.op === "lock") ||
+    (req.op === "call" && req.m === "acquire" && value === true) ||
+    (req.op === "call" && req.m === "wait" && tag === "mp.Condition");
+  if (
+    acquired &&
+    (tag === "mp.Lock" || tag === "mp.RLock" || tag === "mp.Semaphore" ||
+      tag === "mp.Condition")
+  ) {
+    try {
+      (target.release as () => void).call(target);
+    } catch {
+      // Already handed on.
     }
   }
 }

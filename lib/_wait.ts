@@ -11,6 +11,8 @@
  * @module
  */
 
+import { actingFor } from "./_runtime.ts";
+
 /** How many times to re-read the slot before sleeping. */
 const SPIN_LIMIT = 200;
 
@@ -101,8 +103,14 @@ export async function waitAsync(
   if (left !== undefined && left <= 0) return false;
   const res = Atomics.waitAsync(i32, index, expected, left);
   if (!res.async) return res.value !== "timed-out";
-  // Keep the event loop alive (see above); the interval is never run.
+  // Keep the event loop alive (see above); the interval is never run. A
+  // wait made for a served child that has ended does not (`_runtime.ts`).
   const keepAlive = setInterval(() => {}, 1 << 30);
+  const child = actingFor();
+  if (child !== undefined) {
+    if (child.ended) Deno.unrefTimer(keepAlive);
+    else child.timers.add(keepAlive);
+  }
   try {
     if (signal === undefined) {
       return (await res.value) !== "timed-out" || performance.now() < deadline;
@@ -120,5 +128,6 @@ export async function waitAsync(
     }
   } finally {
     clearInterval(keepAlive);
+    child?.timers.delete(keepAlive);
   }
 }

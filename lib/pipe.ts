@@ -69,6 +69,11 @@ const BYTES = (payload: Uint8Array): Uint8Array => payload.slice(1);
 /** Set while the reviver builds a connection around existing rings. */
 let reviving: { state: ConnectionState; id: string } | null = null;
 
+/** Ends a served handle's waits (see `Connection[kCancelWaits]`). */
+const kCancelWaits: unique symbol = Symbol.for(
+  "@seed/multiprocessing.cancelWaits",
+);
+
 /**
  * One end of a {@linkcode Pipe}, as Python's `multiprocessing.connection.
  * Connection`: send and receive structured-cloneable values (`send`,
@@ -482,6 +487,20 @@ export class Connection {
   /** Closes this end; same as {@linkcode Connection.close}. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * Ends the waits of this handle (and its later ones) without closing
+   * the connection: a parent serving this end to a `"subprocess"` child
+   * that died calls it, so a `recv` the child left waiting takes nothing
+   * that another reader of this end would have got.
+   *
+   * @internal
+   */
+  [kCancelWaits](): void {
+    this.#closing.abort(
+      new Error("Cannot wait: the process that waited has ended"),
+    );
   }
 
   // --- internals -----------------------------------------------------

@@ -320,3 +320,66 @@ Deno.test("served: a child cannot pass a served primitive on to its own subproce
   assertEquals(await joinAll([p]), [0]);
   assertStringIncludes(message, "Cannot pass on a 'Lock'");
 });
+
+async function killWhileWaiting(
+  what: "get" | "recv" | "acquire" | "semaphore",
+  target: unknown,
+): Promise<void> {
+  const out = new mp.Queue<string>();
+  const p = start("leaveWaiting", [what, target, out]);
+  assertEquals(await out.get({ timeout: 30 }), "waiting");
+  p.kill();
+  await p.join();
+}
+
+Deno.test("served: a child killed in get() takes no item with it", async () => {
+  const q = new mp.Queue<number>();
+  await killWhileWaiting("get", q);
+  await killWhileWaiting("get", q);
+  for (let i = 0; i < 5; i++) await q.put(i);
+  // Give a get left waiting for a dead child every chance to take one.
+  await new Promise((r) => setTimeout(r, 200));
+  const got = [];
+  for (let i = 0; i < 5; i++) got.push(await q.get({ timeout: 5 }));
+  assertEquals(got, [0, 1, 2, 3, 4]);
+});
+
+Deno.test("served: a child killed in recv() takes no message with it", async () => {
+  const [mine, theirs] = mp.Pipe();
+  await killWhileWaiting("recv", theirs);
+  await mine.send("kept");
+  await new Promise((r) => setTimeout(r, 200));
+  assertEquals(await theirs.recv({ timeout: 5 }), "kept");
+  mine.close();
+});
+
+Deno.test("served: a lock or semaphore a killed child waited for comes back free", async () => {
+  const lock = new mp.Lock();
+  const sem = new mp.Semaphore(1);
+  await lock.acquire();
+  await sem.acquire();
+  await killWhileWaiting("acquire", lock);
+  await killWhileWaiting("semaphore", sem);
+  lock.release();
+  sem.release();
+  // The dead child's acquires complete now, and are given back.
+  await new Promise((r) => setTimeout(r, 200));
+  assertEquals(lock.locked(), false);
+  assertEquals(sem.getValue(), 1);
+  using held = await lock.lock({ timeout: 5 });
+  assertEquals(held.ownerDied, false);
+});
+
+Deno.test("served: waits left by killed children do not keep the program alive", async () => {
+  const main = new URL("./testdata/dead_waiter_main.ts", import.meta.url);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", main.href],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  assertEquals(new TextDecoder().decode(out.stdout).trim(), "done");
+  assertEquals(out.code, 0);
+});

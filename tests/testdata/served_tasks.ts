@@ -268,3 +268,23 @@ export function passOn(lock: mp.Lock, out: mp.Queue<string>): void {
     out.putSync((e as Error).message);
   }
 }
+
+/**
+ * Leaves a call waiting in the parent, says so on `out` (the parent runs
+ * a child's async calls in the order sent), and waits to be killed.
+ */
+export async function leaveWaiting(
+  what: "get" | "recv" | "acquire" | "semaphore",
+  // deno-lint-ignore no-explicit-any
+  target: any,
+  out: mp.Queue<string>,
+): Promise<void> {
+  const pending = what === "get"
+    ? target.get()
+    : what === "recv"
+    ? target.recv()
+    : target.acquire();
+  pending.catch(() => {});
+  await out.put("waiting");
+  await new Promise(() => {});
+}
