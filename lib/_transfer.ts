@@ -100,18 +100,37 @@ export function encodeShared(
   value: unknown,
   transfer?: Transferable[],
 ): unknown {
-  if (value === null || typeof value !== "object") return value;
-  if (isShareable(value)) {
-    const d = value[kShare]();
+  return rewrite(value, (obj) => {
+    if (!isShareable(obj)) return KEEP;
+    const d = obj[kShare]();
     if (d.transfer && transfer) transfer.push(...d.transfer);
     const marker: Marker = { [MARK]: d.tag, id: d.id, data: d.data };
     return marker;
-  }
+  });
+}
+
+/** What a {@linkcode rewrite} visitor returns to leave an object as it is. */
+const KEEP: unique symbol = Symbol("keep");
+
+/**
+ * Walks arrays and plain objects (to any depth), asking `visit` about each
+ * object first: what it returns replaces the object, and {@linkcode KEEP}
+ * walks on into it. Copies only the arrays and objects on the way to a
+ * replacement; returns `value` itself when nothing was replaced, so the
+ * common case allocates nothing.
+ */
+function rewrite(
+  value: unknown,
+  visit: (obj: object) => unknown,
+): unknown {
+  if (value === null || typeof value !== "object") return value;
+  const replaced = visit(value);
+  if (replaced !== KEEP) return replaced;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const v = value[i];
-      const e = encodeShared(v, transfer);
+      const e = rewrite(v, visit);
       if (e !== v && out === undefined) out = value.slice(0, i);
       if (out !== undefined) out.push(e);
     }
@@ -123,7 +142,7 @@ export function encodeShared(
   const keys = Object.keys(rec);
   for (let i = 0; i < keys.length; i++) {
     const v = rec[keys[i]];
-    const e = encodeShared(v, transfer);
+    const e = rewrite(v, visit);
     if (e !== v && out === undefined) {
       out = {};
       for (let j = 0; j < i; j++) out[keys[j]] = rec[keys[j]];
@@ -203,37 +222,15 @@ export function mapMarkers(
   value: unknown,
   fn: (marker: SharedMarker) => unknown,
 ): unknown {
-  if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const e = mapMarkers(value[i], fn);
-      if (e !== value[i] && out === undefined) out = value.slice(0, i);
-      if (out !== undefined) out.push(e);
-    }
-    return out ?? value;
-  }
-  if (!isPlainObject(value)) return value;
-  const rec = value as Record<string, unknown>;
-  if (typeof rec[MARK] === "string") {
+  return rewrite(value, (obj) => {
+    const rec = obj as Record<string, unknown>;
+    if (Array.isArray(obj) || typeof rec[MARK] !== "string") return KEEP;
     return fn({
       tag: rec[MARK] as string,
       id: rec.id as string,
       data: rec.data,
     });
-  }
-  let out: Record<string, unknown> | undefined;
-  const keys = Object.keys(rec);
-  for (let i = 0; i < keys.length; i++) {
-    const v = rec[keys[i]];
-    const e = mapMarkers(v, fn);
-    if (e !== v && out === undefined) {
-      out = {};
-      for (let j = 0; j < i; j++) out[keys[j]] = rec[keys[j]];
-    }
-    if (out !== undefined) out[keys[i]] = e;
-  }
-  return out ?? value;
+  });
 }
 
 /**
