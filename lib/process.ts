@@ -246,14 +246,15 @@ export class Process {
   /**
    * Starts the process. It runs `run()` in a new worker, or in a new
    * `deno` child with the `"subprocess"` start method (which requires
-   * `--allow-run` and `--allow-net` for 127.0.0.1: the child talks to its
-   * parent over a loopback connection).
+   * `--allow-run`, and `--allow-read`/`--allow-write` for the temporary
+   * directory: the child talks to its parent over a Unix socket there;
+   * over loopback TCP, with `--allow-net`, on Windows).
    *
    * @throws {ValueError} When the process was already started or closed.
    * @throws {Error} When a daemon process tries to start a child.
    * @throws {TypeError} When the target or an argument cannot be sent
-   *   (with `"subprocess"`: also a primitive that lives in shared memory,
-   *   such as a `Lock`; pass a `Manager()` proxy instead).
+   *   (with `"subprocess"`: also a bare `SharedArrayBuffer`; this
+   *   module's primitives, such as a `Lock`, are served by the parent).
    */
   start(): void {
     this.#checkNotClosed("start");
