@@ -131,22 +131,6 @@ export function onServedReply(reply: ServedReply): void {
   }
 }
 
-/**
- * Fails every call still waiting for the parent (it is gone).
- *
- * @param why What happened to the channel.
- */
-export function failServed(why: string): void {
-  for (const p of pending.values()) {
-    p.reject(
-      new EOFError(
-        `Cannot reach the parent process, which serves this primitive: ${why}`,
-      ),
-    );
-  }
-  pending.clear();
-}
-
 function remoteError(e: NonNullable<ServedReply["e"]>): Error {
   if (e.name === "DataCloneError") {
     return new DOMException(e.message, "DataCloneError");
@@ -312,7 +296,7 @@ function helperMain(wt: typeof import("node:worker_threads")): void {
     }
     gone = true;
     // Answer the call in flight, and every later one, with GONE.
-    if (waiting || Atomics.load(ctl, codes.REQUEST) !== 0) reply(codes.GONE);
+    if (waiting) reply(codes.GONE);
     while (true) {
       const w = Atomics.waitAsync(ctl, codes.REQUEST, 0);
       if (w.async) await w.value;

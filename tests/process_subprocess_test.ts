@@ -171,7 +171,7 @@ for (const mode of ["exit", "throw", "sigterm", "sigkill"]) {
     ignore: Deno.build.os !== "linux",
     fn: async () => {
       const { child, pids, rest } = await startOrphanMain(mode);
-      assertEquals(pids.length, 3);
+      assertEquals(pids.length, 4);
       if (mode === "sigterm" || mode === "sigkill") {
         for (const pid of pids) assert(pidAlive(pid), `${pid} not running`);
         child.kill(mode === "sigterm" ? "SIGTERM" : "SIGKILL");

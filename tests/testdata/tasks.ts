@@ -163,3 +163,8 @@ export function throwIf(x: unknown): unknown {
   if (x === "throw") throw new SyntaxError("asked to throw");
   return x;
 }
+
+/** Blocks on `q.getSync()` (a queue its parent serves it) until it ends. */
+export function blockOnQueue(q: { getSync(): unknown }): void {
+  q.getSync();
+}
