@@ -668,6 +668,7 @@ async function answerServed(
   channel: FrameChannel,
 ): Promise<void> {
   const reply = await peer.handle(request);
+  if (reply === null) return;
   let frame: Uint8Array;
   try {
     frame = encodeFrame(reply);
@@ -899,6 +900,8 @@ export class ChildThread extends EventEmitter implements ProcessThread {
       clearTimeout(timer);
       channel.close();
     }
+    // What the child sent last has been read: its handles can go.
+    this.#peer.release();
     this.#stdin.close().catch(() => {
       // The pipe's reader is gone with the child.
     });

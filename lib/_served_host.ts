@@ -37,13 +37,18 @@ import {
   type SharedMarker,
 } from "./_transfer.ts";
 
-/** The original marker of every primitive served, by `tag:id`. */
-const originals = new Map<string, SharedMarker>();
+/**
+ * The original marker of every primitive served, by `tag:id`, with how
+ * many children hold a handle of it: a stand-in coming back from a child
+ * is the original again, and once no child holds one the marker (and the
+ * shared memory it keeps alive) is let go.
+ */
+const originals = new Map<string, { marker: SharedMarker; holders: number }>();
 
 // A stand-in that comes back from a child (a task's result, an item put
 // on a queue by the child) is the real primitive again here.
 registerShareable(SERVED_TAG, (_data, id) => {
-  const marker = originals.get(id);
+  const marker = originals.get(id)?.marker;
   if (marker === undefined) {
     throw new TypeError(
       `Cannot receive a primitive served by another process: this process does not hold it; pass primitives down from the process that made them`,
@@ -58,7 +63,8 @@ export class ServedPeer {
   readonly key: number;
   /** Whom the calls run for, with the waits pending for it. */
   #for: ActingFor;
-  #handles = new Map<string, object>();
+  /** This child's handle of each primitive, and markers sent of it. */
+  #handles = new Map<string, { handle: object; sent: number }>();
   #sync: () => SyncAddress;
   /** Whether the child was ever sent a primitive served from here. */
   serving = false;
@@ -99,12 +105,16 @@ export class ServedPeer {
       }
       this.serving = true;
       const sid = `${marker.tag}:${marker.id}`;
-      originals.set(sid, marker);
-      let handle = this.#handles.get(sid);
-      if (handle === undefined) {
-        handle = reviveFresh(marker) as object;
-        this.#handles.set(sid, handle);
+      let held = this.#handles.get(sid);
+      if (held === undefined) {
+        held = { handle: reviveFresh(marker) as object, sent: 0 };
+        this.#handles.set(sid, held);
+        const o = originals.get(sid);
+        if (o === undefined) originals.set(sid, { marker, holders: 1 });
+        else o.holders++;
       }
+      held.sent++;
+      const handle = held.handle;
       const data: ServedData & { cls: string } = {
         tag: marker.tag,
         cls: handle.constructor.name,
@@ -127,7 +137,7 @@ export class ServedPeer {
     // program alive; should they complete, `giveBack` undoes them.
     this.#for.ended = true;
     for (const t of this.#for.timers) Deno.unrefTimer(t);
-    for (const [sid, handle] of this.#handles) {
+    for (const [sid, { handle }] of this.#handles) {
       const tag = sid.slice(0, sid.indexOf(":"));
       try {
         if (SERVED[tag]?.dispose === "close" && tag !== "Connection") {
@@ -142,15 +152,42 @@ export class ServedPeer {
   }
 
   /**
+   * Lets go of every handle (the child has ended and what it sent last
+   * has been read).
+   */
+  release(): void {
+    for (const sid of [...this.#handles.keys()]) this.#forget(sid);
+  }
+
+  /** The child's stand-in for `sid` is gone after `received` markers. */
+  #drop(sid: string, received: number): void {
+    const held = this.#handles.get(sid);
+    if (held === undefined) return;
+    held.sent -= received;
+    // A marker sent since is still on its way: keep the handle for it.
+    if (held.sent <= 0) this.#forget(sid);
+  }
+
+  #forget(sid: string): void {
+    if (!this.#handles.delete(sid)) return;
+    const o = originals.get(sid);
+    if (o !== undefined && --o.holders <= 0) originals.delete(sid);
+  }
+
+  /**
    * Runs one call of the child's, as the child, and answers it. Never
-   * throws: a failure is the reply.
+   * throws: a failure is the reply; a `drop` has none (`null`).
    *
    * @param req The child's request.
    * @returns The reply to send back.
    */
-  async handle(req: ServedRequest): Promise<ServedReply> {
+  async handle(req: ServedRequest): Promise<ServedReply | null> {
+    if (req.op === "drop") {
+      this.#drop(req.s, req.a[0] as number);
+      return null;
+    }
     try {
-      const handle = this.#handles.get(req.s);
+      const handle = this.#handles.get(req.s)?.handle;
       const tag = req.s.slice(0, req.s.indexOf(":"));
       if (handle === undefined) {
         throw new TypeError(
@@ -180,6 +217,8 @@ export class ServedPeer {
           case "call":
             return await (target[req.m] as (...a: unknown[]) => unknown)
               .apply(handle, args);
+          case "drop":
+            return undefined;
         }
       });
       if (this.#ended) {
@@ -243,4 +282,15 @@ function giveBack(
  */
 export function isServedRequest(message: unknown): message is ServedRequest {
   return (message as { t?: unknown } | null)?.t === "srv";
+}
+
+/**
+ * How many primitives this program serves to its children now (for
+ * tests: a long-running program must not hold on to every one it ever
+ * sent).
+ *
+ * @returns The number of primitives some child still holds a handle of.
+ */
+export function servedCount(): number {
+  return originals.size;
 }

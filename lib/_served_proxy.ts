@@ -111,7 +111,53 @@ const pending = new Map<number, PromiseWithResolvers<unknown>>();
  */
 export function connectServed(t: ServedTransport): void {
   transport = t;
-  registerShareable(SERVED_TAG, (data, id) => standIn(data as Data, id));
+  registerShareable(SERVED_TAG, (data, id) => revive(data as Data, id), {
+    cached: false,
+  });
+}
+
+/** A live stand-in, and how many markers of it this process received. */
+interface Held {
+  ref: WeakRef<object>;
+  count: { sid: string; n: number };
+}
+
+const held = new Map<string, Held>();
+
+// When a stand-in is collected, tell the parent how many markers it
+// stood for: the parent lets go of its handle once it has sent no more
+// than that (a marker still on its way keeps it).
+const dropped = new FinalizationRegistry<{ sid: string; n: number }>(
+  (count) => {
+    if (held.get(count.sid)?.count === count) held.delete(count.sid);
+    try {
+      transport?.send({
+        t: "srv",
+        q: 0,
+        s: count.sid,
+        op: "drop",
+        m: "",
+        a: [count.n],
+      });
+    } catch {
+      // The channel is gone, and the parent with it.
+    }
+  },
+);
+
+/** The stand-in for a marker: the live one, or a new one. */
+function revive(data: Data, sid: string): object {
+  const h = held.get(sid);
+  const live = h?.ref.deref();
+  if (h !== undefined && live !== undefined) {
+    h.count.n++;
+    return live;
+  }
+  const obj = standIn(data, sid);
+  const count = { sid, n: 1 };
+  held.set(sid, { ref: new WeakRef(obj), count });
+  dropped.register(obj, count);
+  return obj;
 }
 
 /**

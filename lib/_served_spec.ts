@@ -208,9 +208,11 @@ export interface ServedData {
 /**
  * What the parent runs for a member: `call` a method, `get` or `set` a
  * property, or `lock` (the `lock()` guard: acquire, and answer whether
- * the previous holder died).
+ * the previous holder died). `drop` (no reply) says the child's stand-in
+ * is gone after it received the primitive `a[0]` times, so the parent
+ * can let go of its handle once every marker it sent is accounted for.
  */
-export type ServedOp = "call" | "get" | "set" | "lock";
+export type ServedOp = "call" | "get" | "set" | "lock" | "drop";
 
 /** A child's call, sent to the parent. */
 export interface ServedRequest {
@@ -256,6 +258,8 @@ export function allowed(tag: string, op: ServedOp, name: string): boolean {
   const members = SERVED[tag]?.members;
   if (members === undefined) return false;
   switch (op) {
+    case "drop":
+      return false;
     case "get":
       return members[name] === "get" || members[name] === "getset";
     case "set":

@@ -51,14 +51,25 @@ type Reviver = (data: unknown, id: string) => unknown;
 const revivers = new Map<string, Reviver>();
 const revived = new Map<string, WeakRef<object>>();
 
+/** Tags whose reviver keeps its own cache (it sees every marker). */
+const uncached = new Set<string>();
+
 /**
  * Registers how to rebuild a primitive of `tag` in the receiving process.
  *
  * @param tag A name unique to the primitive's class.
  * @param revive Builds a working primitive from the descriptor's data.
+ * @param options `cached: false` calls `revive` for every marker, not
+ *   only the first of an id (the reviver then keeps its own cache).
  */
-export function registerShareable(tag: string, revive: Reviver): void {
+export function registerShareable(
+  tag: string,
+  revive: Reviver,
+  options: { cached?: boolean } = {},
+): void {
   revivers.set(tag, revive);
+  if (options.cached === false) uncached.add(tag);
+  else uncached.delete(tag);
 }
 
 /**
@@ -174,6 +185,7 @@ export function decodeShared(value: unknown): unknown {
 
 function revive(marker: Marker): unknown {
   const tag = marker[MARK];
+  if (uncached.has(tag)) return revivers.get(tag)!(marker.data, marker.id);
   const key = `${tag}:${marker.id}`;
   const cached = revived.get(key)?.deref();
   if (cached !== undefined) return cached;

@@ -383,3 +383,18 @@ Deno.test("served: waits left by killed children do not keep the program alive",
   assertEquals(new TextDecoder().decode(out.stdout).trim(), "done");
   assertEquals(out.code, 0);
 });
+
+Deno.test("served: the parent lets go of primitives a child no longer holds", async () => {
+  // The child collects garbage (--expose-gc, inherited by its children);
+  // each collected stand-in tells the parent, which drops its handle.
+  const main = new URL("./testdata/served_gc_main.ts", import.meta.url);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--v8-flags=--expose-gc", main.href],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assertEquals(out.code, 0);
+  const served = Number(new TextDecoder().decode(out.stdout).trim());
+  // 30 locks were sent, 28 of them different; at most the last is held.
+  assert(served <= 1, `still serving ${served} primitives`);
+});
