@@ -13,6 +13,8 @@
  *                  ◄─ {t:"srv-r"} ──────   (the process channel)
  *   q.getSync()    ── helper thread ──►    same, over a second socket,
  *     (Atomics.wait)◄──────────────────    while the child's thread blocks
+ *   (stand-in collected) ─ {op:"drop"} ─►  lets go of its handle once
+ *                                          every marker sent is counted
  * ```
  *
  * @module
