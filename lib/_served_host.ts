@@ -138,11 +138,10 @@ export class ServedPeer {
     this.#for.ended = true;
     for (const t of this.#for.timers) Deno.unrefTimer(t);
     for (const [sid, { handle }] of this.#handles) {
-      const tag = sid.slice(0, sid.indexOf(":"));
+      const onEnd = SERVED[sid.slice(0, sid.indexOf(":"))]?.onEnd;
       try {
-        if (SERVED[tag]?.dispose === "close" && tag !== "Connection") {
-          (handle as { close(): void }).close();
-        } else if (tag === "Connection") {
+        if (onEnd === "close") (handle as { close(): void }).close();
+        else if (onEnd === "cancelWaits") {
           (handle as { [kCancelWaits](): void })[kCancelWaits]();
         }
       } catch {
@@ -259,19 +258,12 @@ function giveBack(
   value: unknown,
   target: Record<string, unknown>,
 ): void {
-  const acquired = (req.op === "lock") ||
-    (req.op === "call" && req.m === "acquire" && value === true) ||
-    (req.op === "call" && req.m === "wait" && tag === "mp.Condition");
-  if (
-    acquired &&
-    (tag === "mp.Lock" || tag === "mp.RLock" || tag === "mp.Semaphore" ||
-      tag === "mp.Condition")
-  ) {
-    try {
-      (target.release as () => void).call(target);
-    } catch {
-      // Already handed on.
-    }
+  const held = SERVED[tag]?.holds?.[req.m];
+  if (held === undefined || (held === "ifTrue" && value !== true)) return;
+  try {
+    (target.release as () => void).call(target);
+  } catch {
+    // Already handed on.
   }
 }
 

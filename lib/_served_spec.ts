@@ -52,7 +52,25 @@ export interface ServedClass {
   dispose?: string;
   /** Whether index access (`a[i]`) and iteration read elements. */
   indexed?: boolean;
+  /**
+   * What the parent does with a child's handle when the child ends, so
+   * that a call it left waiting takes nothing: `close` it (a queue: a
+   * waiting `get` rejects before it takes an item), or `cancelWaits` (a
+   * pipe end, whose `close()` would close it for everyone).
+   */
+  onEnd?: "close" | "cancelWaits";
+  /**
+   * Parent-side calls that leave the primitive held by the caller, which
+   * the parent releases again when one completes for a child that has
+   * ended: `"ifTrue"` when the call returned `true`, `"always"` whatever
+   * it returned (`lock()`, and a condition's `wait`, which takes the lock
+   * back even on timeout).
+   */
+  holds?: Readonly<Record<string, "ifTrue" | "always">>;
 }
+
+/** What a lock-like primitive's calls leave held (`ServedClass.holds`). */
+const HOLDS = { acquire: "ifTrue", lock: "always" } as const;
 
 const LOCK: Readonly<Record<string, MemberKind>> = {
   acquire: "async",
@@ -92,14 +110,17 @@ export const SERVED: Readonly<Record<string, ServedClass>> = {
   "mp.Lock": {
     members: { ...LOCK, locked: "sync", ownerDied: "get" },
     dispose: "release",
+    holds: HOLDS,
   },
   "mp.RLock": {
     members: { ...LOCK, locked: "sync", ownerDied: "get" },
     dispose: "release",
+    holds: HOLDS,
   },
   "mp.Semaphore": {
     members: { ...LOCK, getValue: "sync" },
     dispose: "release",
+    holds: HOLDS,
   },
   "mp.Event": {
     members: {
@@ -122,6 +143,7 @@ export const SERVED: Readonly<Record<string, ServedClass>> = {
       notifyAll: "sync",
     },
     dispose: "release",
+    holds: { ...HOLDS, wait: "always" },
   },
   "mp.Barrier": {
     members: {
@@ -148,7 +170,7 @@ export const SERVED: Readonly<Record<string, ServedClass>> = {
     indexed: true,
   },
   "mp.RawArray": { members: ARRAY, indexed: true },
-  "Queue": { members: QUEUE, dispose: "close" },
+  "Queue": { members: QUEUE, dispose: "close", onEnd: "close" },
   "JoinableQueue": {
     members: {
       ...QUEUE,
@@ -157,6 +179,7 @@ export const SERVED: Readonly<Record<string, ServedClass>> = {
       joinSync: "blocking",
     },
     dispose: "close",
+    onEnd: "close",
   },
   "SimpleQueue": {
     members: {
@@ -168,6 +191,7 @@ export const SERVED: Readonly<Record<string, ServedClass>> = {
       close: "sync",
     },
     dispose: "close",
+    onEnd: "close",
   },
   "Connection": {
     members: {
@@ -187,6 +211,7 @@ export const SERVED: Readonly<Record<string, ServedClass>> = {
       close: "sync",
     },
     dispose: "close",
+    onEnd: "cancelWaits",
   },
 };
 
