@@ -111,13 +111,16 @@ export function encodeShared(
   value: unknown,
   transfer?: Transferable[],
 ): unknown {
-  return rewrite(value, (obj) => {
-    if (!isShareable(obj)) return KEEP;
-    const d = obj[kShare]();
-    if (d.transfer && transfer) transfer.push(...d.transfer);
-    const marker: Marker = { [MARK]: d.tag, id: d.id, data: d.data };
-    return marker;
-  });
+  return rewrite(value, toMarker, transfer);
+}
+
+/** The {@linkcode rewrite} visitor of {@linkcode encodeShared}. */
+function toMarker(obj: object, transfer: Transferable[] | undefined): unknown {
+  if (!isShareable(obj)) return KEEP;
+  const d = obj[kShare]();
+  if (d.transfer && transfer) transfer.push(...d.transfer);
+  const marker: Marker = { [MARK]: d.tag, id: d.id, data: d.data };
+  return marker;
 }
 
 /** What a {@linkcode rewrite} visitor returns to leave an object as it is. */
@@ -125,23 +128,24 @@ const KEEP: unique symbol = Symbol("keep");
 
 /**
  * Walks arrays and plain objects (to any depth), asking `visit` about each
- * object first: what it returns replaces the object, and {@linkcode KEEP}
- * walks on into it. Copies only the arrays and objects on the way to a
+ * object first (with `ctx`): what it returns replaces the object, and
+ * {@linkcode KEEP} walks on into it. Copies only the arrays and objects on the way to a
  * replacement; returns `value` itself when nothing was replaced, so the
  * common case allocates nothing.
  */
-function rewrite(
+function rewrite<C>(
   value: unknown,
-  visit: (obj: object) => unknown,
+  visit: (obj: object, ctx: C) => unknown,
+  ctx: C,
 ): unknown {
   if (value === null || typeof value !== "object") return value;
-  const replaced = visit(value);
+  const replaced = visit(value, ctx);
   if (replaced !== KEEP) return replaced;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const v = value[i];
-      const e = rewrite(v, visit);
+      const e = rewrite(v, visit, ctx);
       if (e !== v && out === undefined) out = value.slice(0, i);
       if (out !== undefined) out.push(e);
     }
@@ -153,7 +157,7 @@ function rewrite(
   const keys = Object.keys(rec);
   for (let i = 0; i < keys.length; i++) {
     const v = rec[keys[i]];
-    const e = rewrite(v, visit);
+    const e = rewrite(v, visit, ctx);
     if (e !== v && out === undefined) {
       out = {};
       for (let j = 0; j < i; j++) out[keys[j]] = rec[keys[j]];
@@ -234,15 +238,17 @@ export function mapMarkers(
   value: unknown,
   fn: (marker: SharedMarker) => unknown,
 ): unknown {
-  return rewrite(value, (obj) => {
-    const rec = obj as Record<string, unknown>;
-    if (Array.isArray(obj) || typeof rec[MARK] !== "string") return KEEP;
-    return fn({
-      tag: rec[MARK] as string,
-      id: rec.id as string,
-      data: rec.data,
-    });
-  });
+  return rewrite(value, mapMarker, fn);
+}
+
+/** The {@linkcode rewrite} visitor of {@linkcode mapMarkers}. */
+function mapMarker(
+  obj: object,
+  fn: (marker: SharedMarker) => unknown,
+): unknown {
+  const rec = obj as Record<string, unknown>;
+  if (Array.isArray(obj) || typeof rec[MARK] !== "string") return KEEP;
+  return fn({ tag: rec[MARK] as string, id: rec.id as string, data: rec.data });
 }
 
 /**
