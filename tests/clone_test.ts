@@ -42,7 +42,7 @@ function views(): ArrayBufferView[] {
 }
 
 function assertOwnView(v: unknown, what: string): void {
-  assert(ArrayBuffer.isView(v), `${what}: not a view`);
+  if (!ArrayBuffer.isView(v)) throw new Error(`${what}: not a view`);
   assertEquals(tasks.describeView(v), { own: true, transferable: true }, what);
 }
 
@@ -131,7 +131,9 @@ for (const sm of METHODS) {
     const sparse = [1, , 3];
     const holes = [false, true, false];
     assertEquals(
-      (await pool.apply(target("describeValue"), [sparse])).holes,
+      (await pool.apply(target("describeValue"), [sparse]) as {
+        holes: boolean[];
+      }).holes,
       holes,
     );
     const q = new Queue();
