@@ -14,6 +14,8 @@
  * @module
  */
 
+import { pathOf } from "./_entry.ts";
+
 /** Flags passed on as they are (`--flag` or `--flag=value`). */
 const PASS = [
   "--v8-flags",
@@ -118,7 +120,43 @@ export function parentFlags(): string[] {
   } catch {
     // Not --allow-all: the child starts without the parent's flags.
   }
+  if (!cached.some((f) => /^--(no-)?config\b/.test(f))) {
+    const config = configOf(Deno.mainModule);
+    if (config !== undefined) cached.push(`--config=${config}`);
+  }
   return cached;
+}
+
+/**
+ * The config file Deno found for a program: the first `deno.json` or
+ * `deno.jsonc` in its main module's folder or above. A child must be
+ * told: Deno looks for one only beside a local main module, and a
+ * child's main module is the library's entry, remote when the library
+ * was imported from a URL (JSR). Without it the child could not resolve
+ * the program's import map when it imports the program's module.
+ *
+ * @param mainModule The program's main module URL.
+ * @returns The config file's path, or `undefined` when there is none (or
+ *   the program may not look).
+ */
+export function configOf(mainModule: string): string | undefined {
+  if (!mainModule.startsWith("file:")) return undefined;
+  let dir = new URL(".", mainModule);
+  while (true) {
+    for (const name of ["deno.json", "deno.jsonc"]) {
+      const file = new URL(name, dir);
+      try {
+        if (Deno.statSync(file).isFile) {
+          return pathOf(file);
+        }
+      } catch {
+        // Not there, or not readable.
+      }
+    }
+    const up = new URL("..", dir);
+    if (up.href === dir.href) return undefined;
+    dir = up;
+  }
 }
 
 /**
