@@ -9,12 +9,14 @@
  * Deno does not tell a program its own flags; on Linux they are in
  * `/proc/self/cmdline`, which Deno lets only a program run with
  * `--allow-all` read. Elsewhere, and without it, the child starts with
- * none of them (the README says so).
+ * none of them (the README says so), except the config file, which
+ * {@linkcode configOf} finds as Deno did.
  *
  * @module
  */
 
 import { pathOf } from "./_entry.ts";
+import { mainModuleUrl } from "./_runtime.ts";
 
 /** Flags passed on as they are (`--flag` or `--flag=value`). */
 const PASS = [
@@ -121,7 +123,8 @@ export function parentFlags(): string[] {
     // Not --allow-all: the child starts without the parent's flags.
   }
   if (!cached.some((f) => /^--(no-)?config\b/.test(f))) {
-    const config = configOf(Deno.mainModule);
+    // The root program's, also in a worker thread starting a child.
+    const config = configOf(mainModuleUrl());
     if (config !== undefined) cached.push(`--config=${config}`);
   }
   return cached;
