@@ -47,6 +47,7 @@ import { concat } from "./_bytes.ts";
 import { parentFlags, withV8Flags } from "./_child_flags.ts";
 import { ChildExitWatch } from "./_child_wait.ts";
 import { checkCanStart, libraryHost, withLibraryImport } from "./_entry.ts";
+import { settlesWithin } from "./_timer.ts";
 
 const ENTRY = new URL("./_child_entry.ts", import.meta.url);
 
@@ -895,12 +896,7 @@ export class ChildThread extends EventEmitter implements ProcessThread {
     if (channel !== null) {
       // Deliver what the child sent before it died (its last results):
       // its end of the socket is closed, so the read ends at once.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        channel.done,
-        new Promise((r) => (timer = setTimeout(r, 1000))),
-      ]);
-      clearTimeout(timer);
+      await settlesWithin(channel.done, 1000).catch(() => {});
       channel.close();
     }
     // What the child sent last has been read: its handles can go.

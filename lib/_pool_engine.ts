@@ -64,6 +64,7 @@ import { type ResourceLimits, spawnWorker } from "./_worker_spawn.ts";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { type ProcessThread, spawnChild } from "./_child_spawn.ts";
 import type { StartMethod } from "./_start_method.ts";
+import { setLongTimeout } from "./_timer.ts";
 
 /** Most tasks sent to a worker in one message. */
 const MAX_BATCH = 256;
@@ -335,22 +336,19 @@ export class PoolEngine {
       task.reject(signal.reason);
       return;
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const onAbort = () => this.#cancel(task, signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    if (timeout !== undefined) {
-      timer = setTimeout(() => {
-        this.#cancel(
-          task,
-          new TimeoutError(
-            `Cannot finish task '${task.spec.label}': it did not finish within ${timeout}s; its worker was replaced`,
-          ),
-        );
-      }, timeout * 1000);
-    }
+    const timer = setLongTimeout(() => {
+      this.#cancel(
+        task,
+        new TimeoutError(
+          `Cannot finish task '${task.spec.label}': it did not finish within ${timeout}s; its worker was replaced`,
+        ),
+      );
+    }, (timeout ?? Infinity) * 1000);
     task.cleanup = () => {
       signal?.removeEventListener("abort", onAbort);
-      clearTimeout(timer);
+      timer.clear();
     };
   }
 

@@ -15,12 +15,21 @@ import { moduleUrl, toFunctionRef } from "./_shipping.ts";
 import { mainModuleUrl } from "./_runtime.ts";
 import { checkPermissions } from "./_child_spawn.ts";
 import { checkStartMethod, type StartMethod } from "./_start_method.ts";
-import { deadlineFrom } from "./_wait.ts";
-import type { ResourceLimits } from "./_worker_spawn.ts";
+import { describe, integerIn, timeoutMs } from "./_check.ts";
+import { settlesWithin } from "./_timer.ts";
+import { checkResourceLimits, type ResourceLimits } from "./_worker_spawn.ts";
 import { cpuCount } from "./process.ts";
 
 export type { PoolStats } from "./_pool_engine.ts";
 export type { ResourceLimits } from "./_worker_spawn.ts";
+
+/**
+ * The most workers a pool may have. Python sets no limit, but every
+ * worker is a thread with its own V8 heap (tens of MiB) or a `deno`
+ * child: far fewer than this already exhaust a machine, and a typo such
+ * as `Pool(1e9)` should fail at the call.
+ */
+const MAX_PROCESSES = 1024;
 
 /**
  * A function a pool can run: exported from the main module or `module`
@@ -157,27 +166,11 @@ export class AsyncResult<T> implements PromiseLike<T> {
    * @throws {ProcessError} When the task threw.
    */
   async get(timeout?: number): Promise<T> {
-    if (timeout === undefined || timeout === null) return await this.#promise;
-    deadlineFrom(timeout, "get the result");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await Promise.race([
-        this.#promise,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new TimeoutError(
-                  `Cannot get the result: it was not ready within ${timeout}s; the task is still running`,
-                ),
-              ),
-            timeout * 1000,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const ms = timeoutMs(timeout, "get the result");
+    if (await settlesWithin(this.#promise, ms)) return await this.#promise;
+    throw new TimeoutError(
+      `Cannot get the result: it was not ready within ${timeout}s; the task is still running`,
+    );
   }
 
   /**
@@ -274,22 +267,26 @@ export class Pool {
       options = processes;
       processes = options.processes;
     }
-    const size = processes ?? cpuCount();
-    if (!Number.isInteger(size) || size < 1) {
-      throw new RangeError(
-        `Cannot make a pool: 'processes' must be a positive integer, got ${
-          String(size)
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(
+        `Cannot make a pool: options must be an object, got ${
+          describe(options)
         }`,
       );
     }
+    const size = integerIn(
+      processes ?? cpuCount(),
+      "processes",
+      "make a pool",
+      1,
+      MAX_PROCESSES,
+      " (each worker is a thread or process with its own heap)",
+    );
     const max = options.maxtasksperchild ?? null;
-    if (max !== null && (!Number.isInteger(max) || max < 1)) {
-      throw new RangeError(
-        `Cannot make a pool: 'maxtasksperchild' must be a positive integer or null, got ${
-          String(max)
-        }`,
-      );
+    if (max !== null) {
+      integerIn(max, "maxtasksperchild", "make a pool", 1);
     }
+    checkResourceLimits(options.resourceLimits, "make a pool");
     const startMethod = checkStartMethod(options.startMethod, "make a pool");
     checkPermissions(options.permissions, startMethod, "make a pool");
     if (self.daemon) {
@@ -360,7 +357,7 @@ export class Pool {
     opts: { signal?: AbortSignal; timeout?: number; transfer?: Transferable[] },
   ): Promise<unknown> {
     const fn = this.#fn(func);
-    if (opts.timeout !== undefined) deadlineFrom(opts.timeout, "run a task");
+    timeoutMs(opts.timeout, "run a task", "reject");
     const spec: TaskSpec = {
       fn: fn.ref,
       fnKey: fn.key,
@@ -775,7 +772,7 @@ function mapOptions(
       }`,
     );
   }
-  if (opts.timeout !== undefined) deadlineFrom(opts.timeout, what);
+  timeoutMs(opts.timeout, what, "reject");
   return opts;
 }
 

@@ -168,6 +168,28 @@ export function poolSuite(startMethod: StartMethod): void {
     assertEquals(await r, "late");
   });
 
+  Deno.test(`AsyncResult.get() and task timeouts of Infinity or over 2^31 ms wait; get(-1) does not${tag}`, async () => {
+    await using p = pool(1);
+    const r = p.applyAsync(tasks.sleepThen, [300, "late"]);
+    // Python's get(-1) raises TimeoutError at once when not ready.
+    await assertRejects(() => r.get(-1), TimeoutError, "not ready within");
+    assertEquals(await r.get(Infinity), "late");
+    assertEquals(
+      await p.applyAsync(tasks.sleepThen, [300, "huge"]).get(3e6),
+      "huge",
+    );
+    for (const timeout of [Infinity, 3e6]) {
+      assertEquals(
+        await p.apply(tasks.sleepThen, [300, timeout], undefined, { timeout }),
+        timeout,
+      );
+      assertEquals(
+        await p.map(tasks.sleepThen, [300], { timeout }),
+        [undefined],
+      );
+    }
+  });
+
   Deno.test(`A task that throws rejects with ProcessError; the pool goes on${tag}`, async () => {
     await using p = pool();
     const err = await assertRejects(
@@ -409,6 +431,56 @@ export function poolSuite(startMethod: StartMethod): void {
       () => p.apply(tasks.square, [1], undefined, { timeout: -1 }),
       RangeError,
       "timeout",
+    );
+    await assertRejects(
+      () =>
+        p.apply(tasks.square, [1], undefined, {
+          timeout: "1" as unknown as number,
+        }),
+      TypeError,
+      `got the string "1"`,
+    );
+    await assertRejects(
+      () => p.applyAsync(tasks.square, [1]).get("1" as unknown as number),
+      TypeError,
+      `got the string "1"`,
+    );
+    // Python has no upper bound, but a billion workers is a typo: stats()
+    // reported them all.
+    assertThrows(() => new Pool(1e9), RangeError, "'processes'");
+    assertThrows(
+      () => new Pool("2" as unknown as number),
+      TypeError,
+      `'processes' must be an integer, got the string "2"`,
+    );
+    for (const bad of [-1, 0, NaN, Infinity]) {
+      assertThrows(
+        () =>
+          new Pool(1, {
+            startMethod,
+            resourceLimits: { maxOldGenerationSizeMb: bad },
+          }),
+        RangeError,
+        "'maxOldGenerationSizeMb'",
+      );
+    }
+    assertThrows(
+      () =>
+        new Pool(1, {
+          startMethod,
+          resourceLimits: { stackSizeMb: "4" as unknown as number },
+        }),
+      TypeError,
+      `'stackSizeMb' must be a number of MiB, got the string "4"`,
+    );
+    assertThrows(
+      () =>
+        new Pool(1, {
+          startMethod,
+          resourceLimits: { maxOldGenerationSizeMB: 64 } as never,
+        }),
+      TypeError,
+      "unknown resource limit 'maxOldGenerationSizeMB'",
     );
   });
 

@@ -165,6 +165,41 @@ export function processSuite(startMethod: StartMethod): void {
     assertEquals(p.exitCode, -15);
   });
 
+  Deno.test(`Process.join() waits out Infinity and timeouts over 2^31 ms; a negative one does not wait${tag}`, async () => {
+    for (const timeout of [Infinity, 3e6]) {
+      const p = new Process({
+        startMethod,
+        target: tasks.sleepThen,
+        module: TASKS,
+        args: [300, null],
+      });
+      p.start();
+      // Python's join(-1) returns at once; so do both joins here.
+      await p.join(-1);
+      p.joinSync(-1);
+      assertEquals(p.exitCode, null);
+      await p.join(timeout);
+      assertEquals(p.exitCode, 0, `join(${timeout}) returned early`);
+    }
+  });
+
+  Deno.test(`Process rejects a timeout that is not a number, showing its type${tag}`, async () => {
+    const p = new Process({
+      startMethod,
+      target: tasks.sleepThen,
+      module: TASKS,
+      args: [10, null],
+    });
+    p.start();
+    await assertRejects(
+      () => p.join("1" as unknown as number),
+      TypeError,
+      `'timeout' must be a number of seconds, got the string "1"`,
+    );
+    assertThrows(() => p.joinSync(NaN), TypeError, "got NaN");
+    await p.join();
+  });
+
   /**
    * Waits until the target has written "running" to `path`. A
    * "subprocess" child gets its target from this program's event loop,
@@ -350,6 +385,22 @@ export function processSuite(startMethod: StartMethod): void {
       () => new Process({ startMethod: "fork" as "worker" }),
       TypeError,
       "unknown start method",
+    );
+    assertThrows(
+      () => new Process({ startMethod, name: 5 as unknown as string }),
+      TypeError,
+      "'name' must be a string, got 5",
+    );
+    assertThrows(
+      () => new Process({ startMethod, daemon: "yes" as unknown as boolean }),
+      TypeError,
+      `'daemon' must be true or false, got the string "yes"`,
+    );
+    const p = new Process({ startMethod });
+    assertThrows(
+      () => (p.daemon = 1 as unknown as boolean),
+      TypeError,
+      "'daemon' must be true or false, got 1",
     );
   });
 
