@@ -184,8 +184,8 @@ export function poolSuite(startMethod: StartMethod): void {
         timeout,
       );
       assertEquals(
-        await p.map(tasks.sleepThen, [300], { timeout }),
-        [undefined],
+        await p.starmap(tasks.sleepThen, [[300, "m"]], { timeout }),
+        ["m"],
       );
     }
   });
