@@ -21,6 +21,7 @@ import {
   type PoolWorkerMessage,
   type ProcessInit,
   type RunMessage,
+  showThrown,
   STATE_CURRENT,
   TaskMode,
   toRemoteError,
@@ -133,7 +134,7 @@ function reportCrash(err: unknown): never {
 
 function formatError(err: unknown): string {
   if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
-  return `Uncaught ${String(err)}`;
+  return `Uncaught ${showThrown(err)}`;
 }
 
 async function runProcess(init: ProcessInit): Promise<void> {

@@ -208,6 +208,42 @@ export function poolSuite(startMethod: StartMethod): void {
     );
   });
 
+  Deno.test(`A task that throws a non-Error keeps the value as the cause${tag}`, async () => {
+    await using p = pool(1);
+    const cases: Array<[unknown, string]> = [
+      ["boom", '"boom"'],
+      [{ code: 7 }, "{ code: 7 }"],
+      [undefined, "undefined"],
+      [null, "null"],
+      [42, "42"],
+    ];
+    for (const fn of [tasks.throwValue, tasks.rejectValue]) {
+      for (const [value, shown] of cases) {
+        const err = await assertRejects(
+          () => p.apply(fn, [value]),
+          ProcessError,
+        );
+        assertEquals(
+          err.message,
+          `Task '${fn.name}' threw a non-Error value: ${shown}`,
+        );
+        assert("cause" in err, `no cause for ${shown}`);
+        assertEquals(err.cause, value);
+      }
+    }
+    const err = await assertRejects(
+      () => p.map(tasks.throwValue, ["in a map"]),
+      ProcessError,
+    );
+    assertEquals(err.cause, "in a map");
+    // An uncloneable value is still shown.
+    const fnErr = await assertRejects(
+      () => p.apply(tasks.throwFunction, []),
+      ProcessError,
+    );
+    assertStringIncludes(fnErr.message, "[Function: thrown]");
+  });
+
   Deno.test(`Pool.imap() yields in order, imapUnordered() as completed${tag}`, async () => {
     await using p = pool(2);
     const ordered: unknown[] = [];

@@ -123,6 +123,9 @@ export function processSuite(startMethod: StartMethod): void {
     assertStringIncludes(r.stderr, "RangeError: no more tea");
     assertStringIncludes(r.stderr, "at brew (file:");
     assertStringIncludes(r.stderr, "throw_main.ts");
+    // A thrown non-Error shows its value.
+    assertStringIncludes(r.stdout, "thrower exitCode=1");
+    assertStringIncludes(r.stderr, "Process Thrower:\nUncaught { code: 7 }");
   });
 
   Deno.test(`Process.terminate() stops a busy loop: exitCode -15, not alive${tag}`, async () => {

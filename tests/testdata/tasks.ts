@@ -33,6 +33,19 @@ export function fail(message: string): never {
   throw err;
 }
 
+export function throwValue(value: unknown): never {
+  throw value;
+}
+
+export function throwFunction(): never {
+  throw function thrown() {};
+}
+
+export async function rejectValue(value: unknown): Promise<never> {
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  throw value;
+}
+
 export function failOn(n: number): number {
   if (n === 3) throw new TypeError(`bad item ${n}`);
   return n;
