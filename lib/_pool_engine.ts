@@ -187,6 +187,8 @@ interface WorkerRecord {
   alone: boolean;
   /** When this worker last started or reported work, for timing tasks. */
   mark: number;
+  /** Whether its initializer has run (`true` when the pool has none). */
+  initialized: boolean;
   /**
    * Where run messages go: a worker thread's task channel (which it can
    * read between batches without a turn of its event loop), or `null`
@@ -586,6 +588,11 @@ export class PoolEngine {
   }
 
   #onMessage(worker: WorkerRecord, msg: PoolWorkerMessage): void {
+    if (msg.t === "ready") {
+      worker.initialized = true;
+      if (this.#closed && this.#outstanding === 0) this.#endIdleWorkers();
+      return;
+    }
     if (this.#pending > 0) this.#startPending();
     if (msg.t === "init-error") {
       this.#break(
@@ -740,6 +747,7 @@ export class PoolEngine {
       batches: 0,
       alone: false,
       mark: 0,
+      initialized: this.#opts.initializer === null,
       port: channel?.port1 ?? null,
     };
     this.#workers.add(record);
@@ -790,9 +798,14 @@ export class PoolEngine {
     }
   }
 
+  /**
+   * Ends the workers with nothing to do, once their initializer ran: a
+   * closed pool still runs the initializer of every worker it started,
+   * as Python's does (`terminate()` does not wait for it).
+   */
   #endIdleWorkers(): void {
     for (const w of [...this.#workers]) {
-      if (w.inflight.length === 0) this.#retire(w);
+      if (w.inflight.length === 0 && w.initialized) this.#retire(w);
     }
   }
 
@@ -823,6 +836,9 @@ export class PoolEngine {
     }
     this.#dropPending();
     this.#endIdleWorkers();
+    // Someone waits for the workers' ends (and initializers): they keep
+    // the program alive meanwhile.
+    this.#setRef(true);
     await Promise.all(
       [...this.#workers].map((w) =>
         new Promise<void>((resolve) => {

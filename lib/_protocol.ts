@@ -155,8 +155,18 @@ export interface InitErrorMessage {
   error: RemoteErrorInfo;
 }
 
+/**
+ * Pool worker → parent: the initializer finished, so a pool that was
+ * closed meanwhile may now end this worker (Python runs the initializer
+ * of every worker it started, even when no task comes).
+ */
+export interface ReadyMessage {
+  /** Discriminant. */
+  t: "ready";
+}
+
 /** Anything a pool worker sends. */
-export type PoolWorkerMessage = DoneMessage | InitErrorMessage;
+export type PoolWorkerMessage = DoneMessage | InitErrorMessage | ReadyMessage;
 
 /**
  * Turns anything thrown into what crosses back to the parent.

@@ -200,6 +200,7 @@ function servePool(init: PoolInit): void {
 
   runInitializer(init).then(() => {
     ready = true;
+    if (init.initializer !== null) port.postMessage({ t: "ready" });
     schedule();
   });
 

@@ -303,6 +303,19 @@ export function poolSuite(startMethod: StartMethod): void {
     ]);
   });
 
+  Deno.test(`Pool initializer runs in a started worker even when no task comes${tag}`, async () => {
+    const out = Deno.makeTempFileSync({ prefix: "mp-pool-init-" });
+    // Python: Pool(1, initializer), close(), join() runs it once.
+    const p = pool(1, {
+      initializer: tasks.appendLine,
+      initargs: [out, "init"],
+    });
+    p.close();
+    await p.join();
+    assertEquals(Deno.readTextFileSync(out), "init\n");
+    Deno.removeSync(out);
+  });
+
   Deno.test(`Pool with an initializer that throws rejects its tasks${tag}`, async () => {
     await using p = pool(1, { initializer: tasks.fail, initargs: ["no init"] });
     const err = await assertRejects(

@@ -107,6 +107,10 @@ export function describeSelf(path: string): void {
   );
 }
 
+export function appendLine(path: string, line: string): void {
+  Deno.writeTextFileSync(path, `${line}\n`, { append: true });
+}
+
 export function bumpCounter(path: string): void {
   counter += 100;
   Deno.writeTextFileSync(path, String(counter));
