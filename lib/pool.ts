@@ -594,6 +594,9 @@ export class Pool {
    * @param iterable The items (sync or async iterable).
    * @param options A `chunksize` (default 1), or the map options.
    * @returns An async iterator of the results.
+   * @throws {ProcessError} At the position of a task that threw.
+   * @throws {unknown} What the input iterable threw, once the results of
+   *   the items read before it are yielded (as Python).
    */
   imap<T, R>(
     func: PoolFunction<[T], R>,
@@ -612,6 +615,8 @@ export class Pool {
    * @param iterable The items (sync or async iterable).
    * @param options A `chunksize` (default 1), or the map options.
    * @returns An async iterator of the results.
+   * @throws {unknown} What the input iterable threw, once the results of
+   *   the items read before it are yielded.
    */
   imapUnordered<T, R>(
     func: PoolFunction<[T], R>,
@@ -653,6 +658,8 @@ export class Pool {
     type Pending = { p: Promise<unknown[]>; n: number; id: number };
     const pending: Pending[] = [];
     let exhausted = false;
+    /** What the input threw, raised once the results before it are out. */
+    let inputError: { error: unknown } | null = null;
     let submitted = 0;
     let done = 0;
     let nextId = 0;
@@ -660,7 +667,14 @@ export class Pool {
       while (!exhausted && pending.length < window) {
         const chunk: unknown[] = [];
         while (chunk.length < chunksize) {
-          const r = await source.next();
+          let r: IteratorResult<unknown>;
+          try {
+            r = await source.next();
+          } catch (error) {
+            // As Python: what was read before the failure still runs.
+            inputError = { error };
+            r = { done: true, value: undefined };
+          }
           if (r.done) {
             exhausted = true;
             break;
@@ -702,6 +716,7 @@ export class Pool {
         await fill();
         yield* values;
       }
+      if (inputError !== null) throw inputError.error;
     } finally {
       await source.return(undefined);
     }

@@ -276,6 +276,36 @@ export function poolSuite(startMethod: StartMethod): void {
     assertEquals(got, [1, 2]);
   });
 
+  Deno.test(`Pool.imap() yields what it has before the input's error, as Python${tag}`, async () => {
+    await using p = pool(2);
+    function* failsAt3() {
+      yield 0;
+      yield 1;
+      yield 2;
+      throw new RangeError("input broke at 3");
+    }
+    for (const chunksize of [1, 2]) {
+      for (const ordered of [true, false]) {
+        const got: number[] = [];
+        const it = ordered
+          ? p.imap(tasks.square, failsAt3(), chunksize)
+          : p.imapUnordered(tasks.square, failsAt3(), chunksize);
+        await assertRejects(
+          async () => {
+            for await (const v of it) got.push(v);
+          },
+          RangeError,
+          "input broke at 3",
+        );
+        assertEquals(
+          got.sort((a, b) => a - b),
+          [0, 1, 4],
+          `ordered=${ordered} chunksize=${chunksize}`,
+        );
+      }
+    }
+  });
+
   Deno.test(`Pool map family reports onProgress up to the total${tag}`, async () => {
     await using p = pool(2);
     const calls: Array<[number, number]> = [];
