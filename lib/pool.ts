@@ -659,7 +659,7 @@ export class Pool {
     const pending: Pending[] = [];
     let exhausted = false;
     /** What the input threw, raised once the results before it are out. */
-    let inputError: { error: unknown } | null = null;
+    let inputError = null as { error: unknown } | null;
     let submitted = 0;
     let done = 0;
     let nextId = 0;

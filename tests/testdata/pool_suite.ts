@@ -346,6 +346,11 @@ export function poolSuite(startMethod: StartMethod): void {
     Deno.removeSync(out);
   });
 
+  Deno.test(`A pool worker's default start method is the one that started it${tag}`, async () => {
+    await using p = pool(1);
+    assertEquals(await p.apply(tasks.startMethodHere, []), startMethod);
+  });
+
   Deno.test(`Pool with an initializer that throws rejects its tasks${tag}`, async () => {
     await using p = pool(1, { initializer: tasks.fail, initargs: ["no init"] });
     const err = await assertRejects(

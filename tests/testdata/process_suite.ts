@@ -168,6 +168,21 @@ export function processSuite(startMethod: StartMethod): void {
     assertEquals(p.exitCode, -15);
   });
 
+  Deno.test(`A child's default start method is the one that started it${tag}`, async () => {
+    const out = tmp();
+    const p = new Process({
+      startMethod,
+      target: tasks.writeStartMethod,
+      module: TASKS,
+      args: [out],
+    });
+    p.start();
+    await p.join();
+    assertEquals(p.exitCode, 0);
+    assertEquals(Deno.readTextFileSync(out), startMethod);
+    Deno.removeSync(out);
+  });
+
   Deno.test(`Process.join() waits out Infinity and timeouts over 2^31 ms; a negative one does not wait${tag}`, async () => {
     for (const timeout of [Infinity, 3e6]) {
       const p = new Process({

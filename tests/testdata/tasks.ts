@@ -2,6 +2,7 @@
 import { threadId } from "node:worker_threads";
 import {
   currentProcess,
+  getStartMethod,
   parentProcess,
   Process,
   type StartMethod,
@@ -105,6 +106,14 @@ export function describeSelf(path: string): void {
       parentAlive: parent?.isAlive() ?? null,
     }),
   );
+}
+
+export function startMethodHere(): string {
+  return getStartMethod();
+}
+
+export function writeStartMethod(path: string): void {
+  Deno.writeTextFileSync(path, getStartMethod());
 }
 
 export function appendLine(path: string, line: string): void {
