@@ -10,7 +10,7 @@ import { TimeoutError, ValueError } from "./errors.ts";
 import { type FunctionRef, TaskMode } from "./_protocol.ts";
 import { PoolEngine, type PoolStats, type TaskSpec } from "./_pool_engine.ts";
 import { ENGINE, type Engine } from "./_pool_hook.ts";
-import { self } from "./_self.ts";
+import { checkNotBootstrapping, self } from "./_self.ts";
 import { moduleUrl, toFunctionRef } from "./_shipping.ts";
 import { mainModuleUrl } from "./_runtime.ts";
 import { checkPermissions } from "./_child_spawn.ts";
@@ -289,6 +289,7 @@ export class Pool {
     checkResourceLimits(options.resourceLimits, "make a pool");
     const startMethod = checkStartMethod(options.startMethod, "make a pool");
     checkPermissions(options.permissions, startMethod, "make a pool");
+    checkNotBootstrapping("make a pool");
     if (self.daemon) {
       throw new Error(
         "Cannot make a pool: daemonic processes are not allowed to have children",

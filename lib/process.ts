@@ -15,7 +15,7 @@ import {
   isAlive as keyAlive,
   markDead,
 } from "./_runtime.ts";
-import { self, selfAsParent } from "./_self.ts";
+import { checkNotBootstrapping, self, selfAsParent } from "./_self.ts";
 import { toFunctionRef } from "./_shipping.ts";
 import { encodeShared } from "./_transfer.ts";
 import { deadlineFrom, waitSync } from "./_wait.ts";
@@ -276,6 +276,7 @@ export class Process {
         `Cannot start process '${this.#name}': a process can only be started once`,
       );
     }
+    checkNotBootstrapping(`start process '${this.#name}'`);
     if (self.daemon) {
       throw new Error(
         `Cannot start process '${this.#name}': daemonic processes are not allowed to have children`,

@@ -128,6 +128,27 @@ export function processSuite(startMethod: StartMethod): void {
     assertStringIncludes(r.stderr, "Process Thrower:\nUncaught { code: 7 }");
   });
 
+  Deno.test(`A child importing an unguarded main module refuses to start processes (no fork bomb)${tag}`, async () => {
+    for (const kind of ["process", "pool"]) {
+      const r = await runDeno("./fork_bomb_main.ts", [kind], 60, env);
+      assertEquals(r.timedOut, false, `${kind}: the program kept forking`);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.stdout.includes("hello ran"), false, r.stdout);
+      if (kind === "process") {
+        // One child, which failed once; the parent's line printed once.
+        assertEquals(r.stdout.trim(), "exitCode=1");
+        assertStringIncludes(r.stderr, "BootstrapError");
+      } else {
+        assertEquals(r.stdout.split("\n").filter((l) => l).length, 1);
+        assertStringIncludes(r.stdout, "task failed: ");
+        assertStringIncludes(r.stdout, "BootstrapError");
+      }
+      const said = kind === "process" ? r.stderr : r.stdout;
+      assertStringIncludes(said, "if (import.meta.main)");
+      assertStringIncludes(said, "fork_bomb_main.ts");
+    }
+  });
+
   Deno.test(`Process.terminate() stops a busy loop: exitCode -15, not alive${tag}`, async () => {
     const p = new Process({ startMethod, target: tasks.spin, module: TASKS });
     p.start();
