@@ -488,6 +488,25 @@ export function processSuite(startMethod: StartMethod): void {
     assertStringIncludes(r.stdout, "daemon alive=true");
   });
 
+  Deno.test(`join() of daemon processes in a loop always sees their end${tag}`, async () => {
+    // join() refs a daemon's handles; a child Deno has just collected
+    // must not make that throw (BadResource).
+    for (let i = 0; i < 10; i++) {
+      const p = new Process({
+        startMethod,
+        target: tasks.sleepThen,
+        module: TASKS,
+        args: [(i % 3) * 40, null],
+        daemon: true,
+      });
+      p.start();
+      if (i % 2 === 1) await new Promise((r) => setTimeout(r, 20 * i));
+      await p.join();
+      assertEquals(p.exitCode, 0, `child ${i}`);
+      await p.join();
+    }
+  });
+
   Deno.test(`A daemon process may not start children${tag}`, async () => {
     const p = new Process({
       startMethod,
