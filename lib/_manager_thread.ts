@@ -12,8 +12,10 @@
 import { Worker as NodeWorker } from "node:worker_threads";
 import type { ServerOptions } from "./_manager_server.ts";
 import type { Address } from "./_manager_wire.ts";
+import { checkCanStart, threadEntry } from "./_entry.ts";
+import { settlesWithin } from "./_timer.ts";
 
-const ENTRY = new URL("./_manager_worker.ts", import.meta.url);
+const ENTRY = threadEntry(new URL("./_manager_worker.ts", import.meta.url));
 
 type FromServer =
   | { t: "ready"; address: Address }
@@ -43,6 +45,11 @@ export class ServerThread {
    * server cannot listen.
    */
   static async start(options: ServerOptions): Promise<ServerThread> {
+    checkCanStart(
+      "manager",
+      `start the manager at '${options.hostname}:${options.port}'`,
+      options.hostname,
+    );
     const worker = new NodeWorker(ENTRY, { workerData: options });
     const exited = new Promise<void>((resolve) => {
       worker.once("exit", () => resolve());
@@ -96,17 +103,11 @@ export class ServerThread {
     });
     // The server closes its connections (clients see the end at once);
     // give it a moment, then stop the thread regardless.
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       this.#worker.postMessage({ t: "shutdown" });
-      await Promise.race([
-        closed,
-        new Promise<void>((r) => timer = setTimeout(r, 2000)),
-      ]);
+      await settlesWithin(closed, 2000);
     } catch {
       // The thread is already gone.
-    } finally {
-      clearTimeout(timer);
     }
     await this.#worker.terminate();
     await this.#exited;

@@ -21,6 +21,7 @@ import {
   type PoolWorkerMessage,
   type ProcessInit,
   type RunMessage,
+  showThrown,
   STATE_CURRENT,
   TaskMode,
   toRemoteError,
@@ -37,6 +38,7 @@ import {
 import { joinRuntime, stopRequested } from "./_runtime.ts";
 import { StopRequested } from "./_wait.ts";
 import { self } from "./_self.ts";
+import { setDefaultStartMethod, type StartMethod } from "./_start_method.ts";
 import { explainShippingError, loadFunction } from "./_shipping.ts";
 import { decodeShared, encodeShared } from "./_transfer.ts";
 import { activeChildren, makeChildSelf, Process } from "./process.ts";
@@ -55,6 +57,11 @@ export interface RunnerPort {
    * event loop; absent when the transport cannot.
    */
   receiveSync?: () => RunMessage | undefined;
+  /**
+   * How this child was started: the default of its own children, as a
+   * Python child's start method is the one that started it.
+   */
+  startMethod: StartMethod;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -80,6 +87,7 @@ export async function runChild(
   init = data;
   port = parent;
   joinRuntime(init.runtime);
+  setDefaultStartMethod(parent.startMethod);
   self.name = init.name;
   self.daemon = init.kind === "pool" ? true : init.daemon;
   self.parent = init.parent;
@@ -157,7 +165,7 @@ function reportCrash(err: unknown): never {
 
 function formatError(err: unknown): string {
   if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
-  return `Uncaught ${String(err)}`;
+  return `Uncaught ${showThrown(err)}`;
 }
 
 async function runProcess(init: ProcessInit): Promise<void> {
@@ -229,6 +237,7 @@ function servePool(init: PoolInit): void {
 
   runInitializer(init).then(() => {
     ready = true;
+    if (init.initializer !== null) port.postMessage({ t: "ready" });
     schedule();
   });
 

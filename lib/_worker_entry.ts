@@ -32,6 +32,7 @@ port.on("message", (m: RunMessage | StopMessage) => {
   else onRun?.(m);
 });
 await runChild(init, {
+  startMethod: "worker",
   postMessage: (message) => port.postMessage(message),
   onMessage: (listener) => {
     onRun = listener;

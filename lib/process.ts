@@ -16,10 +16,17 @@ import {
   markDead,
   requestStop,
 } from "./_runtime.ts";
-import { self, selfAsParent } from "./_self.ts";
+import { checkNotBootstrapping, self, selfAsParent } from "./_self.ts";
 import { toFunctionRef } from "./_shipping.ts";
 import { encodeShared } from "./_transfer.ts";
 import { deadlineFrom, waitSync } from "./_wait.ts";
+import { settlesWithin } from "./_timer.ts";
+import {
+  describe,
+  optionalBoolean,
+  optionalString,
+  timeoutMs,
+} from "./_check.ts";
 import { spawnWorker } from "./_worker_spawn.ts";
 import {
   checkPermissions,
@@ -188,7 +195,9 @@ export class Process {
     }
     if (options === null || typeof options !== "object") {
       throw new TypeError(
-        `Cannot make a process: options must be an object, got ${options}`,
+        `Cannot make a process: options must be an object, got ${
+          describe(options)
+        }`,
       );
     }
     const {
@@ -218,9 +227,13 @@ export class Process {
       kwargs !== undefined && (kwargs === null || typeof kwargs !== "object")
     ) {
       throw new TypeError(
-        `Cannot make a process: 'kwargs' must be an object, got ${kwargs}`,
+        `Cannot make a process: 'kwargs' must be an object, got ${
+          describe(kwargs)
+        }`,
       );
     }
+    optionalString(name, "name", "make a process");
+    optionalBoolean(daemon, "daemon", "make a process");
     this.#startMethod = checkStartMethod(startMethod, "make a process");
     checkPermissions(permissions, this.#startMethod, "make a process");
     this.#permissions = permissions;
@@ -274,6 +287,7 @@ export class Process {
         `Cannot start process '${this.#name}': a process can only be started once`,
       );
     }
+    checkNotBootstrapping(`start process '${this.#name}'`);
     if (self.daemon) {
       throw new Error(
         `Cannot start process '${this.#name}': daemonic processes are not allowed to have children`,
@@ -384,26 +398,16 @@ export class Process {
    */
   async join(timeout?: number): Promise<void> {
     this.#checkJoinable("join");
+    const ms = timeoutMs(timeout, `join process '${this.#name}'`);
     const worker = this.#worker;
-    if (worker === undefined) return;
+    if (worker === undefined || ms === 0) return;
     // A daemon's worker does not keep the program alive, nor does one
     // asked to stop (it may never stop); while someone waits for it, it
     // must, or the wait would end the program.
     const unrefed = this.#daemon || this.#stopping;
     if (unrefed) worker.ref();
     try {
-      if (timeout === undefined || timeout === null) {
-        return await this.#released;
-      }
-      deadlineFrom(timeout, `join process '${this.#name}'`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.#released,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, timeout * 1000);
-        }),
-      ]);
-      clearTimeout(timer);
+      await settlesWithin(this.#released, ms);
     } finally {
       if (unrefed && this.#worker !== undefined) worker.unref();
     }
@@ -590,12 +594,17 @@ export class Process {
   }
 
   set daemon(value: boolean) {
+    const daemon = optionalBoolean(
+      value,
+      "daemon",
+      `set daemon of process '${this.#name}'`,
+    ) ?? false;
     if (this.#state !== "initial") {
       throw new Error(
         `Cannot set daemon of process '${this.#name}': the process has already started`,
       );
     }
-    this.#daemon = Boolean(value);
+    this.#daemon = daemon;
   }
 
   /**

@@ -38,6 +38,7 @@ import {
   rememberShared,
 } from "./_transfer.ts";
 import { deadlineFrom, waitAsync, waitSync } from "./_wait.ts";
+import { waitOptions } from "./_check.ts";
 
 /**
  * How long a lock waiter sleeps before it looks whether the holder died.
@@ -56,7 +57,8 @@ export interface AcquireOptions {
    */
   block?: boolean;
   /**
-   * The most seconds to wait; no limit when omitted or `null`.
+   * The most seconds to wait; no limit when omitted, `null` or
+   * `Infinity`. A negative timeout tries once, as in Python.
    *
    * @default {undefined}
    */
@@ -143,9 +145,7 @@ function acquireDeadline(
   options: AcquireOptions | undefined,
   what: string,
 ): number {
-  if (options === undefined) return Infinity;
-  if (options.block === false) return -Infinity;
-  return deadlineFrom(options.timeout, what);
+  return waitOptions(options, what).deadline;
 }
 
 /** The end of the next sleep: a slice, or the deadline if sooner. */
@@ -280,6 +280,34 @@ class Mutex {
   }
 
   /**
+   * Takes the mutex, runs `fn` and releases it again, all in one
+   * synchronous step once the mutex is free; waiting does not block the
+   * event loop. So the mutex is never held while other code of this
+   * thread runs: a blocking acquire there (a served `Barrier.abort()`,
+   * which the parent runs for another child) would otherwise wait for a
+   * holder that only this blocked thread could let go on.
+   */
+  async runLocked<T>(me: number, fn: () => T): Promise<T> {
+    const i32 = this.i32;
+    while (!this.#try(me)) {
+      Atomics.add(i32, WAITERS, 1);
+      try {
+        const seen = Atomics.load(i32, OWNER);
+        if (seen !== 0 && isAlive(seen)) {
+          await waitAsync(i32, OWNER, seen, sliceEnd(Infinity));
+        }
+      } finally {
+        Atomics.sub(i32, WAITERS, 1);
+      }
+    }
+    try {
+      return fn();
+    } finally {
+      this.release(me, "lock");
+    }
+  }
+
+  /**
    * A timed-out waiter may have been the one a release woke; if the
    * mutex is free now, pass that wake on so the others do not sleep out
    * their slice.
@@ -330,6 +358,8 @@ interface CondLock {
   releaseSave(): number;
   restoreSync(saved: number): void;
   restore(saved: number): Promise<void>;
+  /** Runs `fn` with the lock held, never across an await (see `Mutex`). */
+  runLocked<T>(fn: () => T): Promise<T>;
 }
 
 let lockInternals: (lock: Lock | RLock) => CondLock;
@@ -416,7 +446,6 @@ export class Lock implements Disposable {
    * @returns `true` when acquired; `false` when `block` is `false` and the
    * lock is taken, or when `timeout` passed first (nothing is held then).
    * @throws {TypeError} (as a rejection) When `timeout` is not a number.
-   * @throws {RangeError} (as a rejection) When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -443,7 +472,6 @@ export class Lock implements Disposable {
    * @throws {Error} When this process already holds the lock and no
    * timeout is given: nothing could ever release it.
    * @throws {TypeError} When `timeout` is not a number.
-   * @throws {RangeError} When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -607,6 +635,7 @@ export class Lock implements Disposable {
       restore: async () => {
         await m.acquire(currentKey(), Infinity);
       },
+      runLocked: (fn) => m.runLocked(currentKey(), fn),
     };
   }
 }
@@ -686,7 +715,6 @@ export class RLock implements Disposable {
    * @returns `true` when acquired; `false` when `block` is `false` and
    * another process holds it, or when `timeout` passed first.
    * @throws {TypeError} (as a rejection) When `timeout` is not a number.
-   * @throws {RangeError} (as a rejection) When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -716,7 +744,6 @@ export class RLock implements Disposable {
    * @returns `true` when acquired; `false` when `block` is `false` and
    * another process holds it, or when `timeout` passed first.
    * @throws {TypeError} When `timeout` is not a number.
-   * @throws {RangeError} When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -901,6 +928,15 @@ export class RLock implements Disposable {
         await m.acquire(currentKey(), Infinity);
         Atomics.store(m.i32, COUNT, saved);
       },
+      runLocked: (fn) =>
+        m.runLocked(currentKey(), () => {
+          Atomics.store(m.i32, COUNT, 1);
+          try {
+            return fn();
+          } finally {
+            Atomics.store(m.i32, COUNT, 0);
+          }
+        }),
     };
   }
 }
@@ -993,7 +1029,6 @@ export class Semaphore implements Disposable {
    * @returns `true` when a unit was taken; `false` when `block` is `false`
    * and the counter is 0, or when `timeout` passed first.
    * @throws {TypeError} (as a rejection) When `timeout` is not a number.
-   * @throws {RangeError} (as a rejection) When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1030,7 +1065,6 @@ export class Semaphore implements Disposable {
    * @returns `true` when a unit was taken; `false` when `block` is `false`
    * and the counter is 0, or when `timeout` passed first.
    * @throws {TypeError} When `timeout` is not a number.
-   * @throws {RangeError} When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1324,7 +1358,6 @@ export class Event {
    * @returns `true` when the flag is set; `false` when `timeout` passed
    * first (no error is thrown, as in Python).
    * @throws {TypeError} (as a rejection) When `timeout` is not a number.
-   * @throws {RangeError} (as a rejection) When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1354,7 +1387,6 @@ export class Event {
    * @returns `true` when the flag is set; `false` when `timeout` passed
    * first.
    * @throws {TypeError} When `timeout` is not a number.
-   * @throws {RangeError} When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1406,8 +1438,15 @@ const R_NOTIFIED = 2;
 /** How many callers may wait on one condition at once. */
 const CONDITION_CAPACITY = 1024;
 
-/** Waits with an absolute deadline, for `Barrier` (set by `Condition`). */
-let condWaitUntil: (c: Condition, deadline: number) => Promise<boolean>;
+/**
+ * Runs a wait loop written as a generator, for `Barrier` (set by
+ * `Condition`): each yield is a condition wait until the deadline yielded,
+ * and gets back whether it was woken.
+ */
+let condDrive: <T>(
+  c: Condition,
+  run: Generator<number, T, boolean>,
+) => Promise<T>;
 let condWaitUntilSync: (c: Condition, deadline: number) => boolean;
 
 /**
@@ -1456,7 +1495,7 @@ export class Condition implements Disposable {
       const lock = decodeShared(d.lock) as Lock | RLock;
       return revive(d.buf, id, () => new Condition(lock));
     });
-    condWaitUntil = (c, deadline) => c.#waitUntil(deadline);
+    condDrive = (c, run) => c.#drive(run);
     condWaitUntilSync = (c, deadline) => c.#waitUntilSync(deadline);
   }
 
@@ -1513,7 +1552,6 @@ export class Condition implements Disposable {
    *
    * @param options `block` and `timeout` (seconds).
    * @returns `true` when acquired; `false` on `block: false` or timeout.
-   * @throws {RangeError} (as a rejection) When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1532,7 +1570,6 @@ export class Condition implements Disposable {
    *
    * @param options `block` and `timeout` (seconds).
    * @returns `true` when acquired; `false` on `block: false` or timeout.
-   * @throws {RangeError} When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1685,6 +1722,54 @@ export class Condition implements Disposable {
     return this.#unregister(at);
   }
 
+  /**
+   * Runs `run` with the lock held in each of its steps and a wait on the
+   * condition at each yield (until the deadline it yields). Unlike a
+   * loop of `#waitUntil`, the lock is taken and released around each step
+   * in one synchronous go (`runLocked`), never held across an await: the
+   * step before a wait registers the waiter and lets go, the step after
+   * takes the lock and withdraws it. A blocking acquire in this thread
+   * (`Barrier.abort()`) then never waits on a holder it stops.
+   */
+  async #drive<T>(run: Generator<number, T, boolean>): Promise<T> {
+    const i32 = this.#i32;
+    const core = this.#core;
+    let at = -1;
+    let failure: { err: unknown } | undefined;
+    for (;;) {
+      const step = await core.runLocked(() => {
+        let s: IteratorResult<number, T>;
+        if (at < 0) s = run.next();
+        else {
+          const woken = this.#unregister(at);
+          at = -1;
+          s = failure === undefined ? run.next(woken) : run.throw(failure.err);
+          failure = undefined;
+        }
+        while (!s.done) {
+          try {
+            at = this.#register();
+            break;
+          } catch (err) {
+            s = run.throw(err); // no record free: `run` cleans up
+          }
+        }
+        return s;
+      });
+      if (step.done) return step.value;
+      try {
+        // Only a notify changes the record (see `#waitUntil`).
+        while (Atomics.load(i32, at + R_STATE) === R_WAITING) {
+          if (!(await waitAsync(i32, at + R_STATE, R_WAITING, step.value))) {
+            break;
+          }
+        }
+      } catch (err) {
+        failure = { err };
+      }
+    }
+  }
+
   /** Blocking twin of `#waitUntil`. */
   #waitUntilSync(deadline: number): boolean {
     this.#checkHeld("wait on the condition");
@@ -1711,7 +1796,6 @@ export class Condition implements Disposable {
    * error is thrown). Either way the lock is held again.
    * @throws {Error} (as a rejection) When this process does not hold the
    * lock.
-   * @throws {RangeError} (as a rejection) When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1735,7 +1819,6 @@ export class Condition implements Disposable {
    * @param timeout The most seconds to wait; no limit when omitted.
    * @returns `true` when notified; `false` when `timeout` passed first.
    * @throws {Error} When this process does not hold the lock.
-   * @throws {RangeError} When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -2074,25 +2157,9 @@ export class Barrier {
       timeout ?? this.#timeout,
       "wait at the barrier",
     );
-    const cond = this.#cond;
-    await cond.acquire();
-    try {
-      const run = this.#run(deadline);
-      let step = run.next();
-      while (!step.done) {
-        let woken: boolean;
-        try {
-          woken = await condWaitUntil(cond, step.value);
-        } catch (err) {
-          step = run.throw(err);
-          continue;
-        }
-        step = run.next(woken);
-      }
-      return step.value;
-    } finally {
-      cond.release();
-    }
+    // The lock is never held across an await here (see `#drive`), so
+    // abort() and reset() in this thread never wait for this call.
+    return await condDrive(this.#cond, this.#run(deadline));
   }
 
   /**
