@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ProgressBar, type ProgressOutcome } from "./_progress.ts";
 import { TimeoutError, ValueError } from "./errors.ts";
 import { type FunctionRef, TaskMode } from "./_protocol.ts";
 import { PoolEngine, type PoolStats, type TaskSpec } from "./_pool_engine.ts";
@@ -108,8 +109,22 @@ export interface MapOptions {
   signal?: AbortSignal;
   /** Seconds, counted from the call, for each of its tasks. */
   timeout?: number;
-  /** Called as items finish, with how many are done out of how many. */
-  onProgress?: (done: number, total: number) => void;
+  /**
+   * Called as items finish, with how many are done out of how many.
+   * `total` is `undefined` while it is not known: an `imap` over an
+   * iterator that has not ended yet.
+   */
+  onProgress?: (done: number, total: number | undefined) => void;
+  /**
+   * Draws a progress bar on stderr: `true`, or a label to start the line
+   * with. On a terminal it is one line, redrawn at most ~10 times a second
+   * with done/total, percent, rate and ETA, and replaced by a final line
+   * when the call ends, fails or is cancelled. When stderr is not a
+   * terminal (CI, a pipe), only the final line is written.
+   *
+   * @default {false}
+   */
+  progress?: boolean | string;
 }
 
 /**
@@ -555,6 +570,12 @@ export class Pool {
     }
     const total = items.length;
     let done = 0;
+    const bar = startProgress(
+      opts,
+      mode === TaskMode.Starmap ? "starmap" : "map",
+      total,
+    );
+    const report = progressReporter(opts.onProgress, bar);
     const chunks: Promise<unknown>[] = [];
     // One failure fails the call: stop the rest instead of running on.
     const inner = new AbortController();
@@ -569,17 +590,18 @@ export class Pool {
           : signal,
         timeout: opts.timeout,
       });
-      if (opts.onProgress !== undefined) {
+      if (report !== undefined) {
         const n = chunk.length;
-        const onProgress = opts.onProgress;
-        p.then(() => onProgress(done += n, total), () => {});
+        p.then(() => report(done += n, total), () => {});
       }
       chunks.push(p);
     }
     try {
       const parts = (await Promise.all(chunks)) as unknown[][];
+      bar?.end("done");
       return parts.length === 1 ? parts[0] : parts.flat(1);
     } catch (err) {
+      bar?.end(opts.signal?.aborted ? "cancelled" : "failed");
       inner.abort(err);
       for (const c of chunks) c.catch(() => {});
       throw err;
@@ -656,6 +678,11 @@ export class Pool {
     let submitted = 0;
     let done = 0;
     let nextId = 0;
+    const bar = startProgress(opts, ordered ? "imap" : "imapUnordered");
+    const report = progressReporter(opts.onProgress, bar);
+    // What the bar's final line says if the loop below does not finish:
+    // the consumer stopped early (cancelled) unless an error is caught.
+    let outcome: ProgressOutcome = "cancelled";
     const fill = async () => {
       while (!exhausted && pending.length < window) {
         const chunk: unknown[] = [];
@@ -695,14 +722,18 @@ export class Pool {
         }
         const values = await entry.p;
         done += entry.n;
-        if (exhausted) opts.onProgress?.(done, submitted);
-        else opts.onProgress?.(done, NaN);
+        report?.(done, exhausted ? submitted : undefined);
         // Refill before yielding so workers stay busy while the consumer
         // handles this result.
         await fill();
         yield* values;
       }
+      outcome = "done";
+    } catch (err) {
+      if (!opts.signal?.aborted) outcome = "failed";
+      throw err;
     } finally {
+      bar?.end(outcome);
       await source.return(undefined);
     }
   }
@@ -755,6 +786,34 @@ export class Pool {
   }
 }
 
+/**
+ * The bar a map call draws, when its options ask for one. `label` is the
+ * method's name unless `progress` is a label of the caller's.
+ */
+function startProgress(
+  opts: MapOptions,
+  label: string,
+  total?: number,
+): ProgressBar | undefined {
+  if (opts.progress === undefined || opts.progress === false) return;
+  return new ProgressBar(
+    typeof opts.progress === "string" ? opts.progress : label,
+    total,
+  );
+}
+
+/** One callback that feeds both `onProgress` and the bar. */
+function progressReporter(
+  onProgress: MapOptions["onProgress"],
+  bar: ProgressBar | undefined,
+): ((done: number, total: number | undefined) => void) | undefined {
+  if (bar === undefined) return onProgress;
+  return (done, total) => {
+    bar.update(done, total);
+    onProgress?.(done, total);
+  };
+}
+
 function mapOptions(
   options: number | MapOptions | undefined,
   what: string,
@@ -773,6 +832,15 @@ function mapOptions(
     );
   }
   if (opts.timeout !== undefined) deadlineFrom(opts.timeout, what);
+  if (
+    opts.progress !== undefined && typeof opts.progress !== "boolean" &&
+    typeof opts.progress !== "string"
+  ) {
+    throw new TypeError(
+      `Cannot ${what}: 'progress' must be a boolean or a label string, got ${typeof opts
+        .progress}`,
+    );
+  }
   return opts;
 }
 
