@@ -399,14 +399,64 @@ export class Pool {
    * @throws {WorkerLostError} When its worker died while running it.
    * @throws {ValueError} When the pool is closed.
    */
-  apply<R>(
-    // deno-lint-ignore no-explicit-any
-    func: PoolFunction<any[], R>,
+  apply<A extends unknown[], R>(
+    func: (...args: A) => R,
+    args?: readonly [...A],
+    kwargs?: undefined,
+    options?: ApplyOptions<Awaited<R>>,
+  ): Promise<Awaited<R>>;
+  /**
+   * Runs `func(...args, kwargs)` in a worker and gives its result: `kwargs`
+   * is `func`'s last parameter.
+   *
+   * @param func The function to run.
+   * @param args Its arguments.
+   * @param kwargs Keyword arguments, passed as a last object argument.
+   * @param options Cancellation, timeout, transferables, callbacks.
+   * @returns A promise of the result.
+   * @throws {ProcessError} When the task threw.
+   * @throws {WorkerLostError} When its worker died while running it.
+   * @throws {ValueError} When the pool is closed.
+   */
+  apply<A extends unknown[], K extends object, R>(
+    func: (...args: [...A, K]) => R,
+    args: readonly [...A],
+    kwargs: K,
+    options?: ApplyOptions<Awaited<R>>,
+  ): Promise<Awaited<R>>;
+  /**
+   * Runs the function `{ module, name }` names in a worker and gives its
+   * result (its arguments cannot be checked here).
+   *
+   * @param func The function to run.
+   * @param args Its arguments.
+   * @param kwargs Keyword arguments, passed as a last object argument.
+   * @param options Cancellation, timeout, transferables, callbacks.
+   * @returns A promise of the result.
+   * @throws {ProcessError} When the task threw.
+   * @throws {WorkerLostError} When its worker died while running it.
+   * @throws {ValueError} When the pool is closed.
+   */
+  apply<R = unknown>(
+    func: { module: string | URL; name: string },
     args?: readonly unknown[],
     kwargs?: Record<string, unknown>,
     options?: ApplyOptions<Awaited<R>>,
+  ): Promise<Awaited<R>>;
+  apply<R>(
+    // The overloads above type the calls; this one only forwards.
+    // deno-lint-ignore no-explicit-any
+    func: PoolFunction<any>,
+    args?: readonly unknown[],
+    kwargs?: object,
+    options?: ApplyOptions<Awaited<R>>,
   ): Promise<Awaited<R>> {
-    return this.applyAsync(func, args, kwargs, options).get();
+    return this.applyAsync<R>(
+      func as { module: string; name: string },
+      args,
+      kwargs as Record<string, unknown> | undefined,
+      options,
+    ).get();
   }
 
   /**
@@ -418,11 +468,50 @@ export class Pool {
    * @param options Callbacks, cancellation, timeout, transferables.
    * @returns The task's {@linkcode AsyncResult}.
    */
-  applyAsync<R>(
-    // deno-lint-ignore no-explicit-any
-    func: PoolFunction<any[], R>,
+  applyAsync<A extends unknown[], R>(
+    func: (...args: A) => R,
+    args?: readonly [...A],
+    kwargs?: undefined,
+    options?: ApplyOptions<Awaited<R>>,
+  ): AsyncResult<Awaited<R>>;
+  /**
+   * Starts `func(...args, kwargs)` in a worker; returns at once. `kwargs`
+   * is `func`'s last parameter.
+   *
+   * @param func The function to run.
+   * @param args Its arguments.
+   * @param kwargs Keyword arguments, passed as a last object argument.
+   * @param options Callbacks, cancellation, timeout, transferables.
+   * @returns The task's {@linkcode AsyncResult}.
+   */
+  applyAsync<A extends unknown[], K extends object, R>(
+    func: (...args: [...A, K]) => R,
+    args: readonly [...A],
+    kwargs: K,
+    options?: ApplyOptions<Awaited<R>>,
+  ): AsyncResult<Awaited<R>>;
+  /**
+   * Starts the function `{ module, name }` names in a worker; returns at
+   * once (its arguments cannot be checked here).
+   *
+   * @param func The function to run.
+   * @param args Its arguments.
+   * @param kwargs Keyword arguments, passed as a last object argument.
+   * @param options Callbacks, cancellation, timeout, transferables.
+   * @returns The task's {@linkcode AsyncResult}.
+   */
+  applyAsync<R = unknown>(
+    func: { module: string | URL; name: string },
     args?: readonly unknown[],
     kwargs?: Record<string, unknown>,
+    options?: ApplyOptions<Awaited<R>>,
+  ): AsyncResult<Awaited<R>>;
+  applyAsync<R>(
+    // The overloads above type the calls; this one checks at run time.
+    // deno-lint-ignore no-explicit-any
+    func: PoolFunction<any>,
+    args?: readonly unknown[],
+    kwargs?: object,
     options: ApplyOptions<Awaited<R>> = {},
   ): AsyncResult<Awaited<R>> {
     let promise: Promise<Awaited<R>>;
@@ -437,7 +526,7 @@ export class Pool {
         func,
         TaskMode.Apply,
         args ?? [],
-        kwargs,
+        kwargs as Record<string, unknown> | undefined,
         options,
       ) as Promise<
         Awaited<R>

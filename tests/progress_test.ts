@@ -16,6 +16,9 @@ import {
 import { runDeno } from "./testdata/run_deno.ts";
 import * as tasks from "./testdata/tasks.ts";
 
+/** The terminal code that clears the rest of the line. */
+const CLEAR_LINE = "\x1b[K";
+
 function fakeSink(isTerminal: boolean): ProgressSink & { out: string[] } {
   const out: string[] = [];
   return { isTerminal, out, columns: () => 100, write: (t) => out.push(t) };
@@ -31,12 +34,15 @@ Deno.test("ProgressBar redraws a terminal line at most every 100 ms", async () =
   assertEquals(sink.out.length, burst + 1);
   assertStringIncludes(sink.out.at(-1)!, "500/1000");
   assertStringIncludes(sink.out.at(-1)!, " 50%");
-  assertMatch(sink.out.at(-1)!, /^\r.*ETA \d+:\d\d\x1b\[K$/);
+  // Each draw goes back to the line's start and clears what is left of it.
+  assertMatch(sink.out.at(-1)!, /^\r.*ETA \d+:\d\d/);
+  assert(sink.out.at(-1)!.endsWith(CLEAR_LINE));
   bar.end("done");
   assertMatch(
     sink.out.at(-1)!,
-    /^\rwork 500\/1000 done in \d+:\d\d \(.* it\/s\)\x1b\[K\n$/,
+    /^\rwork 500\/1000 done in \d+:\d\d \(.* it\/s\)/,
   );
+  assert(sink.out.at(-1)!.endsWith(`${CLEAR_LINE}\n`));
   bar.update(600, 1000);
   bar.end("failed");
   assertEquals(sink.out.at(-1)!.includes("600"), false); // ended: no more output

@@ -354,10 +354,10 @@ export function processSuite(startMethod: StartMethod): void {
   });
 
   Deno.test(`Process.start() names the argument that cannot be cloned${tag}`, () => {
-    const p = new Process({
+    const p = new Process<unknown[]>({
       startMethod,
-      target: tasks.square,
-      args: [1, () => 2],
+      target: tasks.square as (...args: unknown[]) => number,
+      args: [1, () => 2], // wrong on purpose: a function cannot be cloned
     });
     assertThrows(() => p.start(), TypeError, "argument 1");
   });
