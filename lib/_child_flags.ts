@@ -9,10 +9,14 @@
  * Deno does not tell a program its own flags; on Linux they are in
  * `/proc/self/cmdline`, which Deno lets only a program run with
  * `--allow-all` read. Elsewhere, and without it, the child starts with
- * none of them (the README says so).
+ * none of them (the README says so), except the config file, which
+ * {@linkcode configOf} finds as Deno did.
  *
  * @module
  */
+
+import { pathOf } from "./_entry.ts";
+import { mainModuleUrl } from "./_runtime.ts";
 
 /** Flags passed on as they are (`--flag` or `--flag=value`). */
 const PASS = [
@@ -118,7 +122,44 @@ export function parentFlags(): string[] {
   } catch {
     // Not --allow-all: the child starts without the parent's flags.
   }
+  if (!cached.some((f) => /^--(no-)?config\b/.test(f))) {
+    // The root program's, also in a worker thread starting a child.
+    const config = configOf(mainModuleUrl());
+    if (config !== undefined) cached.push(`--config=${config}`);
+  }
   return cached;
+}
+
+/**
+ * The config file Deno found for a program: the first `deno.json` or
+ * `deno.jsonc` in its main module's folder or above. A child must be
+ * told: Deno looks for one only beside a local main module, and a
+ * child's main module is the library's entry, remote when the library
+ * was imported from a URL (JSR). Without it the child could not resolve
+ * the program's import map when it imports the program's module.
+ *
+ * @param mainModule The program's main module URL.
+ * @returns The config file's path, or `undefined` when there is none (or
+ *   the program may not look).
+ */
+export function configOf(mainModule: string): string | undefined {
+  if (!mainModule.startsWith("file:")) return undefined;
+  let dir = new URL(".", mainModule);
+  while (true) {
+    for (const name of ["deno.json", "deno.jsonc"]) {
+      const file = new URL(name, dir);
+      try {
+        if (Deno.statSync(file).isFile) {
+          return pathOf(file);
+        }
+      } catch {
+        // Not there, or not readable.
+      }
+    }
+    const up = new URL("..", dir);
+    if (up.href === dir.href) return undefined;
+    dir = up;
+  }
 }
 
 /**

@@ -46,6 +46,7 @@ import type { ResourceLimits } from "./_worker_spawn.ts";
 import { concat } from "./_bytes.ts";
 import { parentFlags, withV8Flags } from "./_child_flags.ts";
 import { ChildExitWatch } from "./_child_wait.ts";
+import { checkCanStart, libraryHost, withLibraryImport } from "./_entry.ts";
 
 const ENTRY = new URL("./_child_entry.ts", import.meta.url);
 
@@ -408,7 +409,9 @@ function childArgs(
     ? [address.path, ...(syncPath === undefined ? [] : [syncPath])]
     : [];
   for (const kind of KINDS) {
-    let g = grants[kind];
+    let g = kind === "import"
+      ? withLibraryImport(grants.import, libraryHost())
+      : grants[kind];
     // The channels to the parent, and nothing else, when a kind is
     // limited. (Deno checks read, write and net access to a Unix socket.)
     const channel = "path" in address
@@ -1088,6 +1091,7 @@ export function spawnChild(
   const action = `start ${
     init.kind === "pool" ? "pool worker" : "process"
   } '${init.name}'`;
+  checkCanStart("subprocess", action);
   const grants = resolveGrants(options.permissions);
   const { listener, address } = listenLocal();
   // A sandboxed child may reach only the paths granted at spawn.

@@ -12,8 +12,9 @@
 import { Worker as NodeWorker } from "node:worker_threads";
 import type { ServerOptions } from "./_manager_server.ts";
 import type { Address } from "./_manager_wire.ts";
+import { checkCanStart, threadEntry } from "./_entry.ts";
 
-const ENTRY = new URL("./_manager_worker.ts", import.meta.url);
+const ENTRY = threadEntry(new URL("./_manager_worker.ts", import.meta.url));
 
 type FromServer =
   | { t: "ready"; address: Address }
@@ -43,6 +44,11 @@ export class ServerThread {
    * server cannot listen.
    */
   static async start(options: ServerOptions): Promise<ServerThread> {
+    checkCanStart(
+      "manager",
+      `start the manager at '${options.hostname}:${options.port}'`,
+      options.hostname,
+    );
     const worker = new NodeWorker(ENTRY, { workerData: options });
     const exited = new Promise<void>((resolve) => {
       worker.once("exit", () => resolve());

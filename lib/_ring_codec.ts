@@ -8,10 +8,14 @@
  *   strings, `Date`, `Uint8Array`, dense arrays and plain objects), written
  *   with `DataView` and `TextEncoder.encodeInto`. About 10× cheaper than
  *   `node:v8` serialization for small items (see bench/RESULTS.md).
- * - `FORMAT_V8`: `node:v8` serialization, the structured-clone wire format,
- *   for everything else (`Map`, `Set`, other typed arrays, `RegExp`,
- *   errors, shared or cyclic references, sparse arrays …), so no type is
- *   lost.
+ * - `FORMAT_V8`: V8's own structured-clone wire format (`node:v8`'s base
+ *   `Serializer`), for everything else (`Map`, `Set`, other typed arrays,
+ *   `RegExp`, errors, shared or cyclic references, sparse arrays …), so
+ *   no type is lost. Not `v8.serialize()`: its `DefaultSerializer` writes
+ *   typed arrays as Node "host objects" that `v8.deserialize()` rebuilds
+ *   as views into its input or into an 8 KiB pool buffer holding other
+ *   bytes; the base classes keep each view's own `ArrayBuffer`, offset
+ *   and sharing, as `structuredClone` does.
  * - `FORMAT_BYTES`: raw bytes, for `Connection.sendBytes()`.
  *
  * The fast encoder gives up (and the item goes through v8) as soon as it
@@ -21,7 +25,7 @@
  * @module
  */
 
-import { deserialize, serialize } from "node:v8";
+import { Deserializer, Serializer } from "node:v8";
 
 /** The payload holds the fast tagged encoding. */
 export const FORMAT_FAST = 0;
@@ -106,7 +110,10 @@ export function encodeItem(item: unknown): Uint8Array {
   w.seen.length = 0;
   let bytes: Uint8Array;
   try {
-    bytes = serialize(item);
+    const s = new Serializer();
+    s.writeHeader();
+    s.writeValue(item);
+    bytes = s.releaseBuffer();
   } catch (e) {
     // Report it the way structuredClone would, whatever node:v8 threw.
     throw new DOMException(
@@ -303,10 +310,12 @@ export function decodeItem(bytes: Uint8Array): unknown {
       };
       return readValue(r);
     }
-    case FORMAT_V8:
-      // Copy: v8's typed arrays would otherwise alias `bytes`, which the
-      // caller reuses.
-      return deserialize(bytes.slice(1));
+    case FORMAT_V8: {
+      // V8 copies every ArrayBuffer out of `bytes` into a fresh one.
+      const d = new Deserializer(bytes.subarray(1));
+      d.readHeader();
+      return d.readValue();
+    }
     case FORMAT_BYTES:
       return bytes.slice(1);
     default:

@@ -152,6 +152,9 @@ export const SERVED: Readonly<Record<string, ServedClass>> = {
       broken: "get",
       wait: "async",
       waitSync: "blocking",
+      // These two take the barrier's lock with a blocking acquire; no
+      // wait() holds it across an await (`Condition`'s `#drive`), so the
+      // parent only ever waits for another thread's short step.
       reset: "sync",
       abort: "sync",
     },

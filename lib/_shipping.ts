@@ -116,11 +116,19 @@ async function resolve(
   ref: FunctionRef,
 ): Promise<(...args: unknown[]) => unknown> {
   const label = ref.name || "anonymous";
+  // Why a module could not be looked in (such as no read access to it,
+  // in a worker thread), for the error when the rebuilt function fails.
+  const failed: string[] = [];
   for (const url of ref.modules) {
     let mod: Record<string, unknown>;
     try {
       mod = await import(url);
     } catch (err) {
+      failed.push(
+        `importing ${url} failed: ${
+          err instanceof Error ? err.message : String(err)
+        }`,
+      );
       if (ref.byName) {
         throw new TypeError(
           `Cannot load '${label}' from ${url}: importing the module failed: ${
@@ -147,10 +155,13 @@ async function resolve(
       );
     }
   }
-  return fromSource(ref);
+  return fromSource(ref, failed);
 }
 
-function fromSource(ref: FunctionRef): (...args: unknown[]) => unknown {
+function fromSource(
+  ref: FunctionRef,
+  failed: string[],
+): (...args: unknown[]) => unknown {
   const label = ref.name || "anonymous";
   const src = ref.source;
   const attempts = [`return (${src});`];
@@ -163,7 +174,7 @@ function fromSource(ref: FunctionRef): (...args: unknown[]) => unknown {
     try {
       const fn = new Function(body)();
       if (typeof fn === "function") {
-        shipped.set(fn, label);
+        shipped.set(fn, { label, failed });
         return fn;
       }
     } catch {
@@ -176,7 +187,7 @@ function fromSource(ref: FunctionRef): (...args: unknown[]) => unknown {
 }
 
 /** Functions rebuilt from source, with the name they had in the parent. */
-const shipped = new WeakMap<object, string>();
+const shipped = new WeakMap<object, { label: string; failed: string[] }>();
 
 /**
  * Rewrites a `ReferenceError` from a function rebuilt from its source into
@@ -187,10 +198,14 @@ const shipped = new WeakMap<object, string>();
  * @returns The error to report.
  */
 export function explainShippingError(err: unknown, fn: unknown): unknown {
-  const label = typeof fn === "function" ? shipped.get(fn) : undefined;
-  if (err instanceof ReferenceError && label !== undefined) {
+  const info = typeof fn === "function" ? shipped.get(fn) : undefined;
+  if (err instanceof ReferenceError && info !== undefined) {
+    const { label, failed } = info;
+    // A module that could not be imported (a worker thread without read
+    // access to it, say) is the usual reason: say so.
+    const why = failed.length === 0 ? "" : ` (${failed.join("; ")})`;
     const e = new ReferenceError(
-      `Function '${label}' failed in the child: ${err.message}. It was shipped by its source because no module it was looked up in exports it, so it cannot see outer variables or imports; export '${label}' from your main module (or the 'module' option) or pass { module, name }`,
+      `Function '${label}' failed in the child: ${err.message}. It was shipped by its source because no module it was looked up in exports it${why}, so it cannot see outer variables or imports; export '${label}' from your main module (or the 'module' option) or pass { module, name }`,
       { cause: err },
     );
     e.stack = `${e.name}: ${e.message}\n${

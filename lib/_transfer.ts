@@ -127,11 +127,35 @@ function toMarker(obj: object, transfer: Transferable[] | undefined): unknown {
 const KEEP: unique symbol = Symbol("keep");
 
 /**
- * Walks arrays and plain objects (to any depth), asking `visit` about each
- * object first (with `ctx`): what it returns replaces the object, and
- * {@linkcode KEEP} walks on into it. Copies only the arrays and objects on the way to a
- * replacement; returns `value` itself when nothing was replaced, so the
- * common case allocates nothing.
+ * Deeper than this, a walk starts again in its cycle-safe form: values
+ * that cross are nearly always shallow trees, walked without allocating,
+ * but structured clone allows cycles, which the plain recursion would
+ * follow until the stack overflows.
+ */
+const TREE_DEPTH = 64;
+
+/** Thrown inside a tree walk that went too deep; never escapes. */
+const TOO_DEEP: unique symbol = Symbol("too deep");
+
+/** One {@linkcode rewrite}: its visitor and what the walk found. */
+interface Walk<C> {
+  visit: (obj: object, ctx: C) => unknown;
+  ctx: C;
+  /** What `visit` replaces, by original (made on the first). */
+  replaced: Map<object, unknown> | null;
+  /** Tree form: the arrays and objects on the way to a replacement. */
+  onPath: Set<object> | null;
+  /** Cycle-safe form: what was walked (`null` in the tree form). */
+  walked: Set<object> | null;
+}
+
+/**
+ * Walks arrays and plain objects (to any depth, cycles included), asking
+ * `visit` about each object first, once (with `ctx`): what it returns
+ * replaces the object, and {@linkcode KEEP} walks on into it. Returns
+ * `value` itself when nothing was replaced, so the common case copies
+ * nothing; otherwise a copy in which shared and cyclic references stay
+ * shared and cyclic, and holes stay holes.
  */
 function rewrite<C>(
   value: unknown,
@@ -139,51 +163,151 @@ function rewrite<C>(
   ctx: C,
 ): unknown {
   if (value === null || typeof value !== "object") return value;
-  const replaced = visit(value, ctx);
-  if (replaced !== KEEP) return replaced;
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const v = value[i];
-      const e = rewrite(v, visit, ctx);
-      if (e !== v && out === undefined) out = value.slice(0, i);
-      if (out !== undefined) out.push(e);
-    }
-    return out ?? value;
+  const w: Walk<C> = {
+    visit,
+    ctx,
+    replaced: null,
+    onPath: null,
+    walked: null,
+  };
+  try {
+    findReplacements(value, w, 0);
+  } catch (e) {
+    if (e !== TOO_DEEP) throw e;
+    // Deep or cyclic: walk again, remembering what was walked, and copy
+    // every array and object (a cycle may lead anywhere). `replaced`
+    // keeps what `visit` said, so no object is visited twice.
+    w.walked = new Set();
+    w.onPath = null;
+    findReplacements(value, w, 0);
   }
-  if (!isPlainObject(value)) return value;
-  let out: Record<string, unknown> | undefined;
+  if (w.replaced === null) return value;
+  return copyReplacing(value, w, new Map());
+}
+
+/**
+ * Asks `visit` about `value` and, unless it is replaced, about every
+ * object in it (arrays and plain objects). Tree form (`walked` null):
+ * no allocation unless something is replaced; throws
+ * {@linkcode TOO_DEEP} past {@linkcode TREE_DEPTH}.
+ *
+ * @returns Whether something in `value` (or itself) is replaced.
+ */
+function findReplacements<C>(
+  value: object,
+  w: Walk<C>,
+  depth: number,
+): boolean {
+  const walked = w.walked;
+  if (walked === null) {
+    if (depth > TREE_DEPTH) throw TOO_DEEP;
+  } else {
+    if (walked.has(value)) return false;
+    walked.add(value);
+  }
+  let r: unknown;
+  if (w.replaced?.has(value)) r = w.replaced.get(value);
+  else r = w.visit(value, w.ctx);
+  if (r !== KEEP) {
+    (w.replaced ??= new Map()).set(value, r);
+    return true;
+  }
+  if (!Array.isArray(value) && !isPlainObject(value)) return false;
+  let found = false;
   const rec = value as Record<string, unknown>;
   const keys = Object.keys(rec);
   for (let i = 0; i < keys.length; i++) {
     const v = rec[keys[i]];
-    const e = rewrite(v, visit, ctx);
-    if (e !== v && out === undefined) {
-      out = {};
-      for (let j = 0; j < i; j++) out[keys[j]] = rec[keys[j]];
-    }
-    if (out !== undefined) out[keys[i]] = e;
+    if (v === null || typeof v !== "object") continue;
+    if (findReplacements(v, w, depth + 1)) found = true;
   }
-  return out ?? value;
+  if (found && walked === null) (w.onPath ??= new Set()).add(value);
+  return found;
 }
 
 /**
- * Rebuilds the primitives that {@linkcode encodeShared} replaced. Returns
- * `value` itself when it holds no marker.
+ * Copies the arrays and plain objects of `value` that lead to a
+ * replacement (all of them in the cycle-safe form), swapping replaced
+ * objects for their replacements. `copies` maps each original to its
+ * copy, so shared and cyclic references stay so.
+ */
+function copyReplacing<C>(
+  value: unknown,
+  w: Walk<C>,
+  copies: Map<object, unknown>,
+): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (w.replaced!.has(value)) return w.replaced!.get(value);
+  if (w.walked === null && !w.onPath?.has(value)) return value;
+  if (copies.has(value)) return copies.get(value);
+  let out: Record<string, unknown>;
+  if (Array.isArray(value)) {
+    out = new Array(value.length) as unknown as Record<string, unknown>;
+  } else if (isPlainObject(value)) {
+    out = Object.getPrototypeOf(value) === null ? Object.create(null) : {};
+  } else {
+    return value;
+  }
+  copies.set(value, out);
+  const rec = value as Record<string, unknown>;
+  // Object.keys skips holes, so they stay holes.
+  for (const k of Object.keys(rec)) {
+    const v = copyReplacing(rec[k], w, copies);
+    if (k === "__proto__") {
+      // Plain assignment would set the prototype instead.
+      Object.defineProperty(out, k, {
+        value: v,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+/**
+ * Rebuilds the primitives that {@linkcode encodeShared} replaced, in
+ * place (cycles included). Returns `value` itself, or the primitive when
+ * `value` is a marker.
  *
  * @param value A value that crossed.
  * @returns The value with working primitives in place of markers.
  */
 export function decodeShared(value: unknown): unknown {
   if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = decodeShared(value[i]);
-    return value;
+  try {
+    return decodeIn(value, null, 0);
+  } catch (e) {
+    if (e !== TOO_DEEP) throw e;
+    // Markers already swapped stay swapped; the rest is walked once more.
+    return decodeIn(value, new Set(), 0);
   }
-  if (!isPlainObject(value)) return value;
+}
+
+function decodeIn(
+  value: object,
+  walked: Set<object> | null,
+  depth: number,
+): unknown {
+  if (!Array.isArray(value) && !isPlainObject(value)) return value;
   const rec = value as Record<string, unknown>;
   if (typeof rec[MARK] === "string") return revive(rec as unknown as Marker);
-  for (const k of Object.keys(rec)) rec[k] = decodeShared(rec[k]);
+  if (walked === null) {
+    if (depth > TREE_DEPTH) throw TOO_DEEP;
+  } else {
+    if (walked.has(value)) return value;
+    walked.add(value);
+  }
+  // Object.keys skips an array's holes, so they stay holes.
+  for (const k of Object.keys(rec)) {
+    const v = rec[k];
+    if (v === null || typeof v !== "object") continue;
+    const d = decodeIn(v, walked, depth + 1);
+    if (d !== v) rec[k] = d;
+  }
   return value;
 }
 
@@ -282,7 +406,7 @@ export function reviveFresh(marker: SharedMarker): unknown {
  * @param marker The marker.
  */
 export function markerHoldsSharedMemory(marker: SharedMarker): boolean {
-  return holdsSharedMemory(marker.data, 0);
+  return holdsSharedMemory(marker.data, new Set());
 }
 
 /**
@@ -298,7 +422,7 @@ export function markerHoldsSharedMemory(marker: SharedMarker): boolean {
  *   suggesting a `Manager()` proxy.
  */
 export function checkNoSharedMemory(value: unknown, action: string): void {
-  const found = findSharedMemory(value, 0);
+  const found = findSharedMemory(value, new Set());
   if (found === null) return;
   const what = found === "" ? "a SharedArrayBuffer" : `a '${found}'`;
   throw new TypeError(
@@ -306,37 +430,40 @@ export function checkNoSharedMemory(value: unknown, action: string): void {
   );
 }
 
-/** The tag of the first marker holding shared memory ("" for a bare SAB). */
-function findSharedMemory(value: unknown, depth: number): string | null {
-  if (value === null || typeof value !== "object" || depth > 64) return null;
+/**
+ * The tag of the first marker holding shared memory ("" for a bare SAB).
+ * `seen` makes it cycle-safe (this walk is for OS children only, whose
+ * sends cost far more than a Set).
+ */
+function findSharedMemory(value: unknown, seen: Set<object>): string | null {
+  if (value === null || typeof value !== "object" || seen.has(value)) {
+    return null;
+  }
+  seen.add(value);
   if (
     value instanceof SharedArrayBuffer ||
     (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)
   ) {
     return "";
   }
-  if (Array.isArray(value)) {
-    for (const v of value) {
-      const hit = findSharedMemory(v, depth + 1);
-      if (hit !== null) return hit;
-    }
-    return null;
-  }
-  if (!isPlainObject(value)) return null;
+  if (!Array.isArray(value) && !isPlainObject(value)) return null;
   const rec = value as Record<string, unknown>;
-  if (typeof rec[MARK] === "string") {
+  if (!Array.isArray(value) && typeof rec[MARK] === "string") {
     const tag = (rec[MARK] as string).replace(/^mp\./, "");
-    return holdsSharedMemory(rec.data, 0) ? tag : null;
+    return holdsSharedMemory(rec.data, new Set()) ? tag : null;
   }
   for (const k of Object.keys(rec)) {
-    const hit = findSharedMemory(rec[k], depth + 1);
+    const hit = findSharedMemory(rec[k], seen);
     if (hit !== null) return hit;
   }
   return null;
 }
 
-function holdsSharedMemory(value: unknown, depth: number): boolean {
-  if (value === null || typeof value !== "object" || depth > 64) return false;
+function holdsSharedMemory(value: unknown, seen: Set<object>): boolean {
+  if (value === null || typeof value !== "object" || seen.has(value)) {
+    return false;
+  }
+  seen.add(value);
   if (value instanceof SharedArrayBuffer) return true;
   if (typeof MessagePort !== "undefined" && value instanceof MessagePort) {
     return true;
@@ -344,17 +471,14 @@ function holdsSharedMemory(value: unknown, depth: number): boolean {
   if (ArrayBuffer.isView(value)) {
     return value.buffer instanceof SharedArrayBuffer;
   }
-  if (Array.isArray(value)) {
-    return value.some((v) => holdsSharedMemory(v, depth + 1));
-  }
   if (value instanceof Map) {
     for (const [k, v] of value) {
-      if (holdsSharedMemory(k, depth + 1) || holdsSharedMemory(v, depth + 1)) {
+      if (holdsSharedMemory(k, seen) || holdsSharedMemory(v, seen)) {
         return true;
       }
     }
     return false;
   }
-  if (!isPlainObject(value)) return false;
-  return Object.values(value).some((v) => holdsSharedMemory(v, depth + 1));
+  if (!Array.isArray(value) && !isPlainObject(value)) return false;
+  return Object.values(value).some((v) => holdsSharedMemory(v, seen));
 }

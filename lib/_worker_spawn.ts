@@ -12,8 +12,9 @@
 
 import { type MessagePort, Worker as NodeWorker } from "node:worker_threads";
 import type { PoolInit, ProcessInit } from "./_protocol.ts";
+import { checkCanStart, threadEntry } from "./_entry.ts";
 
-const ENTRY = new URL("./_worker_entry.ts", import.meta.url);
+const ENTRY = threadEntry(new URL("./_worker_entry.ts", import.meta.url));
 
 /** Memory limits of a worker, as `node:worker_threads` takes them. */
 export interface ResourceLimits {
@@ -53,6 +54,10 @@ export function spawnWorker(
   resourceLimits?: ResourceLimits,
   taskPort?: MessagePort,
 ): WorkerThread {
+  checkCanStart(
+    "worker",
+    `start ${init.kind === "pool" ? "pool worker" : "process"} '${init.name}'`,
+  );
   const data: WorkerData = taskPort === undefined
     ? init
     : { ...init, taskPort };

@@ -10,6 +10,7 @@ import { ProgressBar, type ProgressOutcome } from "./_progress.ts";
 import { TimeoutError, ValueError } from "./errors.ts";
 import { type FunctionRef, TaskMode } from "./_protocol.ts";
 import { PoolEngine, type PoolStats, type TaskSpec } from "./_pool_engine.ts";
+import { ENGINE, type Engine } from "./_pool_hook.ts";
 import { self } from "./_self.ts";
 import { moduleUrl, toFunctionRef } from "./_shipping.ts";
 import { mainModuleUrl } from "./_runtime.ts";
@@ -263,7 +264,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
  * ```
  */
 export class Pool {
-  #engine: PoolEngine;
+  #engine: Engine;
   #size: number;
   #module: string | URL | undefined;
   #fnKeys = new Map<
@@ -316,7 +317,9 @@ export class Pool {
     const initializer = options.initializer === undefined
       ? null
       : toFunctionRef(options.initializer, options.module, "initializer");
-    this.#engine = new PoolEngine({
+    // `./cluster`'s Pool brings its own engine (see _pool_hook.ts).
+    const given = (options as { [ENGINE]?: Engine })[ENGINE];
+    this.#engine = given ?? new PoolEngine({
       size,
       initializer,
       initargs: [...(options.initargs ?? [])],

@@ -280,6 +280,34 @@ class Mutex {
   }
 
   /**
+   * Takes the mutex, runs `fn` and releases it again, all in one
+   * synchronous step once the mutex is free; waiting does not block the
+   * event loop. So the mutex is never held while other code of this
+   * thread runs: a blocking acquire there (a served `Barrier.abort()`,
+   * which the parent runs for another child) would otherwise wait for a
+   * holder that only this blocked thread could let go on.
+   */
+  async runLocked<T>(me: number, fn: () => T): Promise<T> {
+    const i32 = this.i32;
+    while (!this.#try(me)) {
+      Atomics.add(i32, WAITERS, 1);
+      try {
+        const seen = Atomics.load(i32, OWNER);
+        if (seen !== 0 && isAlive(seen)) {
+          await waitAsync(i32, OWNER, seen, sliceEnd(Infinity));
+        }
+      } finally {
+        Atomics.sub(i32, WAITERS, 1);
+      }
+    }
+    try {
+      return fn();
+    } finally {
+      this.release(me, "lock");
+    }
+  }
+
+  /**
    * A timed-out waiter may have been the one a release woke; if the
    * mutex is free now, pass that wake on so the others do not sleep out
    * their slice.
@@ -330,6 +358,8 @@ interface CondLock {
   releaseSave(): number;
   restoreSync(saved: number): void;
   restore(saved: number): Promise<void>;
+  /** Runs `fn` with the lock held, never across an await (see `Mutex`). */
+  runLocked<T>(fn: () => T): Promise<T>;
 }
 
 let lockInternals: (lock: Lock | RLock) => CondLock;
@@ -607,6 +637,7 @@ export class Lock implements Disposable {
       restore: async () => {
         await m.acquire(currentKey(), Infinity);
       },
+      runLocked: (fn) => m.runLocked(currentKey(), fn),
     };
   }
 }
@@ -901,6 +932,15 @@ export class RLock implements Disposable {
         await m.acquire(currentKey(), Infinity);
         Atomics.store(m.i32, COUNT, saved);
       },
+      runLocked: (fn) =>
+        m.runLocked(currentKey(), () => {
+          Atomics.store(m.i32, COUNT, 1);
+          try {
+            return fn();
+          } finally {
+            Atomics.store(m.i32, COUNT, 0);
+          }
+        }),
     };
   }
 }
@@ -1406,8 +1446,15 @@ const R_NOTIFIED = 2;
 /** How many callers may wait on one condition at once. */
 const CONDITION_CAPACITY = 1024;
 
-/** Waits with an absolute deadline, for `Barrier` (set by `Condition`). */
-let condWaitUntil: (c: Condition, deadline: number) => Promise<boolean>;
+/**
+ * Runs a wait loop written as a generator, for `Barrier` (set by
+ * `Condition`): each yield is a condition wait until the deadline yielded,
+ * and gets back whether it was woken.
+ */
+let condDrive: <T>(
+  c: Condition,
+  run: Generator<number, T, boolean>,
+) => Promise<T>;
 let condWaitUntilSync: (c: Condition, deadline: number) => boolean;
 
 /**
@@ -1456,7 +1503,7 @@ export class Condition implements Disposable {
       const lock = decodeShared(d.lock) as Lock | RLock;
       return revive(d.buf, id, () => new Condition(lock));
     });
-    condWaitUntil = (c, deadline) => c.#waitUntil(deadline);
+    condDrive = (c, run) => c.#drive(run);
     condWaitUntilSync = (c, deadline) => c.#waitUntilSync(deadline);
   }
 
@@ -1683,6 +1730,54 @@ export class Condition implements Disposable {
       await this.#core.restore(saved);
     }
     return this.#unregister(at);
+  }
+
+  /**
+   * Runs `run` with the lock held in each of its steps and a wait on the
+   * condition at each yield (until the deadline it yields). Unlike a
+   * loop of `#waitUntil`, the lock is taken and released around each step
+   * in one synchronous go (`runLocked`), never held across an await: the
+   * step before a wait registers the waiter and lets go, the step after
+   * takes the lock and withdraws it. A blocking acquire in this thread
+   * (`Barrier.abort()`) then never waits on a holder it stops.
+   */
+  async #drive<T>(run: Generator<number, T, boolean>): Promise<T> {
+    const i32 = this.#i32;
+    const core = this.#core;
+    let at = -1;
+    let failure: { err: unknown } | undefined;
+    for (;;) {
+      const step = await core.runLocked(() => {
+        let s: IteratorResult<number, T>;
+        if (at < 0) s = run.next();
+        else {
+          const woken = this.#unregister(at);
+          at = -1;
+          s = failure === undefined ? run.next(woken) : run.throw(failure.err);
+          failure = undefined;
+        }
+        while (!s.done) {
+          try {
+            at = this.#register();
+            break;
+          } catch (err) {
+            s = run.throw(err); // no record free: `run` cleans up
+          }
+        }
+        return s;
+      });
+      if (step.done) return step.value;
+      try {
+        // Only a notify changes the record (see `#waitUntil`).
+        while (Atomics.load(i32, at + R_STATE) === R_WAITING) {
+          if (!(await waitAsync(i32, at + R_STATE, R_WAITING, step.value))) {
+            break;
+          }
+        }
+      } catch (err) {
+        failure = { err };
+      }
+    }
   }
 
   /** Blocking twin of `#waitUntil`. */
@@ -2074,25 +2169,9 @@ export class Barrier {
       timeout ?? this.#timeout,
       "wait at the barrier",
     );
-    const cond = this.#cond;
-    await cond.acquire();
-    try {
-      const run = this.#run(deadline);
-      let step = run.next();
-      while (!step.done) {
-        let woken: boolean;
-        try {
-          woken = await condWaitUntil(cond, step.value);
-        } catch (err) {
-          step = run.throw(err);
-          continue;
-        }
-        step = run.next(woken);
-      }
-      return step.value;
-    } finally {
-      cond.release();
-    }
+    // The lock is never held across an await here (see `#drive`), so
+    // abort() and reset() in this thread never wait for this call.
+    return await condDrive(this.#cond, this.#run(deadline));
   }
 
   /**

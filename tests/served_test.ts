@@ -11,6 +11,7 @@ import {
 } from "@std/assert";
 import * as mp from "../mod.ts";
 import * as served from "./testdata/served_tasks.ts";
+import { runDeno } from "./testdata/run_deno.ts";
 
 const TASKS = new URL("./testdata/served_tasks.ts", import.meta.url);
 
@@ -187,6 +188,17 @@ Deno.test("served: Barrier, Event and Condition coordinate children and the pare
     assertEquals(r.seen, 3);
     assertEquals(r.parties, 3);
   }
+});
+
+Deno.test("served: a child's Barrier abort()/reset() never wedges the parent serving another's wait()", async () => {
+  // Run as a program of its own: a wedged parent cannot even be stopped
+  // by SIGTERM, so the deadline kills it and the test fails.
+  const run = await runDeno("./barrier_abort_main.ts", ["1500"], 90);
+  assert(!run.timedOut, `the parent hung serving the barrier\n${run.stderr}`);
+  assertEquals(run.code, 0, run.stderr);
+  assertStringIncludes(run.stdout, "exit 0 0 0");
+  const ticks = Number(/ticks (\d+)/.exec(run.stdout)?.[1]);
+  assert(ticks > 10, `the parent's event loop stalled: ${run.stdout}`);
 });
 
 Deno.test("served: a Semaphore(2) admits at most two children at once", async () => {

@@ -423,6 +423,22 @@ Deno.test("Barrier.reset() breaks the parties waiting now", async () => {
   assertEquals(b.nWaiting, 0);
 });
 
+Deno.test("Barrier.abort() and reset() break a wait() just begun in the same process", async () => {
+  // Python's threads may abort while another waits; here the async
+  // wait() must not hold the barrier's lock where abort() cannot wait.
+  const b = new mp.Barrier(2);
+  const first = b.wait();
+  b.abort();
+  await assertRejects(() => first, mp.BrokenBarrierError);
+  b.reset();
+  const second = b.wait();
+  b.reset();
+  await assertRejects(() => second, mp.BrokenBarrierError);
+  assertEquals(b.broken, false);
+  assertEquals((await Promise.all([b.wait(), b.wait()])).sort(), [0, 1]);
+  assertEquals(b.nWaiting, 0);
+});
+
 Deno.test("Barrier.wait() timeout breaks the barrier", async () => {
   const b = new mp.Barrier(2, null, 0.03);
   await assertRejects(() => b.wait(), mp.BrokenBarrierError, "timed out");

@@ -1,0 +1,277 @@
+/**
+ * The connection to the Redis broker: one place that knows node-redis.
+ * Everything else sends commands as argument lists through
+ * {@linkcode Broker} and never sees the client's types.
+ *
+ * A broker that cannot be reached, or that drops the connection and does
+ * not come back, becomes a {@linkcode BrokerError} after a bounded time
+ * (`timeout`): the client retries with a short backoff until then, and
+ * every command waiting on it fails with that error.
+ *
+ * May import: node-redis, `node:buffer`. Nothing else of this package.
+ *
+ * @module
+ */
+
+import { createClient, RESP_TYPES } from "redis";
+import { Buffer } from "node:buffer";
+
+/**
+ * The Redis broker could not be reached, dropped the connection for
+ * longer than the pool's `brokerTimeout`, or refused a command (wrong
+ * password, no permission).
+ *
+ * @example Usage
+ * ```ts
+ * import { BrokerError } from "@seed/multiprocessing/cluster";
+ * console.log(new BrokerError("Cannot reach the broker").name); // "BrokerError"
+ * ```
+ */
+export class BrokerError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What happened and what to do.
+   * @param options The standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BrokerError";
+  }
+}
+
+/**
+ * A broker URL with its password replaced by `***`, for messages.
+ *
+ * @param url A `redis://` or `rediss://` URL.
+ * @returns The URL safe to print.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== "") u.password = "***";
+    return u.href;
+  } catch {
+    return "(malformed URL)";
+  }
+}
+
+/**
+ * Checks a broker URL.
+ *
+ * @param url The URL given by the user.
+ * @param what The action, for the message.
+ * @param label How the option is called, for the message.
+ * @returns The URL as a string.
+ * @throws {TypeError} When it is not a `redis://` or `rediss://` URL.
+ */
+export function checkBrokerUrl(
+  url: unknown,
+  what: string,
+  label = "'broker'",
+): string {
+  const text = url instanceof URL ? url.href : url;
+  if (typeof text !== "string" || !/^rediss?:\/\/[^/]/.test(text)) {
+    throw new TypeError(
+      `Cannot ${what}: ${label} must be a redis:// or rediss:// URL such as "redis://127.0.0.1:6379", got ${
+        typeof text === "string" ? `"${redactUrl(text)}"` : typeof text
+      }`,
+    );
+  }
+  try {
+    new URL(text);
+  } catch {
+    throw new TypeError(
+      `Cannot ${what}: ${label} is not a valid URL: "${redactUrl(text)}"`,
+    );
+  }
+  return text;
+}
+
+/** A reply as node-redis gives it (arrays, strings or Buffers, numbers). */
+export type Reply = unknown;
+
+const asBuffers = { [RESP_TYPES.BLOB_STRING]: Buffer };
+
+/** One connection to the broker. */
+export class Broker {
+  #client: ReturnType<typeof createClient>;
+  #url: string;
+  #timeout: number;
+  #failure: BrokerError | null = null;
+  #closed = false;
+
+  private constructor(url: string, timeoutSeconds: number) {
+    this.#url = url;
+    this.#timeout = timeoutSeconds;
+    let since = 0;
+    this.#client = createClient({
+      url,
+      // A command sent while the link is down waits for it to come back
+      // (bounded by the reconnect strategy below), not forever.
+      disableOfflineQueue: false,
+      socket: {
+        connectTimeout: Math.max(100, timeoutSeconds * 1000),
+        reconnectStrategy: (retries: number, cause: Error) => {
+          if (this.#closed) return false;
+          if (retries === 0) since = Date.now();
+          if (Date.now() - since >= this.#timeout * 1000) {
+            this.#failure = this.#lost(cause);
+            return this.#failure;
+          }
+          return Math.min(50 * (retries + 1), 500);
+        },
+      },
+    });
+    // node-redis reports every failed attempt as an "error" event; an
+    // unheard one would end the program. The lasting failure is reported
+    // by the reconnect strategy above, through the commands.
+    this.#client.on("error", () => {});
+  }
+
+  #lost(cause: unknown): BrokerError {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    return new BrokerError(
+      `Cannot reach the broker at ${
+        redactUrl(this.#url)
+      }: ${why} (gave up after ${this.#timeout}s); check that Redis runs there and the URL, user and password are right`,
+      { cause },
+    );
+  }
+
+  /**
+   * Connects, retrying for at most `timeout` seconds.
+   *
+   * @param url The broker URL.
+   * @param timeout Seconds to keep trying.
+   * @returns The connected broker.
+   * @throws {BrokerError} When it cannot connect in time, or Redis
+   *   refuses the login.
+   */
+  static async connect(url: string, timeout: number): Promise<Broker> {
+    const broker = new Broker(url, timeout);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        broker.#client.connect(),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(broker.#lost(new Error("connection timed out"))),
+            timeout * 1000 + 500,
+          );
+        }),
+      ]);
+    } catch (err) {
+      broker.destroy();
+      throw broker.#failure ??
+        (err instanceof BrokerError ? err : broker.#lost(err));
+    } finally {
+      clearTimeout(timer);
+    }
+    return broker;
+  }
+
+  /**
+   * A second connection to the same broker (for blocking reads, which
+   * hold their connection while they wait).
+   *
+   * @returns The new connection.
+   */
+  duplicate(): Promise<Broker> {
+    return Broker.connect(this.#url, this.#timeout);
+  }
+
+  /** The lasting failure, once the broker is given up on. */
+  get failure(): BrokerError | null {
+    return this.#failure;
+  }
+
+  /**
+   * Sends one command; commands sent in the same turn of the event loop
+   * travel together (node-redis pipelines them).
+   *
+   * @param args The command and its arguments.
+   * @returns The reply, bulk strings as strings.
+   * @throws {BrokerError} When the broker is lost.
+   */
+  send(args: (string | Buffer)[]): Promise<Reply> {
+    return this.#wrap(this.#client.sendCommand(args));
+  }
+
+  /**
+   * Like {@linkcode Broker.send}, with bulk strings as Buffers (for
+   * payloads).
+   *
+   * @param args The command and its arguments.
+   * @returns The reply, bulk strings as Buffers.
+   */
+  sendRaw(args: (string | Buffer)[]): Promise<Reply> {
+    return this.#wrap(
+      this.#client.sendCommand(args, { typeMapping: asBuffers }),
+    );
+  }
+
+  async #wrap(p: Promise<unknown>): Promise<Reply> {
+    try {
+      return await p;
+    } catch (err) {
+      if (this.#failure !== null) throw this.#failure;
+      if (
+        err instanceof Error && /^(NOAUTH|WRONGPASS|NOPERM)/.test(err.message)
+      ) {
+        throw new BrokerError(
+          `Cannot use the broker at ${redactUrl(this.#url)}: ${err.message}`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Subscribes this connection to a channel (it can then only listen).
+   *
+   * @param channel The channel.
+   * @param listener Called with each message.
+   */
+  async subscribe(
+    channel: string,
+    listener: (message: string) => void,
+  ): Promise<void> {
+    await this.#client.subscribe(
+      channel,
+      (message: string) => listener(message),
+    );
+  }
+
+  /** Lets the program end while this connection is open and idle. */
+  unref(): void {
+    this.#client.unref();
+  }
+
+  /** Keeps the program alive while this connection is open. */
+  ref(): void {
+    this.#client.ref();
+  }
+
+  /** Closes the connection after the commands sent are answered. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#client.close();
+    } catch {
+      this.#client.destroy();
+    }
+  }
+
+  /** Closes the connection now; waiting commands fail. */
+  destroy(): void {
+    this.#closed = true;
+    try {
+      this.#client.destroy();
+    } catch {
+      // Already closed.
+    }
+  }
+}

@@ -1,0 +1,667 @@
+/**
+ * A worker host: takes tasks from the broker and runs them in a local
+ * core `Pool`. The worker command (`../worker.ts`) runs one; so does a
+ * broker `Pool` made with `processes > 0`.
+ *
+ * ```text
+ *  XREADGROUP (at most 2 entries per local process in flight)
+ *    ─► check: caller alive? task cancelled? function allowed?
+ *    ─► local Pool (apply / map of the chunk, with the task's signal)
+ *    ─► results of one turn: XADD r:<caller> + PEXPIRE, then XACK + XDEL
+ *  every 250 ms: XCLAIM … JUSTID on the entries in hand (heartbeat: they
+ *    stay ours), and XPENDING IDLE: entries idle past their visibility
+ *    timeout are claimed (their host died); one claimed more than
+ *    maxDeaths times fails with WorkerLostError instead
+ *  SUBSCRIBE cancel: the local task's signal fires, the local pool
+ *    replaces the worker that ran it
+ * ```
+ *
+ * May import: the core `Pool` and errors, `./broker.ts`, `./protocol.ts`.
+ *
+ * @module
+ */
+
+import { Pool } from "../pool.ts";
+import {
+  ProcessError,
+  type RemoteErrorInfo,
+  WorkerLostError,
+} from "../errors.ts";
+import { TaskMode, toRemoteError } from "../_protocol.ts";
+import type { StartMethod } from "../_start_method.ts";
+import type { Buffer } from "node:buffer";
+import { Broker } from "./broker.ts";
+import {
+  type CancelMessage,
+  type ClusterTask,
+  decode,
+  encode,
+  type FailKind,
+  fieldsOf,
+  GROUP,
+  type Keys,
+  keysOf,
+  type ResultItem,
+  type TaskEntry,
+} from "./protocol.ts";
+
+/** How often (ms) a host renews its claims and looks for lost tasks. */
+const TICK_MS = 250;
+
+/** How the local pool of a host runs tasks. */
+export interface LocalPoolOptions {
+  /** Start method of the local workers. */
+  startMethod?: StartMethod;
+  /** Permissions of `"subprocess"` workers. */
+  permissions?: Deno.PermissionOptions;
+  /** Tasks a local worker runs before it is replaced. */
+  maxtasksperchild?: number | null;
+}
+
+/** What a host needs. */
+export interface HostOptions {
+  /** Broker URL. */
+  broker: string;
+  /** Seconds to keep trying an unreachable broker. */
+  brokerTimeout: number;
+  /** Cluster name. */
+  name: string;
+  /** Local worker processes. */
+  processes: number;
+  /** How they run. */
+  local: LocalPoolOptions;
+  /** URL prefixes modules must start with (after cwd mapping). */
+  roots: string[];
+  /** Whether functions shipped by source may run. */
+  allowSource: boolean;
+  /** A caller whose tasks skip both checks (the program hosting us). */
+  trusted?: string;
+  /** Where to report skipped entries and broker trouble. */
+  log: (line: string) => void;
+}
+
+interface Held {
+  entry: TaskEntry;
+  left: number;
+}
+
+const RUN_SOURCE = {
+  module: new URL("./run_source.ts", import.meta.url).href,
+  name: "runSource",
+};
+
+/** A running worker host. */
+export class HostRunner {
+  #opts: HostOptions;
+  #keys: Keys;
+  #id: string;
+  #cwd = `file://${Deno.cwd().replace(/\/?$/, "/")}`;
+  #pool: Pool;
+  #cmd: Broker;
+  #reader: Broker;
+  #sub: Broker;
+  #held = new Map<string, Held>();
+  #running = new Map<string, AbortController>();
+  #results = new Map<string, { items: ResultItem[]; expire: number }>();
+  #acks: string[] = [];
+  #flushScheduled = false;
+  #stopping = false;
+  #loop: Promise<void> = Promise.resolve();
+  #tick: ReturnType<typeof setInterval> | undefined;
+  #ticks = 0;
+  #slotFreed: (() => void) | null = null;
+  #failure: Error | null = null;
+
+  private constructor(
+    opts: HostOptions,
+    cmd: Broker,
+    reader: Broker,
+    sub: Broker,
+  ) {
+    this.#opts = opts;
+    this.#keys = keysOf(opts.name);
+    this.#id = `${Deno.hostname()}-${Deno.pid}-${
+      crypto.randomUUID().slice(0, 8)
+    }`;
+    this.#cmd = cmd;
+    this.#reader = reader;
+    this.#sub = sub;
+    this.#pool = new Pool(opts.processes, {
+      startMethod: opts.local.startMethod,
+      permissions: opts.local.permissions,
+      maxtasksperchild: opts.local.maxtasksperchild,
+    });
+  }
+
+  /**
+   * Connects and starts taking tasks.
+   *
+   * @param opts The host's settings.
+   * @returns The running host.
+   * @throws {BrokerError} When the broker cannot be reached.
+   */
+  static async start(opts: HostOptions): Promise<HostRunner> {
+    const cmd = await Broker.connect(opts.broker, opts.brokerTimeout);
+    const conns: Broker[] = [cmd];
+    try {
+      conns.push(await cmd.duplicate());
+      conns.push(await cmd.duplicate());
+      const host = new HostRunner(opts, conns[0], conns[1], conns[2]);
+      await host.#begin();
+      return host;
+    } catch (err) {
+      for (const c of conns) c.destroy();
+      throw err;
+    }
+  }
+
+  async #begin(): Promise<void> {
+    await this.#sub.subscribe(this.#keys.cancel, (m) => this.#onCancel(m));
+    await this.#createGroup();
+    await this.#register();
+    this.#tick = setInterval(() => this.#onTick(), TICK_MS);
+    this.#loop = this.#readLoop();
+  }
+
+  /** This host's consumer name on the task stream. */
+  get id(): string {
+    return this.#id;
+  }
+
+  /** Set when the broker was lost for good. */
+  get failure(): Error | null {
+    return this.#failure;
+  }
+
+  async #createGroup(): Promise<void> {
+    try {
+      await this.#cmd.send([
+        "XGROUP",
+        "CREATE",
+        this.#keys.tasks,
+        GROUP,
+        "0",
+        "MKSTREAM",
+      ]);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith("BUSYGROUP")) {
+        throw err;
+      }
+    }
+  }
+
+  #register(): Promise<unknown> {
+    return this.#cmd.send([
+      "ZADD",
+      this.#keys.hosts,
+      String(Date.now() + 5000),
+      `${this.#id}:${this.#opts.processes}`,
+    ]);
+  }
+
+  get #capacity(): number {
+    return this.#opts.processes * 2;
+  }
+
+  async #readLoop(): Promise<void> {
+    while (!this.#stopping) {
+      const free = this.#capacity - this.#held.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.#slotFreed = resolve));
+        continue;
+      }
+      let reply: unknown;
+      try {
+        reply = await this.#reader.sendRaw([
+          "XREADGROUP",
+          "GROUP",
+          GROUP,
+          this.#id,
+          "COUNT",
+          String(free),
+          "BLOCK",
+          "1000",
+          "STREAMS",
+          this.#keys.tasks,
+          ">",
+        ]);
+      } catch (err) {
+        if (this.#stopping) return;
+        if (err instanceof Error && err.message.startsWith("NOGROUP")) {
+          // The stream expired (nobody used it for a long time).
+          await this.#createGroup().catch(() => {});
+          continue;
+        }
+        this.#fail(err);
+        return;
+      }
+      if (!Array.isArray(reply)) continue;
+      for (const [, entries] of reply as [unknown, [unknown, unknown][]][]) {
+        for (const [rawId, fields] of entries) {
+          this.#take(String(rawId), fields, 1);
+        }
+      }
+    }
+  }
+
+  /** Decodes an entry and runs it (or skips it). */
+  #take(id: string, fields: unknown, delivered: number): void {
+    const entry = parseEntry(fieldsOf(fields).get("e"));
+    if (typeof entry === "string") {
+      this.#opts.log(
+        `worker host ${this.#id}: skipping malformed entry ${id} on ${this.#keys.tasks}: ${entry}`,
+      );
+      this.#ack(id);
+      return;
+    }
+    const held: Held = { entry, left: entry.tasks.length };
+    this.#held.set(id, held);
+    if (delivered - 1 >= entry.maxDeaths) {
+      for (const t of entry.tasks) {
+        this.#report(entry, id, held, t, "lost", {
+          name: "WorkerLostError",
+          message:
+            `Cannot finish task '${t.label}': the worker hosts running it died ${
+              delivered - 1
+            } times (maxDeaths ${entry.maxDeaths}); it is not tried again`,
+        });
+      }
+      return;
+    }
+    // Register before checking, so a cancellation published after the
+    // check reaches the running task (see the caller's #sendCancel).
+    const controllers = entry.tasks.map((t) => {
+      const ac = new AbortController();
+      this.#running.set(`${entry.caller}:${t.id}`, ac);
+      return ac;
+    });
+    this.#check(entry).then((skip) => {
+      entry.tasks.forEach((t, i) => {
+        if (skip === "all" || skip.has(t.id)) {
+          this.#running.delete(`${entry.caller}:${t.id}`);
+          this.#done(id, held);
+        } else {
+          this.#run(id, held, t, controllers[i].signal);
+        }
+      });
+    }, (err) => this.#fail(err));
+  }
+
+  /** Which of the entry's tasks to skip: a dead caller's, cancelled ones. */
+  async #check(entry: TaskEntry): Promise<Set<number> | "all"> {
+    const ids = entry.tasks.filter((t) => t.cancellable).map((t) =>
+      String(t.id)
+    );
+    const [alive, cancelled] = await Promise.all([
+      this.#cmd.send(["EXISTS", this.#keys.caller(entry.caller)]),
+      ids.length === 0 ? [] : this.#cmd.send([
+        "SMISMEMBER",
+        this.#keys.cancelled(entry.caller),
+        ...ids,
+      ]),
+    ]);
+    if (Number(alive) === 0) return "all";
+    const skip = new Set<number>();
+    (cancelled as number[]).forEach((hit, i) => {
+      if (Number(hit) === 1) skip.add(Number(ids[i]));
+    });
+    return skip;
+  }
+
+  #run(id: string, held: Held, t: ClusterTask, signal: AbortSignal): void {
+    const entry = held.entry;
+    const target = this.#target(entry, t);
+    if (typeof target === "string") {
+      this.#running.delete(`${entry.caller}:${t.id}`);
+      this.#report(entry, id, held, t, "refused", {
+        name: "Error",
+        message: target,
+      });
+      return;
+    }
+    const opts = { signal: t.cancellable ? signal : undefined };
+    let p: Promise<unknown>;
+    if (target === RUN_SOURCE) {
+      p = this.#pool.apply(
+        target,
+        [t.ref.name, t.ref.source, t.mode, t.args, t.kwargs],
+        undefined,
+        opts,
+      );
+    } else if (t.mode === TaskMode.Apply) {
+      p = this.#pool.apply(target, t.args, t.kwargs, opts);
+    } else {
+      const mapOpts = { chunksize: Math.max(1, t.args.length), ...opts };
+      p = t.mode === TaskMode.Map
+        ? this.#pool.map(target, t.args, mapOpts)
+        : this.#pool.starmap(target, t.args as unknown[][], mapOpts);
+    }
+    p.then(
+      (value) => this.#report(entry, id, held, t, null, value),
+      (err) => {
+        if (signal.aborted) {
+          // Cancelled by its caller, who has already settled it.
+          this.#running.delete(`${entry.caller}:${t.id}`);
+          this.#done(id, held);
+        } else if (err instanceof ProcessError) {
+          this.#report(entry, id, held, t, "threw", {
+            name: err.remoteName,
+            message: err.remoteMessage,
+            stack: err.remoteStack,
+            ...(err.cause === undefined ? {} : { cause: err.cause }),
+          });
+        } else if (err instanceof WorkerLostError) {
+          this.#report(entry, id, held, t, "lost", toRemoteError(err));
+        } else {
+          this.#report(entry, id, held, t, "threw", toRemoteError(err));
+        }
+      },
+    );
+  }
+
+  /**
+   * What the local pool should run for `t`, or why it is refused.
+   */
+  #target(
+    entry: TaskEntry,
+    t: ClusterTask,
+  ): { module: string; name: string } | string {
+    const trusted = entry.caller === this.#opts.trusted;
+    const label = t.label;
+    if (t.ref.module === undefined) {
+      if (typeof t.ref.source !== "string") {
+        return `Cannot run task '${label}': it names no module and no source`;
+      }
+      if (trusted || this.#opts.allowSource) return RUN_SOURCE;
+      return `Cannot run task '${label}': no module the caller looked in exports it, so it was shipped by its source, and this worker host runs only exported functions; export '${label}' from the caller's main module (or pass { module, name }), or start the worker host with --allow-source`;
+    }
+    let url = t.ref.module;
+    if (url.startsWith(entry.cwd)) {
+      url = this.#cwd + url.slice(entry.cwd.length);
+    }
+    if (!trusted && !this.#opts.roots.some((r) => url.startsWith(r))) {
+      return `Cannot run task '${label}': its module ${url} is outside the modules this worker host may import (${
+        this.#opts.roots.join(", ")
+      }); start the worker host with --allow-module <root> to allow it`;
+    }
+    return { module: url, name: t.ref.name };
+  }
+
+  #report(
+    entry: TaskEntry,
+    id: string,
+    held: Held,
+    t: ClusterTask,
+    kind: FailKind | null,
+    value: unknown,
+  ): void {
+    this.#running.delete(`${entry.caller}:${t.id}`);
+    const item: ResultItem = kind === null ? { id: t.id, ok: true, value } : {
+      id: t.id,
+      ok: false,
+      kind,
+      error: value as RemoteErrorInfo,
+    };
+    let out = this.#results.get(entry.caller);
+    if (out === undefined) {
+      out = { items: [], expire: entry.expire };
+      this.#results.set(entry.caller, out);
+    }
+    out.items.push(item);
+    this.#done(id, held);
+  }
+
+  /** One task of entry `id` is finished; the entry is acked with its last. */
+  #done(id: string, held: Held): void {
+    if (--held.left > 0) return;
+    if (this.#held.get(id) === held) this.#held.delete(id);
+    this.#ack(id);
+    const wake = this.#slotFreed;
+    this.#slotFreed = null;
+    wake?.();
+  }
+
+  #ack(id: string): void {
+    this.#acks.push(id);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // Results finished in one turn travel in one entry per caller.
+    setTimeout(() => this.#flush(), 0);
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const cmd = this.#cmd;
+    const ops: Promise<unknown>[] = [];
+    for (const [caller, out] of this.#results) {
+      const key = this.#keys.results(caller);
+      let bytes: Buffer;
+      try {
+        bytes = encode(out.items);
+      } catch {
+        bytes = encode(out.items.map((it) => cloneable(it)));
+      }
+      // Results before acks: a host that dies between them leaves its
+      // tasks to run again, and the caller drops the duplicates.
+      ops.push(cmd.send(["XADD", key, "*", "r", bytes]));
+      ops.push(cmd.send(["PEXPIRE", key, String(out.expire * 1000)]));
+    }
+    this.#results.clear();
+    if (this.#acks.length > 0) {
+      ops.push(cmd.send(["XACK", this.#keys.tasks, GROUP, ...this.#acks]));
+      ops.push(cmd.send(["XDEL", this.#keys.tasks, ...this.#acks]));
+      this.#acks = [];
+    }
+    Promise.all(ops).catch((err) => this.#fail(err));
+  }
+
+  #onCancel(message: string): void {
+    let msg: CancelMessage;
+    try {
+      msg = JSON.parse(message);
+    } catch {
+      this.#opts.log(
+        `worker host ${this.#id}: skipping malformed cancel message`,
+      );
+      return;
+    }
+    if (typeof msg?.caller !== "string") return;
+    if (msg.ids === "all") {
+      const prefix = `${msg.caller}:`;
+      for (const [key, ac] of this.#running) {
+        if (key.startsWith(prefix)) ac.abort(new Error("cancelled"));
+      }
+    } else if (Array.isArray(msg.ids)) {
+      for (const id of msg.ids) {
+        this.#running.get(`${msg.caller}:${id}`)?.abort(new Error("cancelled"));
+      }
+    }
+  }
+
+  #onTick(): void {
+    if (this.#stopping) return;
+    if (++this.#ticks % 4 === 0) this.#register().catch(() => {});
+    const held = [...this.#held.keys()];
+    if (held.length > 0) {
+      // Heartbeat: claiming our own entries again resets their idle time
+      // (JUSTID does not count it as a delivery).
+      this.#cmd.send([
+        "XCLAIM",
+        this.#keys.tasks,
+        GROUP,
+        this.#id,
+        "0",
+        ...held,
+        "JUSTID",
+      ]).catch(() => {});
+    }
+    if (this.#held.size < this.#capacity) {
+      this.#reclaim().catch((err) => this.#fail(err));
+    }
+  }
+
+  /** Claims entries whose host stopped renewing them. */
+  async #reclaim(): Promise<void> {
+    const pending = await this.#cmd.send([
+      "XPENDING",
+      this.#keys.tasks,
+      GROUP,
+      "IDLE",
+      "1000",
+      "-",
+      "+",
+      "32",
+    ]).catch(() => []);
+    if (!Array.isArray(pending)) return;
+    for (const row of pending as [string, string, number, number][]) {
+      if (this.#stopping || this.#held.size >= this.#capacity) return;
+      const [id, consumer, idle, delivered] = row;
+      if (consumer === this.#id) continue;
+      const got = await this.#cmd.sendRaw(["XRANGE", this.#keys.tasks, id, id]);
+      const first = Array.isArray(got) ? got[0] : undefined;
+      if (first === undefined) {
+        // Deleted but never acked: nothing to run.
+        await this.#cmd.send(["XACK", this.#keys.tasks, GROUP, id]);
+        continue;
+      }
+      const entry = parseEntry(fieldsOf(first[1]).get("e"));
+      const vt = typeof entry === "string" ? 1 : entry.vt;
+      if (Number(idle) < vt * 1000) continue;
+      const claimed = await this.#cmd.sendRaw([
+        "XCLAIM",
+        this.#keys.tasks,
+        GROUP,
+        this.#id,
+        String(Math.round(vt * 1000)),
+        id,
+      ]);
+      if (!Array.isArray(claimed) || claimed.length === 0 || !claimed[0]) {
+        continue; // Another host was quicker, or its host came back.
+      }
+      const [, fields] = claimed[0] as [unknown, unknown];
+      this.#take(id, fields, Number(delivered) + 1);
+    }
+  }
+
+  #fail(err: unknown): void {
+    if (this.#stopping) return;
+    this.#failure = err instanceof Error ? err : new Error(String(err));
+    this.#opts.log(
+      `worker host ${this.#id}: ${this.#failure.message}; stopping`,
+    );
+    this.stop(false);
+  }
+
+  /**
+   * Keeps the program alive (or not) while the host waits for work.
+   *
+   * @param on Whether to.
+   */
+  setRef(on: boolean): void {
+    for (const b of [this.#cmd, this.#reader, this.#sub]) {
+      on ? b.ref() : b.unref();
+    }
+    if (this.#tick !== undefined) {
+      on ? Deno.refTimer(this.#tick) : Deno.unrefTimer(this.#tick);
+    }
+  }
+
+  #stopped: Promise<void> | null = null;
+  #ended = Promise.withResolvers<void>();
+
+  /** Settles once the host has stopped (by `stop()` or a lost broker). */
+  get done(): Promise<void> {
+    return this.#ended.promise;
+  }
+
+  /**
+   * Stops taking tasks. Graceful: finishes the tasks in hand and reports
+   * them first; otherwise they are left for other hosts to claim.
+   *
+   * @param graceful Whether to finish the tasks in hand.
+   */
+  stop(graceful: boolean): Promise<void> {
+    if (this.#stopped !== null) return this.#stopped;
+    this.#stopping = true;
+    this.#stopped = (async () => {
+      this.#reader.destroy();
+      this.#slotFreed?.();
+      await this.#loop;
+      if (graceful) {
+        this.#pool.close();
+        await this.#pool.join();
+        if (this.#flushScheduled) {
+          await new Promise((r) => setTimeout(r, 0));
+        }
+      } else {
+        this.#pool.terminate();
+        await this.#pool.join();
+      }
+      clearInterval(this.#tick);
+      await this.#cmd.send([
+        "ZREM",
+        this.#keys.hosts,
+        `${this.#id}:${this.#opts.processes}`,
+      ]).catch(() => {});
+      this.#sub.destroy();
+      if (this.#cmd.failure === null) await this.#cmd.close();
+      else this.#cmd.destroy();
+      this.#ended.resolve();
+    })();
+    return this.#stopped;
+  }
+}
+
+/** The entry's task payload, or why it is malformed. */
+function parseEntry(bytes: unknown): TaskEntry | string {
+  if (!(bytes instanceof Uint8Array)) return "no 'e' field with a payload";
+  let e: TaskEntry;
+  try {
+    e = decode<TaskEntry>(bytes);
+  } catch (err) {
+    return `undecodable payload (${
+      err instanceof Error ? err.message : String(err)
+    })`;
+  }
+  if (
+    e === null || typeof e !== "object" || typeof e.caller !== "string" ||
+    typeof e.cwd !== "string" || typeof e.vt !== "number" ||
+    typeof e.maxDeaths !== "number" || typeof e.expire !== "number" ||
+    !Array.isArray(e.tasks)
+  ) {
+    return "payload is not a task entry";
+  }
+  for (const t of e.tasks) {
+    if (
+      t === null || typeof t !== "object" || typeof t.id !== "number" ||
+      typeof t.label !== "string" || !Array.isArray(t.args) ||
+      t.ref === null || typeof t.ref !== "object" ||
+      typeof t.ref.name !== "string" ||
+      ![TaskMode.Apply, TaskMode.Map, TaskMode.Starmap].includes(t.mode)
+    ) {
+      return "a task in it is malformed";
+    }
+  }
+  return e;
+}
+
+/** A result that can be encoded: an uncloneable value becomes an error. */
+function cloneable(item: ResultItem): ResultItem {
+  try {
+    encode(item);
+    return item;
+  } catch (err) {
+    return {
+      id: item.id,
+      ok: false,
+      kind: "threw",
+      error: toRemoteError(
+        new TypeError(
+          `Cannot send the result back: ${
+            err instanceof Error ? err.message : String(err)
+          }; return structured-cloneable values`,
+        ),
+      ),
+    };
+  }
+}

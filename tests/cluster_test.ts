@@ -1,0 +1,311 @@
+/**
+ * The broker-backed Pool and Queue (`./cluster`) and the worker command
+ * (`./worker`), against a private redis-server and real worker hosts.
+ */
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertThrows,
+} from "@std/assert";
+import * as mp from "../lib/cluster.ts";
+import { parseWorkerArgs } from "../lib/worker.ts";
+import { runWorkerCommand, startHost, startRedis } from "./testdata/redis.ts";
+
+const TASKS = new URL("./testdata/cluster_tasks.ts", import.meta.url);
+const fn = (name: string) => ({ module: TASKS, name });
+
+Deno.test("cluster Pool runs the Pool API on its local processes", async () => {
+  const redis = await startRedis();
+  try {
+    await using pool = new mp.Pool(2, {
+      broker: redis.url,
+      name: "api",
+      module: TASKS,
+    });
+    assertEquals(pool.processes, 2);
+    const items = Array.from({ length: 1000 }, (_, i) => i);
+    assertEquals(
+      await pool.map(fn("square"), items),
+      items.map((i) => i * i),
+    );
+    assertEquals(await pool.apply(fn("add"), [2, 3]), 5);
+    assertEquals(await pool.starmap(fn("add"), [[1, 2], [3, 4]]), [3, 7]);
+    const got: number[] = [];
+    let progress = 0;
+    for await (
+      const v of pool.imap(fn("square"), [1, 2, 3], {
+        onProgress: (done) => (progress = done),
+      })
+    ) got.push(v as number);
+    assertEquals(got, [1, 4, 9]);
+    assertEquals(progress, 3);
+    const unordered: number[] = [];
+    for await (const v of pool.imapUnordered(fn("square"), [3, 1, 2])) {
+      unordered.push(v as number);
+    }
+    assertEquals(unordered.sort(), [1, 4, 9]);
+    const r = pool.applyAsync(fn("add"), [1, 1]);
+    assertEquals(await r.get(10), 2);
+    assert(r.ready() && r.successful());
+    const err = await assertRejects(
+      () => pool.apply(fn("fail"), ["boom"]),
+      mp.ProcessError,
+    );
+    assertEquals(err.remoteName, "RangeError");
+    assertMatch(err.message, /Task 'fail' threw RangeError: boom/);
+    const s = pool.stats();
+    assertEquals(s.queued + s.running, 0);
+    assert(s.done >= 5 && s.failed === 1, JSON.stringify(s));
+    pool.close();
+    await pool.join();
+    assertEquals(await redis.cli("--scan", "--pattern", "mp:api:r:*"), "");
+  } finally {
+    await redis.stop();
+  }
+});
+
+Deno.test("cluster Pool runs an exported function passed by identity", async () => {
+  const redis = await startRedis();
+  try {
+    const { square } = await import(TASKS.href);
+    await using pool = new mp.Pool(1, {
+      broker: redis.url,
+      name: "ident",
+      module: TASKS,
+    });
+    assertEquals(await pool.map(square, [1, 2, 3]), [1, 4, 9]);
+  } finally {
+    await redis.stop();
+  }
+});
+
+Deno.test("cluster Pool: worker hosts serve a pure client; a SIGKILLed host loses no result", async () => {
+  const redis = await startRedis();
+  const args = ["--broker", redis.url, "--name", "kill", "--processes", "2"];
+  const [a, b] = await Promise.all([startHost(args), startHost(args)]);
+  try {
+    await using pool = new mp.Pool(0, {
+      broker: redis.url,
+      name: "kill",
+      visibilityTimeout: 1,
+    });
+    const n = 120;
+    const seen: number[] = [];
+    let killed = false;
+    for await (
+      const v of pool.imapUnordered(
+        fn("slow"),
+        Array.from({ length: n }, (_, i) => i),
+      )
+    ) {
+      seen.push(v as number);
+      if (seen.length === 20 && !killed) {
+        killed = true;
+        a.kill("SIGKILL");
+      }
+    }
+    assertEquals(seen.length, n);
+    assertEquals(
+      seen.sort((x, y) => x - y),
+      Array.from({ length: n }, (_, i) => i),
+    );
+    assertEquals((await a.status).signal, "SIGKILL");
+  } finally {
+    a.kill("SIGKILL");
+    b.kill();
+    await a.status;
+    await b.status;
+    await redis.stop();
+  }
+});
+
+Deno.test("worker host refuses source shipping without --allow-source and modules outside --allow-module", async () => {
+  const redis = await startRedis();
+  const host = await startHost([
+    "--broker",
+    redis.url,
+    "--name",
+    "refuse",
+    "--processes",
+    "1",
+    "--allow-module",
+    "./tests/testdata",
+  ]);
+  try {
+    await using pool = new mp.Pool(0, { broker: redis.url, name: "refuse" });
+    const e1 = await assertRejects(() => pool.apply((x: number) => x + 1, [1]));
+    assertMatch((e1 as Error).message, /--allow-source/);
+    assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
+    const e2 = await assertRejects(() =>
+      pool.apply({
+        module: new URL("../mod.ts", import.meta.url),
+        name: "cpuCount",
+      })
+    );
+    assertMatch((e2 as Error).message, /--allow-module/);
+  } finally {
+    host.kill();
+    await host.status;
+    await redis.stop();
+  }
+});
+
+Deno.test("cluster Pool: an unreachable broker is a BrokerError within its brokerTimeout", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const t0 = performance.now();
+  await using pool = new mp.Pool(0, {
+    broker: `redis://127.0.0.1:${port}`,
+    brokerTimeout: 1,
+  });
+  const err = await assertRejects(
+    () => pool.map(fn("square"), [1, 2]),
+    mp.BrokerError,
+  );
+  assertMatch(err.message, /Cannot reach the broker at redis:\/\/127\.0\.0\.1/);
+  assert(performance.now() - t0 < 8000, "gave up in bounded time");
+  // The pool stays broken: no new task hangs.
+  await assertRejects(() => pool.apply(fn("add"), [1, 2]), mp.BrokerError);
+});
+
+Deno.test("cluster Pool: redis://user:pass@ logs in with an ACL user; a wrong password is a BrokerError", async () => {
+  const redis = await startRedis([
+    "--user",
+    "default",
+    "off",
+    "--user",
+    "alice",
+    "on",
+    ">s3cret",
+    "~*",
+    "&*",
+    "+@all",
+  ]);
+  try {
+    const url = `redis://alice:s3cret@127.0.0.1:${redis.port}`;
+    await using pool = new mp.Pool(1, {
+      broker: url,
+      name: "acl",
+      module: TASKS,
+    });
+    assertEquals(await pool.apply(fn("add"), [2, 2]), 4);
+    await using bad = new mp.Pool(0, {
+      broker: `redis://alice:wrong@127.0.0.1:${redis.port}`,
+      brokerTimeout: 1,
+    });
+    const err = await assertRejects(
+      () => bad.apply(fn("add"), [1, 1]),
+      mp.BrokerError,
+    );
+    assert(!err.message.includes("wrong"), "the password is not shown");
+  } finally {
+    await redis.stop();
+  }
+});
+
+Deno.test("worker host logs and skips a malformed stream entry", async () => {
+  const redis = await startRedis();
+  const host = await startHost([
+    "--broker",
+    redis.url,
+    "--name",
+    "bad",
+    "--processes",
+    "1",
+  ]);
+  try {
+    await redis.cli("XADD", "mp:bad:tasks", "*", "e", "not a payload");
+    await redis.cli("XADD", "mp:bad:tasks", "*", "x", "1");
+    await using pool = new mp.Pool(0, { broker: redis.url, name: "bad" });
+    assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
+    assertMatch(host.log(), /skipping malformed entry .* undecodable payload/);
+    assertMatch(host.log(), /skipping malformed entry .* no 'e' field/);
+    assertEquals(await redis.cli("XLEN", "mp:bad:tasks"), "0");
+  } finally {
+    host.kill();
+    assertEquals((await host.status).code, 0);
+    await redis.stop();
+  }
+});
+
+Deno.test("worker command validates its flags and prints --help", async () => {
+  const help = await runWorkerCommand(["--help"]);
+  assertEquals(help.code, 0);
+  assertMatch(help.stdout, /--allow-source/);
+  const bad = await runWorkerCommand(["--broker", "redis://h", "--bogus"]);
+  assertEquals(bad.code, 2);
+  assertMatch(bad.stderr, /unknown option '--bogus'; see --help/);
+  const cases: [string[], RegExp][] = [
+    [[], /--broker is required/],
+    [["--broker", "http://x"], /--broker must be a redis:\/\/ or rediss:\/\//],
+    [
+      ["--broker", "redis://h", "--processes", "0"],
+      /--processes must be a positive integer, got "0"/,
+    ],
+    [["--broker", "redis://h", "--processes"], /--processes needs a value/],
+    [
+      ["--broker", "redis://h", "--permissions", "some"],
+      /--permissions must be "inherit" or "none"/,
+    ],
+    [
+      ["--broker", "redis://h", "--allow-read", "/tmp"],
+      /add --permissions none/,
+    ],
+    [["--broker", "redis://h", "--name", "a b"], /'name' must be/],
+    [
+      ["--broker", "redis://h", "--start-method", "fork"],
+      /--start-method must be/,
+    ],
+    [
+      [
+        "--broker",
+        "redis://h",
+        "--permissions",
+        "none",
+        "--start-method",
+        "worker",
+      ],
+      /needs --start-method subprocess/,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const err = assertThrows(() => parseWorkerArgs(args));
+    assertMatch((err as Error).message, message, args.join(" "));
+  }
+  const ok = parseWorkerArgs([
+    "--broker",
+    "redis://h",
+    "--permissions",
+    "none",
+    "--allow-module",
+    "./a,./b",
+  ]);
+  if (ok === "help") throw new Error("expected settings");
+  assertEquals(ok.startMethod, "subprocess");
+  assertEquals(ok.roots.length, 2);
+});
+
+Deno.test("cluster Pool checks its options", () => {
+  assertThrows(
+    () => new mp.Pool(0, { broker: "http://x" }),
+    TypeError,
+    "'broker' must be a redis:// or rediss:// URL",
+  );
+  assertThrows(
+    () => new mp.Pool(0, { broker: "redis://h", name: "a:b" }),
+    TypeError,
+    "'name' must be",
+  );
+  for (
+    const [o, message] of [
+      [{ broker: "redis://h", visibilityTimeout: 0 }, "'visibilityTimeout'"],
+      [{ broker: "redis://h", maxDeaths: 0 }, "'maxDeaths'"],
+      [{ broker: "redis://h", processes: -1 }, "'processes'"],
+    ] as const
+  ) {
+    assertThrows(() => new mp.Pool(o), RangeError, message);
+  }
+});

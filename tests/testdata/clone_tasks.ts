@@ -1,0 +1,77 @@
+/**
+ * Functions the clone tests run in worker and "subprocess" processes.
+ *
+ * @module
+ */
+
+import type { Connection, Queue } from "../../mod.ts";
+
+/** Returns what it was given. */
+export function identity(x: unknown): unknown {
+  return x;
+}
+
+/** Says whether its argument is a one-element array holding itself. */
+export function isSelfCycle(x: unknown): boolean {
+  return Array.isArray(x) && x.length === 1 && x[0] === x;
+}
+
+/** Makes `{ self }`, a cyclic object. */
+export function makeCycle(): unknown {
+  const o: Record<string, unknown> = { n: 1 };
+  o.self = o;
+  return o;
+}
+
+/** What a received typed array looks like, as structuredClone would give. */
+export function describeView(v: ArrayBufferView): {
+  own: boolean;
+  transferable: boolean;
+} {
+  const own = v.byteOffset === 0 && v.buffer.byteLength === v.byteLength;
+  let transferable = true;
+  try {
+    structuredClone(v.buffer, { transfer: [v.buffer as ArrayBuffer] });
+  } catch {
+    transferable = false;
+  }
+  return { own, transferable };
+}
+
+/** Gets one item and puts back its description (cycle, views, holes). */
+export function describeFromQueue(q: Queue, out: Queue): void {
+  out.putSync(describeValue(q.getSync({ timeout: 30 })));
+}
+
+/** Puts a cyclic value. */
+export function putCycle(q: Queue): void {
+  q.putSync(makeCycle());
+}
+
+/** Receives one message and sends back its description. */
+export function describeFromPipe(conn: Connection): void {
+  conn.sendSync(describeValue(conn.recvSync({ timeout: 30 })));
+}
+
+/** What the clone tests check about a received value. */
+export function describeValue(x: unknown): Record<string, unknown> {
+  if (Array.isArray(x)) {
+    return {
+      kind: "array",
+      length: x.length,
+      holes: Array.from({ length: x.length }, (_, i) => !(i in x)),
+      selfCycle: x.includes(x),
+    };
+  }
+  if (ArrayBuffer.isView(x)) return { kind: "view", ...describeView(x) };
+  if (x !== null && typeof x === "object") {
+    const o = x as Record<string, unknown>;
+    return { kind: "object", selfCycle: o.self === o };
+  }
+  return { kind: typeof x };
+}
+
+/** Puts the queue's own self-holding wrapper's check: `o.self === o`. */
+export function useQueueInCycle(o: { q: Queue<string>; self: unknown }): void {
+  o.q.putSync(o.self === o ? "cycle kept" : "cycle lost");
+}

@@ -1,0 +1,169 @@
+/**
+ * A private `redis-server` for one test file: a free loopback port,
+ * persistence off, a temporary directory; stopped by `stop()`. Also
+ * starts worker hosts as real OS processes through the worker command.
+ */
+
+const ROOT = new URL("../../", import.meta.url);
+const WORKER = new URL("../../lib/worker.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+
+/** A running redis-server. */
+export interface Redis {
+  port: number;
+  /** `redis://127.0.0.1:<port>` (with user:pass@ when made with acl). */
+  url: string;
+  /** Runs redis-cli against it; returns its stdout. */
+  cli(...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/**
+ * Starts redis-server, failing (never skipping) when it is not installed.
+ *
+ * @param extra More redis-server options (e.g. an ACL user).
+ */
+export async function startRedis(extra: string[] = []): Promise<Redis> {
+  const dir = await Deno.makeTempDir({ prefix: "mp_redis_" });
+  const port = freePort();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("redis-server", {
+      args: [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
+        ...extra,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  } catch (err) {
+    await Deno.remove(dir, { recursive: true });
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Error(
+        "Cannot run the cluster tests: redis-server is not installed; install it with `apt-get install -y redis-server` (Debian/Ubuntu)",
+      );
+    }
+    throw err;
+  }
+  const cli = async (...args: string[]) => {
+    const out = await new Deno.Command("redis-cli", {
+      args: ["-p", String(port), ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  for (let i = 0;; i++) {
+    try {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      c.close();
+      break;
+    } catch {
+      if (i > 200) throw new Error("redis-server did not start");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    cli,
+    async stop() {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** A worker host started with the worker command. */
+export interface Host {
+  pid: number;
+  /** Everything it wrote to stderr so far. */
+  log(): string;
+  kill(signal?: Deno.Signal): void;
+  /** Its exit code, once it ended. */
+  status: Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Starts `lib/worker.ts` and waits until it serves.
+ *
+ * @param args Its arguments.
+ */
+export async function startHost(args: string[]): Promise<Host> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", "--config", CONFIG, WORKER, ...args],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const serving = Promise.withResolvers<void>();
+  const reading = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      text += dec.decode(chunk, { stream: true });
+      if (text.includes("serving")) serving.resolve();
+    }
+    serving.reject(new Error(`worker host exited early:\n${text}`));
+  })();
+  const status = child.status.then(async (s) => {
+    await reading;
+    return s;
+  });
+  await serving.promise;
+  return {
+    pid: child.pid,
+    log: () => text,
+    kill: (signal = "SIGTERM") => {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already gone.
+      }
+    },
+    status,
+  };
+}
+
+/**
+ * Runs the worker command to its end.
+ *
+ * @param args Its arguments.
+ */
+export async function runWorkerCommand(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", "--config", CONFIG, WORKER, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
