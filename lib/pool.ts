@@ -404,7 +404,7 @@ export class Pool {
    */
   apply<A extends unknown[], R>(
     func: (...args: A) => R,
-    args?: readonly [...A],
+    args?: readonly [...A] | readonly A[number][],
     kwargs?: undefined,
     options?: ApplyOptions<Awaited<R>>,
   ): Promise<Awaited<R>>;
@@ -423,7 +423,7 @@ export class Pool {
    */
   apply<A extends unknown[], K extends object, R>(
     func: (...args: [...A, K]) => R,
-    args: readonly [...A],
+    args: readonly [...A] | readonly A[number][],
     kwargs: K,
     options?: ApplyOptions<Awaited<R>>,
   ): Promise<Awaited<R>>;
@@ -473,7 +473,7 @@ export class Pool {
    */
   applyAsync<A extends unknown[], R>(
     func: (...args: A) => R,
-    args?: readonly [...A],
+    args?: readonly [...A] | readonly A[number][],
     kwargs?: undefined,
     options?: ApplyOptions<Awaited<R>>,
   ): AsyncResult<Awaited<R>>;
@@ -489,7 +489,7 @@ export class Pool {
    */
   applyAsync<A extends unknown[], K extends object, R>(
     func: (...args: [...A, K]) => R,
-    args: readonly [...A],
+    args: readonly [...A] | readonly A[number][],
     kwargs: K,
     options?: ApplyOptions<Awaited<R>>,
   ): AsyncResult<Awaited<R>>;

@@ -30,13 +30,17 @@ import { checkStartMethod, type StartMethod } from "./_start_method.ts";
 
 /**
  * The arguments `args` takes for a `target` with parameters `A`: all of
- * them, or all but the last when `kwargs` carries the last one.
+ * them, or all but the last when `kwargs` carries the last one. An array
+ * that is not a tuple (`const args = [lock, queue, 5]`) is taken when each
+ * element fits some parameter: its length is checked when the process
+ * starts, not here.
  *
  * @typeParam A The target's parameter list.
  */
-export type ProcessArgs<A extends unknown[]> = A extends [...infer P, unknown]
-  ? readonly [...A] | readonly [...P]
-  : readonly [...A];
+export type ProcessArgs<A extends unknown[]> =
+  | (A extends [...infer P, unknown] ? readonly [...A] | readonly [...P]
+    : readonly [...A])
+  | readonly A[number][];
 
 /**
  * What `kwargs` may be for a `target` with parameters `A`: its last

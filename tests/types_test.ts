@@ -10,8 +10,8 @@ import { add, square, withKwargs } from "./testdata/tasks.ts";
 export function wrongCalls(pool: Pool): void {
   // @ts-expect-error "two" is not a number
   pool.apply(add, [1, "two"]);
-  // @ts-expect-error too many arguments
-  pool.apply(square, [1, 2]);
+  // @ts-expect-error an array of the wrong element type
+  pool.apply(square, ["1"] as string[]);
   // @ts-expect-error "x" is not a number
   pool.applyAsync(add, [1, "x"]);
   // @ts-expect-error kwargs of the wrong shape
@@ -41,6 +41,9 @@ Deno.test("Pool.apply() and applyAsync() take arguments typed from the function"
   assertEquals(sum, 3);
   const scaled: number = await pool.applyAsync(withKwargs, [2], { times: 4 });
   assertEquals(scaled, 8);
+  // A plain array (not a tuple literal) is checked by its element type.
+  const pair = [20, 22];
+  assertEquals(await pool.apply(add, pair), 42);
   // An inline function's parameters take their types from `args`.
   assertEquals(await pool.apply((a, b) => a * b, [6, 7]), 42);
   // By reference the arguments are not checked: the module is not loaded.
