@@ -86,6 +86,7 @@ function start(wire: ProcessInit | PoolInit): Promise<void> {
     state: new SharedArrayBuffer(8),
   } as ProcessInit | PoolInit;
   return runChild(init, {
+    startMethod: "subprocess",
     postMessage: (message) => channel.send(encodeFrame(message)),
     onMessage: (fn) => {
       listener = fn;

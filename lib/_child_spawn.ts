@@ -47,6 +47,7 @@ import { concat } from "./_bytes.ts";
 import { parentFlags, withV8Flags } from "./_child_flags.ts";
 import { ChildExitWatch } from "./_child_wait.ts";
 import { checkCanStart, libraryHost, withLibraryImport } from "./_entry.ts";
+import { settlesWithin } from "./_timer.ts";
 
 const ENTRY = new URL("./_child_entry.ts", import.meta.url);
 
@@ -895,12 +896,7 @@ export class ChildThread extends EventEmitter implements ProcessThread {
     if (channel !== null) {
       // Deliver what the child sent before it died (its last results):
       // its end of the socket is closed, so the read ends at once.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        channel.done,
-        new Promise((r) => (timer = setTimeout(r, 1000))),
-      ]);
-      clearTimeout(timer);
+      await settlesWithin(channel.done, 1000).catch(() => {});
       channel.close();
     }
     // What the child sent last has been read: its handles can go.
@@ -1040,21 +1036,40 @@ export class ChildThread extends EventEmitter implements ProcessThread {
   /** Lets the child keep the program alive. */
   ref(): void {
     this.#refed = true;
-    this.#child.ref();
-    this.#channel?.ref();
-    this.#listener?.ref();
-    this.#sync.ref();
-    if (this.#killTimer !== undefined) Deno.refTimer(this.#killTimer);
+    this.#setRef(true);
   }
 
   /** Stops the child from keeping the program alive. */
   unref(): void {
     this.#refed = false;
-    this.#child.unref();
-    this.#channel?.unref();
-    this.#listener?.unref();
-    this.#sync.unref();
-    if (this.#killTimer !== undefined) Deno.unrefTimer(this.#killTimer);
+    this.#setRef(false);
+  }
+
+  #setRef(on: boolean): void {
+    // Once Deno has collected the child, its handles are closing or
+    // closed, and `ref()` on one throws `BadResource` (a daemon's
+    // `join()` refs it in the moment before its exit is reported). The
+    // exit report holds its own timer, so the program stays alive for it.
+    if (this.#exited) return;
+    const handles: Array<{ ref(): void; unref(): void } | null> = [
+      this.#child,
+      this.#channel,
+      this.#listener,
+      this.#sync,
+    ];
+    for (const h of handles) {
+      try {
+        if (on) h?.ref();
+        else h?.unref();
+      } catch (err) {
+        // Closed under us (the child ended this very moment): nothing to
+        // keep alive.
+        if (!(err instanceof Deno.errors.BadResource)) throw err;
+      }
+    }
+    if (this.#killTimer === undefined) return;
+    if (on) Deno.refTimer(this.#killTimer);
+    else Deno.unrefTimer(this.#killTimer);
   }
 }
 

@@ -15,6 +15,7 @@
 
 import { Empty, Full, ValueError } from "./errors.ts";
 import { encodeValue, Ref, type TypeId } from "./_manager_wire.ts";
+import { type LongTimer, setLongTimeout } from "./_timer.ts";
 
 /** Something a session holds that must be released when it ends. */
 export interface Held {
@@ -74,11 +75,11 @@ class Waiters<T> {
       return Promise.resolve({ ok: false });
     }
     return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: LongTimer | undefined;
       const done = (r: WaitResult<T>) => {
         const i = this.#q.indexOf(w);
         if (i >= 0) this.#q.splice(i, 1);
-        if (timer !== undefined) clearTimeout(timer);
+        timer?.clear();
         session.signal.removeEventListener("abort", onAbort);
         resolve(r);
       };
@@ -91,7 +92,7 @@ class Waiters<T> {
       this.#q.push(w);
       session.signal.addEventListener("abort", onAbort, { once: true });
       if (timeout !== null) {
-        timer = setTimeout(() => done({ ok: false }), timeout * 1000);
+        timer = setLongTimeout(() => done({ ok: false }), timeout * 1000);
       }
     });
   }

@@ -13,6 +13,7 @@ import { Worker as NodeWorker } from "node:worker_threads";
 import type { ServerOptions } from "./_manager_server.ts";
 import type { Address } from "./_manager_wire.ts";
 import { checkCanStart, threadEntry } from "./_entry.ts";
+import { settlesWithin } from "./_timer.ts";
 
 const ENTRY = threadEntry(new URL("./_manager_worker.ts", import.meta.url));
 
@@ -102,17 +103,11 @@ export class ServerThread {
     });
     // The server closes its connections (clients see the end at once);
     // give it a moment, then stop the thread regardless.
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       this.#worker.postMessage({ t: "shutdown" });
-      await Promise.race([
-        closed,
-        new Promise<void>((r) => timer = setTimeout(r, 2000)),
-      ]);
+      await settlesWithin(closed, 2000);
     } catch {
       // The thread is already gone.
-    } finally {
-      clearTimeout(timer);
     }
     await this.#worker.terminate();
     await this.#exited;

@@ -64,6 +64,7 @@ import { type ResourceLimits, spawnWorker } from "./_worker_spawn.ts";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { type ProcessThread, spawnChild } from "./_child_spawn.ts";
 import type { StartMethod } from "./_start_method.ts";
+import { setLongTimeout } from "./_timer.ts";
 
 /** Most tasks sent to a worker in one message. */
 const MAX_BATCH = 256;
@@ -186,6 +187,8 @@ interface WorkerRecord {
   alone: boolean;
   /** When this worker last started or reported work, for timing tasks. */
   mark: number;
+  /** Whether its initializer has run (`true` when the pool has none). */
+  initialized: boolean;
   /**
    * Where run messages go: a worker thread's task channel (which it can
    * read between batches without a turn of its event loop), or `null`
@@ -335,22 +338,19 @@ export class PoolEngine {
       task.reject(signal.reason);
       return;
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const onAbort = () => this.#cancel(task, signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    if (timeout !== undefined) {
-      timer = setTimeout(() => {
-        this.#cancel(
-          task,
-          new TimeoutError(
-            `Cannot finish task '${task.spec.label}': it did not finish within ${timeout}s; its worker was replaced`,
-          ),
-        );
-      }, timeout * 1000);
-    }
+    const timer = setLongTimeout(() => {
+      this.#cancel(
+        task,
+        new TimeoutError(
+          `Cannot finish task '${task.spec.label}': it did not finish within ${timeout}s; its worker was replaced`,
+        ),
+      );
+    }, (timeout ?? Infinity) * 1000);
     task.cleanup = () => {
       signal?.removeEventListener("abort", onAbort);
-      clearTimeout(timer);
+      timer.clear();
     };
   }
 
@@ -588,6 +588,11 @@ export class PoolEngine {
   }
 
   #onMessage(worker: WorkerRecord, msg: PoolWorkerMessage): void {
+    if (msg.t === "ready") {
+      worker.initialized = true;
+      if (this.#closed && this.#outstanding === 0) this.#endIdleWorkers();
+      return;
+    }
     if (this.#pending > 0) this.#startPending();
     if (msg.t === "init-error") {
       this.#break(
@@ -742,6 +747,7 @@ export class PoolEngine {
       batches: 0,
       alone: false,
       mark: 0,
+      initialized: this.#opts.initializer === null,
       port: channel?.port1 ?? null,
     };
     this.#workers.add(record);
@@ -792,9 +798,14 @@ export class PoolEngine {
     }
   }
 
+  /**
+   * Ends the workers with nothing to do, once their initializer ran: a
+   * closed pool still runs the initializer of every worker it started,
+   * as Python's does (`terminate()` does not wait for it).
+   */
   #endIdleWorkers(): void {
     for (const w of [...this.#workers]) {
-      if (w.inflight.length === 0) this.#retire(w);
+      if (w.inflight.length === 0 && w.initialized) this.#retire(w);
     }
   }
 
@@ -825,6 +836,9 @@ export class PoolEngine {
     }
     this.#dropPending();
     this.#endIdleWorkers();
+    // Someone waits for the workers' ends (and initializers): they keep
+    // the program alive meanwhile.
+    this.#setRef(true);
     await Promise.all(
       [...this.#workers].map((w) =>
         new Promise<void>((resolve) => {

@@ -155,8 +155,18 @@ export interface InitErrorMessage {
   error: RemoteErrorInfo;
 }
 
+/**
+ * Pool worker → parent: the initializer finished, so a pool that was
+ * closed meanwhile may now end this worker (Python runs the initializer
+ * of every worker it started, even when no task comes).
+ */
+export interface ReadyMessage {
+  /** Discriminant. */
+  t: "ready";
+}
+
 /** Anything a pool worker sends. */
-export type PoolWorkerMessage = DoneMessage | InitErrorMessage;
+export type PoolWorkerMessage = DoneMessage | InitErrorMessage | ReadyMessage;
 
 /**
  * Turns anything thrown into what crosses back to the parent.
@@ -180,5 +190,38 @@ export function toRemoteError(err: unknown): RemoteErrorInfo {
     }
     return info;
   }
-  return { name: "Error", message: String(err), stack: undefined };
+  // A thrown non-Error (`throw "boom"`, `throw { code: 7 }`) keeps its
+  // value: shown in the message, and as the `cause` when cloneable.
+  const info: RemoteErrorInfo = {
+    name: "Error",
+    message: showThrown(err),
+    stack: undefined,
+    nonError: true,
+  };
+  try {
+    info.cause = structuredClone(err);
+  } catch {
+    // Uncloneable (a function, say): the message still shows it.
+  }
+  return info;
 }
+
+/**
+ * Shows a thrown value that is not an `Error`, as the console would.
+ *
+ * @param value What was thrown.
+ * @returns Its description (strings quoted).
+ */
+export function showThrown(value: unknown): string {
+  let shown: string;
+  try {
+    shown = Deno.inspect(value, { depth: 4, colors: false });
+  } catch {
+    shown = String(value);
+  }
+  // The whole value is the cause; the message stays readable.
+  return shown.length > SHOWN_MAX ? `${shown.slice(0, SHOWN_MAX)}…` : shown;
+}
+
+/** The most characters of a thrown value shown in a message. */
+const SHOWN_MAX = 1000;

@@ -21,6 +21,7 @@ import {
   type PoolWorkerMessage,
   type ProcessInit,
   type RunMessage,
+  showThrown,
   STATE_CURRENT,
   TaskMode,
   toRemoteError,
@@ -36,6 +37,7 @@ import {
 } from "./_lane.ts";
 import { joinRuntime } from "./_runtime.ts";
 import { self } from "./_self.ts";
+import { setDefaultStartMethod, type StartMethod } from "./_start_method.ts";
 import { explainShippingError, loadFunction } from "./_shipping.ts";
 import { decodeShared, encodeShared } from "./_transfer.ts";
 import { activeChildren, makeChildSelf, Process } from "./process.ts";
@@ -54,6 +56,11 @@ export interface RunnerPort {
    * event loop; absent when the transport cannot.
    */
   receiveSync?: () => RunMessage | undefined;
+  /**
+   * How this child was started: the default of its own children, as a
+   * Python child's start method is the one that started it.
+   */
+  startMethod: StartMethod;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -79,6 +86,7 @@ export async function runChild(
   init = data;
   port = parent;
   joinRuntime(init.runtime);
+  setDefaultStartMethod(parent.startMethod);
   self.name = init.name;
   self.daemon = init.kind === "pool" ? true : init.daemon;
   self.parent = init.parent;
@@ -133,7 +141,7 @@ function reportCrash(err: unknown): never {
 
 function formatError(err: unknown): string {
   if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
-  return `Uncaught ${String(err)}`;
+  return `Uncaught ${showThrown(err)}`;
 }
 
 async function runProcess(init: ProcessInit): Promise<void> {
@@ -199,6 +207,7 @@ function servePool(init: PoolInit): void {
 
   runInitializer(init).then(() => {
     ready = true;
+    if (init.initializer !== null) port.postMessage({ t: "ready" });
     schedule();
   });
 

@@ -17,6 +17,7 @@
 
 import type { FunctionRef } from "./_protocol.ts";
 import { mainModuleUrl } from "./_runtime.ts";
+import { BootstrapError, whileBootstrapping } from "./_self.ts";
 
 /**
  * Normalizes a `module` option to an absolute URL string.
@@ -122,8 +123,10 @@ async function resolve(
   for (const url of ref.modules) {
     let mod: Record<string, unknown>;
     try {
-      mod = await import(url);
+      mod = await whileBootstrapping(url, () => import(url));
     } catch (err) {
+      // Code that would start processes for ever fails the child.
+      if (err instanceof BootstrapError) throw err;
       failed.push(
         `importing ${url} failed: ${
           err instanceof Error ? err.message : String(err)

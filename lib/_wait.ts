@@ -12,36 +12,23 @@
  */
 
 import { actingFor } from "./_runtime.ts";
+import { timeoutMs } from "./_check.ts";
 
 /** How many times to re-read the slot before sleeping. */
 const SPIN_LIMIT = 200;
 
 /**
  * Converts a Python-style timeout in seconds to an absolute deadline in
- * `performance.now()` milliseconds (`Infinity` for none).
+ * `performance.now()` milliseconds (`Infinity` for none). A negative
+ * timeout means "don't wait", as in Python's `multiprocessing` waits.
  *
  * @param timeout Seconds, or `undefined`/`null` for no limit.
- * @param what The option's owner, for the error message.
+ * @param what The action, for the error message.
  * @returns The deadline.
+ * @throws {TypeError} When `timeout` is not a number, or is NaN.
  */
-export function deadlineFrom(
-  timeout: number | null | undefined,
-  what = "wait",
-): number {
-  if (timeout === undefined || timeout === null) return Infinity;
-  if (typeof timeout !== "number" || Number.isNaN(timeout)) {
-    throw new TypeError(
-      `Cannot ${what}: 'timeout' must be a number of seconds, got ${
-        String(timeout)
-      }`,
-    );
-  }
-  if (timeout < 0) {
-    throw new RangeError(
-      `Cannot ${what}: 'timeout' must not be negative, got ${timeout}`,
-    );
-  }
-  return performance.now() + timeout * 1000;
+export function deadlineFrom(timeout: unknown, what = "wait"): number {
+  return performance.now() + timeoutMs(timeout, what);
 }
 
 /**

@@ -25,6 +25,7 @@ const port = parentPort!;
 const init = workerData as WorkerData;
 const taskPort = init.taskPort;
 await runChild(init, {
+  startMethod: "worker",
   postMessage: (message) => port.postMessage(message),
   onMessage: (listener) => {
     port.on("message", (m: RunMessage) => listener(m));

@@ -13,6 +13,7 @@
 import { type MessagePort, Worker as NodeWorker } from "node:worker_threads";
 import type { PoolInit, ProcessInit } from "./_protocol.ts";
 import { checkCanStart, threadEntry } from "./_entry.ts";
+import { describe } from "./_check.ts";
 
 const ENTRY = threadEntry(new URL("./_worker_entry.ts", import.meta.url));
 
@@ -26,6 +27,56 @@ export interface ResourceLimits {
   codeRangeSizeMb?: number;
   /** Default maximum stack size of the thread, in MiB. */
   stackSizeMb?: number;
+}
+
+const LIMIT_NAMES: readonly (keyof ResourceLimits)[] = [
+  "maxOldGenerationSizeMb",
+  "maxYoungGenerationSizeMb",
+  "codeRangeSizeMb",
+  "stackSizeMb",
+];
+
+/**
+ * Checks a `resourceLimits` option: known fields only, each a positive
+ * finite number of MiB.
+ *
+ * @param limits The option's value.
+ * @param action What is being done, for the message.
+ * @throws {TypeError} When it is not an object, has an unknown field or
+ *   a value that is not a number.
+ * @throws {RangeError} When a value is not positive and finite.
+ */
+export function checkResourceLimits(limits: unknown, action: string): void {
+  if (limits === undefined) return;
+  if (limits === null || typeof limits !== "object" || Array.isArray(limits)) {
+    throw new TypeError(
+      `Cannot ${action}: 'resourceLimits' must be an object, got ${
+        describe(limits)
+      }`,
+    );
+  }
+  for (const [key, value] of Object.entries(limits)) {
+    if (!LIMIT_NAMES.includes(key as keyof ResourceLimits)) {
+      throw new TypeError(
+        `Cannot ${action}: unknown resource limit '${key}'; use ${
+          LIMIT_NAMES.map((n) => `'${n}'`).join(", ")
+        }`,
+      );
+    }
+    if (value === undefined) continue;
+    if (typeof value !== "number") {
+      throw new TypeError(
+        `Cannot ${action}: resource limit '${key}' must be a number of MiB, got ${
+          describe(value)
+        }`,
+      );
+    }
+    if (!(value > 0) || !Number.isFinite(value)) {
+      throw new RangeError(
+        `Cannot ${action}: resource limit '${key}' must be a positive number of MiB, got ${value}`,
+      );
+    }
+  }
 }
 
 /** A started worker thread. */

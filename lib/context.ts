@@ -69,9 +69,11 @@ export function setStartMethod(
 }
 
 /**
- * The start method used when none is given.
+ * The start method used when none is given: the one set with
+ * `setStartMethod`; in a child, the method that started it (as in
+ * Python); else `"worker"`.
  *
- * @returns The default start method (`"worker"` unless changed).
+ * @returns The default start method.
  *
  * @example Usage
  * ```ts

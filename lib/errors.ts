@@ -88,12 +88,19 @@ export interface RemoteErrorInfo {
   stack?: string;
   /** The remote error's `cause`, when it could be cloned. */
   cause?: unknown;
+  /**
+   * `true` when what was thrown is not an `Error` (`throw "boom"`): then
+   * `message` shows the value and `cause` is the value itself.
+   */
+  nonError?: boolean;
 }
 
 /**
  * A task or process target threw. Carries the remote error's `name`,
  * `message` and `stack` (in {@linkcode ProcessError.remoteStack}), and its
- * `cause` when that could be cloned.
+ * `cause` when that could be cloned. A thrown value that is not an
+ * `Error` (`throw "boom"`, `throw { code: 7 }`) is shown in the message
+ * ("Task 'f' threw a non-Error value: \"boom\"") and is the `cause`.
  *
  * @example Usage
  * ```ts
@@ -119,13 +126,21 @@ export class ProcessError extends Error {
   constructor(info: RemoteErrorInfo, task?: string) {
     const where = task ? `Task '${task}'` : "The task";
     super(
-      `${where} threw ${info.name}: ${info.message}`,
-      info.cause === undefined ? undefined : { cause: info.cause },
+      info.nonError
+        ? `${where} threw a non-Error value: ${info.message}`
+        : `${where} threw ${info.name}: ${info.message}`,
+      // A thrown value is the cause, even `undefined` (`throw undefined`).
+      info.cause === undefined && !info.nonError
+        ? undefined
+        : { cause: info.cause },
     );
     this.name = "ProcessError";
     this.remoteName = info.name;
     this.remoteMessage = info.message;
-    this.remoteStack = info.stack ?? `${info.name}: ${info.message}`;
+    this.remoteStack = info.stack ??
+      (info.nonError
+        ? `Uncaught ${info.message}`
+        : `${info.name}: ${info.message}`);
     // Show where it really happened: the remote stack follows ours.
     this.stack = `${this.stack}\n--- remote stack ---\n${this.remoteStack}`;
   }

@@ -406,7 +406,8 @@ export class Connection {
    * when `null`. Cancellation: `close()` on this handle resolves it with
    * `false`.
    *
-   * @param timeout Seconds to wait; `null` for no limit.
+   * @param timeout Seconds to wait; `null` for no limit; a negative value
+   *   does not wait (as in Python).
    * @returns A promise of `true` when `recv` would not wait.
    * @throws {Error} When this end is closed or cannot receive.
    *
@@ -441,7 +442,8 @@ export class Connection {
    * Whether a message (or EOF) is ready, blocking the thread up to
    * `timeout` seconds (see {@linkcode Connection.poll}).
    *
-   * @param timeout Seconds to wait; `null` for no limit.
+   * @param timeout Seconds to wait; `null` for no limit; a negative value
+   *   does not wait (as in Python).
    * @returns `true` when `recv` would not wait.
    * @throws {Error} When this end is closed or cannot receive.
    *

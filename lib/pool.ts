@@ -11,17 +11,26 @@ import { TimeoutError, ValueError } from "./errors.ts";
 import { type FunctionRef, TaskMode } from "./_protocol.ts";
 import { PoolEngine, type PoolStats, type TaskSpec } from "./_pool_engine.ts";
 import { ENGINE, type Engine } from "./_pool_hook.ts";
-import { self } from "./_self.ts";
+import { checkNotBootstrapping, self } from "./_self.ts";
 import { moduleUrl, toFunctionRef } from "./_shipping.ts";
 import { mainModuleUrl } from "./_runtime.ts";
 import { checkPermissions } from "./_child_spawn.ts";
 import { checkStartMethod, type StartMethod } from "./_start_method.ts";
-import { deadlineFrom } from "./_wait.ts";
-import type { ResourceLimits } from "./_worker_spawn.ts";
+import { describe, integerIn, timeoutMs } from "./_check.ts";
+import { settlesWithin } from "./_timer.ts";
+import { checkResourceLimits, type ResourceLimits } from "./_worker_spawn.ts";
 import { cpuCount } from "./process.ts";
 
 export type { PoolStats } from "./_pool_engine.ts";
 export type { ResourceLimits } from "./_worker_spawn.ts";
+
+/**
+ * The most workers a pool may have. Python sets no limit, but every
+ * worker is a thread with its own V8 heap (tens of MiB) or a `deno`
+ * child: far fewer than this already exhaust a machine, and a typo such
+ * as `Pool(1e9)` should fail at the call.
+ */
+const MAX_PROCESSES = 1024;
 
 /**
  * A function a pool can run: exported from the main module or `module`
@@ -172,27 +181,11 @@ export class AsyncResult<T> implements PromiseLike<T> {
    * @throws {ProcessError} When the task threw.
    */
   async get(timeout?: number): Promise<T> {
-    if (timeout === undefined || timeout === null) return await this.#promise;
-    deadlineFrom(timeout, "get the result");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await Promise.race([
-        this.#promise,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new TimeoutError(
-                  `Cannot get the result: it was not ready within ${timeout}s; the task is still running`,
-                ),
-              ),
-            timeout * 1000,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const ms = timeoutMs(timeout, "get the result");
+    if (await settlesWithin(this.#promise, ms)) return await this.#promise;
+    throw new TimeoutError(
+      `Cannot get the result: it was not ready within ${timeout}s; the task is still running`,
+    );
   }
 
   /**
@@ -289,24 +282,29 @@ export class Pool {
       options = processes;
       processes = options.processes;
     }
-    const size = processes ?? cpuCount();
-    if (!Number.isInteger(size) || size < 1) {
-      throw new RangeError(
-        `Cannot make a pool: 'processes' must be a positive integer, got ${
-          String(size)
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(
+        `Cannot make a pool: options must be an object, got ${
+          describe(options)
         }`,
       );
     }
+    const size = integerIn(
+      processes ?? cpuCount(),
+      "processes",
+      "make a pool",
+      1,
+      MAX_PROCESSES,
+      " (each worker is a thread or process with its own heap)",
+    );
     const max = options.maxtasksperchild ?? null;
-    if (max !== null && (!Number.isInteger(max) || max < 1)) {
-      throw new RangeError(
-        `Cannot make a pool: 'maxtasksperchild' must be a positive integer or null, got ${
-          String(max)
-        }`,
-      );
+    if (max !== null) {
+      integerIn(max, "maxtasksperchild", "make a pool", 1);
     }
+    checkResourceLimits(options.resourceLimits, "make a pool");
     const startMethod = checkStartMethod(options.startMethod, "make a pool");
     checkPermissions(options.permissions, startMethod, "make a pool");
+    checkNotBootstrapping("make a pool");
     if (self.daemon) {
       throw new Error(
         "Cannot make a pool: daemonic processes are not allowed to have children",
@@ -375,7 +373,7 @@ export class Pool {
     opts: { signal?: AbortSignal; timeout?: number; transfer?: Transferable[] },
   ): Promise<unknown> {
     const fn = this.#fn(func);
-    if (opts.timeout !== undefined) deadlineFrom(opts.timeout, "run a task");
+    timeoutMs(opts.timeout, "run a task", "reject");
     const spec: TaskSpec = {
       fn: fn.ref,
       fnKey: fn.key,
@@ -708,6 +706,9 @@ export class Pool {
    * @param iterable The items (sync or async iterable).
    * @param options A `chunksize` (default 1), or the map options.
    * @returns An async iterator of the results.
+   * @throws {ProcessError} At the position of a task that threw.
+   * @throws {unknown} What the input iterable threw, once the results of
+   *   the items read before it are yielded (as Python).
    */
   imap<T, R>(
     func: PoolFunction<[T], R>,
@@ -726,6 +727,8 @@ export class Pool {
    * @param iterable The items (sync or async iterable).
    * @param options A `chunksize` (default 1), or the map options.
    * @returns An async iterator of the results.
+   * @throws {unknown} What the input iterable threw, once the results of
+   *   the items read before it are yielded.
    */
   imapUnordered<T, R>(
     func: PoolFunction<[T], R>,
@@ -767,6 +770,8 @@ export class Pool {
     type Pending = { p: Promise<unknown[]>; n: number; id: number };
     const pending: Pending[] = [];
     let exhausted = false;
+    /** What the input threw, raised once the results before it are out. */
+    let inputError = null as { error: unknown } | null;
     let submitted = 0;
     let done = 0;
     let nextId = 0;
@@ -779,7 +784,14 @@ export class Pool {
       while (!exhausted && pending.length < window) {
         const chunk: unknown[] = [];
         while (chunk.length < chunksize) {
-          const r = await source.next();
+          let r: IteratorResult<unknown>;
+          try {
+            r = await source.next();
+          } catch (error) {
+            // As Python: what was read before the failure still runs.
+            inputError = { error };
+            r = { done: true, value: undefined };
+          }
           if (r.done) {
             exhausted = true;
             break;
@@ -820,6 +832,7 @@ export class Pool {
         await fill();
         yield* values;
       }
+      if (inputError !== null) throw inputError.error;
       outcome = "done";
     } catch (err) {
       if (!opts.signal?.aborted) outcome = "failed";
@@ -923,7 +936,7 @@ function mapOptions(
       }`,
     );
   }
-  if (opts.timeout !== undefined) deadlineFrom(opts.timeout, what);
+  timeoutMs(opts.timeout, what, "reject");
   if (
     opts.progress !== undefined && typeof opts.progress !== "boolean" &&
     typeof opts.progress !== "string"

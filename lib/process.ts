@@ -15,10 +15,17 @@ import {
   isAlive as keyAlive,
   markDead,
 } from "./_runtime.ts";
-import { self, selfAsParent } from "./_self.ts";
+import { checkNotBootstrapping, self, selfAsParent } from "./_self.ts";
 import { toFunctionRef } from "./_shipping.ts";
 import { encodeShared } from "./_transfer.ts";
 import { deadlineFrom, waitSync } from "./_wait.ts";
+import { settlesWithin } from "./_timer.ts";
+import {
+  describe,
+  optionalBoolean,
+  optionalString,
+  timeoutMs,
+} from "./_check.ts";
 import { spawnWorker } from "./_worker_spawn.ts";
 import {
   checkPermissions,
@@ -206,7 +213,9 @@ export class Process<A extends unknown[] = any[]> {
     }
     if (options === null || typeof options !== "object") {
       throw new TypeError(
-        `Cannot make a process: options must be an object, got ${options}`,
+        `Cannot make a process: options must be an object, got ${
+          describe(options)
+        }`,
       );
     }
     const {
@@ -236,9 +245,13 @@ export class Process<A extends unknown[] = any[]> {
       kwargs !== undefined && (kwargs === null || typeof kwargs !== "object")
     ) {
       throw new TypeError(
-        `Cannot make a process: 'kwargs' must be an object, got ${kwargs}`,
+        `Cannot make a process: 'kwargs' must be an object, got ${
+          describe(kwargs)
+        }`,
       );
     }
+    optionalString(name, "name", "make a process");
+    optionalBoolean(daemon, "daemon", "make a process");
     this.#startMethod = checkStartMethod(startMethod, "make a process");
     checkPermissions(permissions, this.#startMethod, "make a process");
     this.#permissions = permissions;
@@ -292,6 +305,7 @@ export class Process<A extends unknown[] = any[]> {
         `Cannot start process '${this.#name}': a process can only be started once`,
       );
     }
+    checkNotBootstrapping(`start process '${this.#name}'`);
     if (self.daemon) {
       throw new Error(
         `Cannot start process '${this.#name}': daemonic processes are not allowed to have children`,
@@ -396,24 +410,14 @@ export class Process<A extends unknown[] = any[]> {
    */
   async join(timeout?: number): Promise<void> {
     this.#checkJoinable("join");
+    const ms = timeoutMs(timeout, `join process '${this.#name}'`);
     const worker = this.#worker;
-    if (worker === undefined) return;
+    if (worker === undefined || ms === 0) return;
     // A daemon's worker does not keep the program alive; while someone
     // waits for it, it must, or the wait would end the program.
     if (this.#daemon) worker.ref();
     try {
-      if (timeout === undefined || timeout === null) {
-        return await this.#released;
-      }
-      deadlineFrom(timeout, `join process '${this.#name}'`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.#released,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, timeout * 1000);
-        }),
-      ]);
-      clearTimeout(timer);
+      await settlesWithin(this.#released, ms);
     } finally {
       if (this.#daemon && this.#worker !== undefined) worker.unref();
     }
@@ -554,12 +558,17 @@ export class Process<A extends unknown[] = any[]> {
   }
 
   set daemon(value: boolean) {
+    const daemon = optionalBoolean(
+      value,
+      "daemon",
+      `set daemon of process '${this.#name}'`,
+    ) ?? false;
     if (this.#state !== "initial") {
       throw new Error(
         `Cannot set daemon of process '${this.#name}': the process has already started`,
       );
     }
-    this.#daemon = Boolean(value);
+    this.#daemon = daemon;
   }
 
   /**

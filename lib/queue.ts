@@ -33,6 +33,7 @@ import {
   rememberShared,
 } from "./_transfer.ts";
 import { deadlineFrom, waitAsync, waitSync } from "./_wait.ts";
+import { waitOptions } from "./_check.ts";
 
 /** Items counted against `maxsize` (put in, not yet got). */
 const SIZE = 0;
@@ -289,8 +290,7 @@ export class Queue<T = unknown> {
   // deno-lint-ignore require-await
   async put(item: T, options: PutOptions = {}): Promise<void> {
     this.#checkOpen("put");
-    const block = options.block ?? true;
-    const deadline = block ? deadlineFrom(options.timeout, "put") : -Infinity;
+    const { block, deadline } = waitOptions(options, "put");
     const payload = encodeItem(item);
     if (this.#pending.length === 0) {
       if (!this.#count()) {
@@ -374,8 +374,7 @@ export class Queue<T = unknown> {
         "Cannot put synchronously: earlier put() calls of this queue in this thread still wait for room; await them (or joinThread()) first",
       );
     }
-    const block = options.block ?? true;
-    const deadline = block ? deadlineFrom(options.timeout, "put") : -Infinity;
+    const { block, deadline } = waitOptions(options, "put");
     const payload = encodeItem(item);
     if (!this.#count()) {
       if (!block || !driveSync(this.#reserve(deadline), this.#ctl, "put")) {
@@ -424,11 +423,10 @@ export class Queue<T = unknown> {
    */
   async get(options: GetOptions = {}): Promise<T> {
     this.#checkOpen("get");
+    const { block, deadline } = waitOptions(options, "get");
     const fast = this.#ring.tryRead(decodeItem);
     if (fast !== EMPTY) return this.#got(fast);
-    const block = options.block ?? true;
     if (!block) throw new Empty();
-    const deadline = deadlineFrom(options.timeout, "get");
     let r: unknown;
     try {
       r = await driveAsync(
@@ -496,10 +494,10 @@ export class Queue<T = unknown> {
    */
   getSync(options: GetOptions = {}): T {
     this.#checkOpen("get");
+    const { block, deadline } = waitOptions(options, "get");
     const fast = this.#ring.tryRead(decodeItem);
     if (fast !== EMPTY) return this.#got(fast);
-    if (!(options.block ?? true)) throw new Empty();
-    const deadline = deadlineFrom(options.timeout, "get");
+    if (!block) throw new Empty();
     const r = driveSync(
       this.#ring.read(deadline, decodeItem),
       this.#ring.ctl,

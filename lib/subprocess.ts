@@ -21,6 +21,8 @@
 
 import { CalledProcessError, TimeoutExpired, ValueError } from "./errors.ts";
 import { concat } from "./_bytes.ts";
+import { timeoutMs } from "./_check.ts";
+import { settlesWithin } from "./_timer.ts";
 
 /**
  * Connect the stream to a pipe the caller reads or writes (Python's
@@ -372,7 +374,7 @@ export class CompletedProcess<
  * and shell.
  * @returns The finished command: `args`, `returncode`, `stdout`, `stderr`.
  * @throws {TypeError} A bad command or option (as a rejection).
- * @throws {RangeError} An empty command or a negative timeout.
+ * @throws {RangeError} An empty command.
  * @throws {Deno.errors.NotFound} The program or `cwd` does not exist.
  * @throws {CalledProcessError} `check: true` and the exit code is not 0.
  * @throws {TimeoutExpired} The `timeout` passed; the child was killed.
@@ -408,7 +410,7 @@ export async function run<Text extends boolean = false>(
     );
   }
   checkInput(input, "run the command");
-  toMilliseconds(timeout, "run the command");
+  timeoutMs(timeout, "run the command");
   const popenOptions: PopenOptions<Text> = { ...rest };
   if (input !== undefined) popenOptions.stdin = PIPE;
   if (capture) {
@@ -717,7 +719,6 @@ export class Popen<Text extends boolean = false> implements AsyncDisposable {
    * @returns The exit code; `-N` when the child was ended by signal `N`.
    * @throws {TimeoutExpired} The timeout passed (the child still runs).
    * @throws {TypeError} `timeout` is not a number.
-   * @throws {RangeError} `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -732,7 +733,7 @@ export class Popen<Text extends boolean = false> implements AsyncDisposable {
    */
   async wait(options: WaitOptions = {}): Promise<number> {
     checkObject(options, "wait for the process");
-    const ms = toMilliseconds(options.timeout, "wait for the process");
+    const ms = timeoutMs(options.timeout, "wait for the process");
     if (!await settlesWithin(this.#done, ms)) {
       throw new TimeoutExpired(this.#cmd, options.timeout as number);
     }
@@ -754,7 +755,6 @@ export class Popen<Text extends boolean = false> implements AsyncDisposable {
    * @returns `[stdout, stderr]`; each is `null` unless it was `PIPE`.
    * @throws {TimeoutExpired} The timeout passed; the child was killed.
    * @throws {TypeError} Input without `stdin: PIPE`, or a bad argument.
-   * @throws {RangeError} `timeout` is negative.
    * @throws {ValueError} `communicate()` was already called, or a pipe is
    * already being read.
    *
@@ -775,7 +775,7 @@ export class Popen<Text extends boolean = false> implements AsyncDisposable {
   ): Promise<[SubprocessOutput<Text> | null, SubprocessOutput<Text> | null]> {
     const action = "communicate with the process";
     checkObject(options, action);
-    const ms = toMilliseconds(options.timeout, action);
+    const ms = timeoutMs(options.timeout, action);
     checkInput(input, action);
     if (input !== undefined && this.stdin === null) {
       throw new TypeError(
@@ -970,9 +970,6 @@ export class Popen<Text extends boolean = false> implements AsyncDisposable {
 /** How long to keep reading after a timeout kill before giving up. */
 const PIPE_GRACE_MS = 200;
 
-/** setTimeout's largest delay; longer timeouts count as no limit. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -1037,25 +1034,6 @@ function checkEnv(env: unknown, action: string): void {
       );
     }
   }
-}
-
-/** Seconds (Python's unit) to a timer delay; `undefined` is no limit. */
-function toMilliseconds(timeout: unknown, action: string): number | undefined {
-  if (timeout === undefined || timeout === null) return undefined;
-  if (typeof timeout !== "number" || Number.isNaN(timeout)) {
-    throw new TypeError(
-      `Cannot ${action}: 'timeout' must be a number of seconds, got ${
-        typeName(timeout)
-      }`,
-    );
-  }
-  if (timeout < 0) {
-    throw new RangeError(
-      `Cannot ${action}: 'timeout' must not be negative, got ${timeout}`,
-    );
-  }
-  const ms = timeout * 1000;
-  return ms > MAX_TIMER_MS ? undefined : ms;
 }
 
 /** Checks a stream choice; only `stderr` may be `STDOUT`. */
@@ -1149,25 +1127,6 @@ function returncodeOf(status: Deno.CommandStatus): number {
  * `false` when `ms` pass first; `undefined` waits without limit. The timer
  * is always cleared.
  */
-async function settlesWithin(
-  promise: Promise<unknown>,
-  ms: number | undefined,
-): Promise<boolean> {
-  if (ms === undefined) {
-    await promise;
-    return true;
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function drain(
   reader: ReadableStreamDefaultReader<Uint8Array> | undefined,
   chunks: Uint8Array[],

@@ -38,6 +38,7 @@ import {
   rememberShared,
 } from "./_transfer.ts";
 import { deadlineFrom, waitAsync, waitSync } from "./_wait.ts";
+import { waitOptions } from "./_check.ts";
 
 /**
  * How long a lock waiter sleeps before it looks whether the holder died.
@@ -56,7 +57,8 @@ export interface AcquireOptions {
    */
   block?: boolean;
   /**
-   * The most seconds to wait; no limit when omitted or `null`.
+   * The most seconds to wait; no limit when omitted, `null` or
+   * `Infinity`. A negative timeout tries once, as in Python.
    *
    * @default {undefined}
    */
@@ -143,9 +145,7 @@ function acquireDeadline(
   options: AcquireOptions | undefined,
   what: string,
 ): number {
-  if (options === undefined) return Infinity;
-  if (options.block === false) return -Infinity;
-  return deadlineFrom(options.timeout, what);
+  return waitOptions(options, what).deadline;
 }
 
 /** The end of the next sleep: a slice, or the deadline if sooner. */
@@ -446,7 +446,6 @@ export class Lock implements Disposable {
    * @returns `true` when acquired; `false` when `block` is `false` and the
    * lock is taken, or when `timeout` passed first (nothing is held then).
    * @throws {TypeError} (as a rejection) When `timeout` is not a number.
-   * @throws {RangeError} (as a rejection) When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -473,7 +472,6 @@ export class Lock implements Disposable {
    * @throws {Error} When this process already holds the lock and no
    * timeout is given: nothing could ever release it.
    * @throws {TypeError} When `timeout` is not a number.
-   * @throws {RangeError} When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -717,7 +715,6 @@ export class RLock implements Disposable {
    * @returns `true` when acquired; `false` when `block` is `false` and
    * another process holds it, or when `timeout` passed first.
    * @throws {TypeError} (as a rejection) When `timeout` is not a number.
-   * @throws {RangeError} (as a rejection) When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -747,7 +744,6 @@ export class RLock implements Disposable {
    * @returns `true` when acquired; `false` when `block` is `false` and
    * another process holds it, or when `timeout` passed first.
    * @throws {TypeError} When `timeout` is not a number.
-   * @throws {RangeError} When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1033,7 +1029,6 @@ export class Semaphore implements Disposable {
    * @returns `true` when a unit was taken; `false` when `block` is `false`
    * and the counter is 0, or when `timeout` passed first.
    * @throws {TypeError} (as a rejection) When `timeout` is not a number.
-   * @throws {RangeError} (as a rejection) When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1070,7 +1065,6 @@ export class Semaphore implements Disposable {
    * @returns `true` when a unit was taken; `false` when `block` is `false`
    * and the counter is 0, or when `timeout` passed first.
    * @throws {TypeError} When `timeout` is not a number.
-   * @throws {RangeError} When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1364,7 +1358,6 @@ export class Event {
    * @returns `true` when the flag is set; `false` when `timeout` passed
    * first (no error is thrown, as in Python).
    * @throws {TypeError} (as a rejection) When `timeout` is not a number.
-   * @throws {RangeError} (as a rejection) When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1394,7 +1387,6 @@ export class Event {
    * @returns `true` when the flag is set; `false` when `timeout` passed
    * first.
    * @throws {TypeError} When `timeout` is not a number.
-   * @throws {RangeError} When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1560,7 +1552,6 @@ export class Condition implements Disposable {
    *
    * @param options `block` and `timeout` (seconds).
    * @returns `true` when acquired; `false` on `block: false` or timeout.
-   * @throws {RangeError} (as a rejection) When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1579,7 +1570,6 @@ export class Condition implements Disposable {
    *
    * @param options `block` and `timeout` (seconds).
    * @returns `true` when acquired; `false` on `block: false` or timeout.
-   * @throws {RangeError} When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1806,7 +1796,6 @@ export class Condition implements Disposable {
    * error is thrown). Either way the lock is held again.
    * @throws {Error} (as a rejection) When this process does not hold the
    * lock.
-   * @throws {RangeError} (as a rejection) When `timeout` is negative.
    *
    * @example Usage
    * ```ts
@@ -1830,7 +1819,6 @@ export class Condition implements Disposable {
    * @param timeout The most seconds to wait; no limit when omitted.
    * @returns `true` when notified; `false` when `timeout` passed first.
    * @throws {Error} When this process does not hold the lock.
-   * @throws {RangeError} When `timeout` is negative.
    *
    * @example Usage
    * ```ts

@@ -247,7 +247,13 @@ export async function main(argv: string[]): Promise<number> {
       redactUrl(args.broker)
     } with ${args.processes} ${args.startMethod} processes`,
   );
-  const stop = () => host.stop(true);
+  let signals = 0;
+  const stop = () => {
+    // The first signal finishes the tasks in hand; a second one leaves
+    // them to other hosts at once.
+    if (++signals === 1) host.stop(true);
+    else Deno.exit(130);
+  };
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(sig, stop);
   }

@@ -309,3 +309,206 @@ Deno.test("cluster Pool checks its options", () => {
     assertThrows(() => new mp.Pool(o), RangeError, message);
   }
 });
+
+async function lines(path: string): Promise<number> {
+  try {
+    return (await Deno.readTextFile(path)).split("\n").length - 1;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return 0;
+    throw err;
+  }
+}
+
+async function eventually(
+  check: () => Promise<boolean>,
+  what: string,
+  seconds = 20,
+): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`Timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+Deno.test("cluster Pool: a task that killed its host maxDeaths times fails with WorkerLostError", async () => {
+  const redis = await startRedis();
+  const dir = await Deno.makeTempDir();
+  const args = ["--broker", redis.url, "--name", "deaths", "--processes", "1"];
+  const hosts = await Promise.all([startHost(args), startHost(args)]);
+  try {
+    await using pool = new mp.Pool(0, {
+      broker: redis.url,
+      name: "deaths",
+      visibilityTimeout: 1,
+      maxDeaths: 1,
+    });
+    const marker = `${dir}/ran`;
+    const err = await assertRejects(
+      () => pool.apply(fn("killHost"), [marker]),
+      mp.WorkerLostError,
+    );
+    assertMatch(err.message, /died 1 times \(maxDeaths 1\)/);
+    assertEquals(await lines(marker), 1, "it ran once, then was not retried");
+    // The survivor goes on.
+    assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
+    const codes = await Promise.race([
+      Promise.any(hosts.map((h) => h.status)),
+      new Promise((r) => setTimeout(r, 5000, null)),
+    ]);
+    assertEquals((codes as Deno.CommandStatus).signal, "SIGKILL");
+  } finally {
+    for (const h of hosts) h.kill("SIGKILL");
+    await Promise.all(hosts.map((h) => h.status));
+    await Deno.remove(dir, { recursive: true });
+    await redis.stop();
+  }
+});
+
+Deno.test("cluster Pool: heartbeats keep a task longer than the visibility timeout from running twice", async () => {
+  const redis = await startRedis();
+  const dir = await Deno.makeTempDir();
+  const args = ["--broker", redis.url, "--name", "long", "--processes", "1"];
+  const hosts = await Promise.all([startHost(args), startHost(args)]);
+  try {
+    await using pool = new mp.Pool(0, {
+      broker: redis.url,
+      name: "long",
+      visibilityTimeout: 1,
+    });
+    const marker = `${dir}/ran`;
+    assertEquals(await pool.apply(fn("touchSlow"), [marker, 3000]), marker);
+    assertEquals(await lines(marker), 1);
+  } finally {
+    for (const h of hosts) h.kill();
+    await Promise.all(hosts.map((h) => h.status));
+    await Deno.remove(dir, { recursive: true });
+    await redis.stop();
+  }
+});
+
+Deno.test("cluster Pool: timeout, signal and terminate stop the task on its host", async () => {
+  const redis = await startRedis();
+  const dir = await Deno.makeTempDir();
+  const host = await startHost([
+    "--broker",
+    redis.url,
+    "--name",
+    "cancel",
+    "--processes",
+    "1",
+  ]);
+  const stops = async (path: string) => {
+    await eventually(async () => (await lines(path)) > 0, "the task runs");
+    return path;
+  };
+  const stopped = async (path: string) => {
+    // Growing while it runs (every 20 ms); still once stopped.
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await lines(path);
+    await new Promise((r) => setTimeout(r, 500));
+    assertEquals(await lines(path), before, `${path} stopped growing`);
+  };
+  try {
+    {
+      await using pool = new mp.Pool(0, { broker: redis.url, name: "cancel" });
+      const t0 = performance.now();
+      await assertRejects(
+        () =>
+          pool.apply(fn("tick"), [`${dir}/timeout`], undefined, {
+            timeout: 1,
+          }),
+        mp.TimeoutError,
+      );
+      assert(performance.now() - t0 < 5000);
+      await stops(`${dir}/timeout`);
+      await stopped(`${dir}/timeout`);
+      const ac = new AbortController();
+      const p = pool.apply(fn("tick"), [`${dir}/signal`], undefined, {
+        signal: ac.signal,
+      });
+      await stops(`${dir}/signal`);
+      ac.abort(new Error("enough"));
+      await assertRejects(() => p, Error, "enough");
+      await stopped(`${dir}/signal`);
+      // The host replaced its local worker and goes on.
+      assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
+      const r = pool.applyAsync(fn("tick"), [`${dir}/terminate`]);
+      await stops(`${dir}/terminate`);
+      pool.terminate();
+      await assertRejects(() => r.get(), Error, "terminated");
+    }
+    await stopped(`${dir}/terminate`);
+  } finally {
+    host.kill();
+    await host.status;
+    await Deno.remove(dir, { recursive: true });
+    await redis.stop();
+  }
+});
+
+Deno.test("cluster Pool: a dead caller's streams expire and its queued tasks are skipped", async () => {
+  const redis = await startRedis();
+  const dir = await Deno.makeTempDir();
+  const marker = `${dir}/ran`;
+  const caller = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-check",
+      new URL("./testdata/cluster_caller.ts", import.meta.url).pathname,
+      redis.url,
+      marker,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let host: Awaited<ReturnType<typeof startHost>> | undefined;
+  try {
+    const reader = caller.stdout.getReader();
+    let out = "";
+    while (!out.includes("ready")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`caller ended early: ${out}`);
+      out += new TextDecoder().decode(value);
+    }
+    reader.releaseLock();
+    assertMatch(
+      await redis.cli("--scan", "--pattern", "mp:exp:r:*"),
+      /mp:exp:r:/,
+    );
+    assertEquals(await redis.cli("XLEN", "mp:exp2:tasks"), "1");
+    caller.kill("SIGKILL");
+    await caller.status;
+    await caller.stdout.cancel();
+    await eventually(
+      async () =>
+        (await redis.cli("--scan", "--pattern", "mp:exp*:[rcx]*:*")) === "",
+      "the dead caller's keys expire",
+      10,
+    );
+    host = await startHost([
+      "--broker",
+      redis.url,
+      "--name",
+      "exp2",
+      "--processes",
+      "1",
+    ]);
+    await eventually(
+      async () => (await redis.cli("XLEN", "mp:exp2:tasks")) === "0",
+      "the host drops the dead caller's task",
+    );
+    assertEquals(await lines(marker), 0, "the task did not run");
+  } finally {
+    try {
+      caller.kill("SIGKILL");
+    } catch {
+      // Already dead.
+    }
+    host?.kill();
+    await host?.status;
+    await Deno.remove(dir, { recursive: true });
+    await redis.stop();
+  }
+});

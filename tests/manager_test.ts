@@ -262,6 +262,25 @@ Deno.test("BaseProxy cannot be made with new", () => {
 
 // --- Synchronization ------------------------------------------------------
 
+Deno.test("Manager Queue.get and Lock.acquire wait out timeouts over 2^31 ms", async () => {
+  await using m = await mp.Manager();
+  const q = await m.Queue();
+  const lock = await m.Lock();
+  await lock.acquire();
+  const got = q.get({ timeout: 3e6 });
+  const taken = lock.acquire({ timeout: 3e6 });
+  const early = await Promise.race([
+    Promise.all([got, taken]).then(() => "settled", () => "settled"),
+    new Promise((r) => setTimeout(() => r("waiting"), 300)),
+  ]);
+  assertEquals(early, "waiting");
+  await q.put("late");
+  await lock.release();
+  assertEquals(await got, "late");
+  assertEquals(await taken, true);
+  await lock.release();
+});
+
 Deno.test("LockProxy and RLock acquire, time out and check the owner", async () => {
   await using m = await mp.Manager();
   const lock = await m.Lock();

@@ -110,6 +110,24 @@ Deno.test("Connection.poll() waits up to its timeout", async () => {
   b.close();
 });
 
+Deno.test("Connection.poll() with a negative timeout does not wait, as in Python", async () => {
+  const [a, b] = Pipe();
+  const t0 = performance.now();
+  assertEquals(await a.poll(-1), false);
+  assertEquals(a.pollSync(-1), false);
+  assertLess(performance.now() - t0, 1000);
+  await b.send("x");
+  assertEquals(await a.poll(-1), true);
+  assertThrows(() => a.pollSync(NaN), TypeError, "NaN");
+  await assertRejects(
+    () => a.poll("1" as unknown as number),
+    TypeError,
+    `got the string "1"`,
+  );
+  a.close();
+  b.close();
+});
+
 Deno.test("Connection.recv() with a timeout throws TimeoutError", async () => {
   const [a, b] = Pipe();
   await assertRejects(() => a.recv({ timeout: 0.05 }), TimeoutError);

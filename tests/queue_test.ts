@@ -146,7 +146,18 @@ Deno.test("Queue.get() honours its timeout", async () => {
   took = performance.now() - t0;
   assertGreaterOrEqual(took, 45);
   assertLess(took, 1000);
-  assertThrows(() => q.getSync({ timeout: -1 }), RangeError);
+  // A negative timeout does not wait, as Python's multiprocessing.Queue.
+  t0 = performance.now();
+  assertThrows(() => q.getSync({ timeout: -1 }), Empty);
+  await assertRejects(() => q.get({ timeout: -1 }), Empty);
+  assertLess(performance.now() - t0, 1000);
+  // Bad options fail at the call, even with an item waiting.
+  q.putSync(1);
+  // @ts-expect-error: block must be a boolean
+  await assertRejects(() => q.get({ block: "no" }), TypeError, "'block'");
+  // @ts-expect-error: timeout must be a number
+  assertThrows(() => q.getSync({ timeout: "1" }), TypeError, 'the string "1"');
+  assertEquals(q.getSync({ block: false, timeout: 1 }), 1);
 });
 
 Deno.test("Queue.get() that waits gets an item put later by a worker", async () => {

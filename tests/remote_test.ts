@@ -5,6 +5,8 @@
 // a folder of their own, with their own deno.json (not ours), run with
 // the flags a user gives, with a private DENO_DIR so caching is real.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { libraryHost, threadEntry, withLibraryImport } from "../lib/_entry.ts";
+import { configOf } from "../lib/_child_flags.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const TESTDATA = new URL("./testdata/remote/", import.meta.url);
@@ -87,6 +89,7 @@ async function project(target: string): Promise<string> {
 const EXPECTED = [
   ...["worker", "subprocess"].flatMap((m) => [
     `${m} pool: ["1 from main.ts","4 from main.ts","9 from main.ts"]`,
+    ...(m === "subprocess" ? [`${m} sandboxed pool: ["16 from main.ts"]`] : []),
     `${m} queue: hello ${m} from main.ts`,
     `${m} value: 12`,
     `${m} terminate: -15`,
@@ -204,7 +207,7 @@ Deno.test("remote: a program importing the module from a URL uses every feature,
       assertEquals(out.code, 0, explain(out));
       assertEquals(
         lines(out),
-        [EXPECTED[0], EXPECTED[4], EXPECTED[8]],
+        EXPECTED.filter((l) => / pool: \["1 |^manager: /.test(l)),
         explain(out),
       );
     });
@@ -236,6 +239,58 @@ Deno.test("remote: too few permissions for a library loaded from files are named
       said[4],
       "manager: NotCapable: Cannot start the manager",
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("remote: a thread's entry is a data: module importing a remote library", async () => {
+  const file = new URL("../lib/_worker_entry.ts", import.meta.url);
+  assertEquals(threadEntry(file), file);
+  const remote = new URL(
+    "https://jsr.io/@seed/multiprocessing/0.1.0/lib/_worker_entry.ts",
+  );
+  const entry = threadEntry(remote);
+  assertEquals(entry.protocol, "data:");
+  const source = await (await fetch(entry)).text();
+  assertEquals(source, `import ${JSON.stringify(remote.href)};`);
+});
+
+Deno.test("remote: a child may import from the library's host, and keeps Deno's defaults", () => {
+  assertEquals(
+    libraryHost("https://jsr.io/@seed/m/0.1.0/lib/a.ts"),
+    "jsr.io:443",
+  );
+  assertEquals(libraryHost("http://127.0.0.1:8080/lib/a.ts"), "127.0.0.1:8080");
+  assertEquals(libraryHost("file:///x/lib/a.ts"), undefined);
+  const host = "127.0.0.1:8080";
+  // Loaded from files: nothing to add.
+  assertEquals(withLibraryImport(null, undefined), null);
+  assertEquals(withLibraryImport(false, undefined), false);
+  assertEquals(withLibraryImport(true, host), true);
+  assertEquals(withLibraryImport(["esm.sh:443"], host), ["esm.sh:443", host]);
+  assertEquals(withLibraryImport([host], host), [host]);
+  // `permissions: "none"`: the library's host only.
+  assertEquals(withLibraryImport(false, host), [host]);
+  // Deno's default list covers JSR; a flag would replace that list.
+  assertEquals(withLibraryImport(null, "jsr.io:443"), null);
+  // Another host: listed, with the default hosts this program may use
+  // (all of them, under --allow-all).
+  const grant = withLibraryImport(null, host) as string[];
+  assertEquals(grant.at(-1), host);
+  assert(grant.includes("jsr.io:443") && grant.includes("deno.land:443"));
+});
+
+Deno.test("remote: a child gets the config Deno found for the program", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mp-config-" });
+  try {
+    await Deno.mkdir(`${dir}/a/b`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/deno.jsonc`, "{}");
+    const main = new URL(`file://${dir}/a/b/main.ts`).href;
+    assertEquals(configOf(main), `${dir}/deno.jsonc`);
+    await Deno.writeTextFile(`${dir}/a/deno.json`, "{}");
+    assertEquals(configOf(main), `${dir}/a/deno.json`);
+    assertEquals(configOf("https://example.com/main.ts"), undefined);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -343,15 +343,10 @@ Deno.test("run() rejects bad arguments without starting anything", async () => {
     "argument 1 must be a string",
   );
   await assertRejects(
-    () => run(["true"], { timeout: -1 }),
-    RangeError,
-    "'timeout' must not be negative",
-  );
-  await assertRejects(
     // @ts-expect-error: a string is not a timeout
     () => run(["true"], { timeout: "1" }),
     TypeError,
-    "'timeout' must be a number of seconds",
+    `'timeout' must be a number of seconds, got the string "1"`,
   );
   await assertRejects(
     // @ts-expect-error: not a stream choice
@@ -571,6 +566,34 @@ Deno.test("Popen.wait() timeout throws TimeoutExpired and leaves the child runni
   assertEquals(await processExists(proc.pid), true);
   proc.kill();
   assertEquals(await proc.wait(), -9);
+});
+
+Deno.test("Popen.wait() with a negative timeout does not wait, as in Python", async () => {
+  await using proc = new Popen(["sleep", "30"]);
+  const t0 = performance.now();
+  await assertRejects(() => proc.wait({ timeout: -1 }), TimeoutExpired);
+  assert(performance.now() - t0 < 1000);
+  assertEquals(proc.returncode, null);
+  await assertRejects(
+    () => run(["sleep", "30"], { timeout: -1 }),
+    TimeoutExpired,
+  );
+  proc.kill();
+  assertEquals(await proc.wait(), -9);
+});
+
+Deno.test("Popen.wait() with a timeout of Infinity or beyond 2^31 ms waits", async () => {
+  for (const timeout of [Infinity, 3e6]) {
+    await using proc = new Popen(["sleep", "30"]);
+    const waited = proc.wait({ timeout });
+    const early = await Promise.race([
+      waited.then(() => "settled", () => "settled"),
+      delay(300).then(() => "waiting"),
+    ]);
+    assertEquals(early, "waiting", `timeout ${timeout}`);
+    proc.kill();
+    assertEquals(await waited, -9);
+  }
 });
 
 Deno.test("Popen.poll() is null while running and the code after", async () => {

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import * as mp from "../mod.ts";
+import { delay } from "@std/async/delay";
 
 const TASKS = new URL("./testdata/sync_tasks.ts", import.meta.url).href;
 
@@ -96,14 +97,61 @@ Deno.test("Lock.lock() returns a guard that releases once", async () => {
   assertEquals(lock.locked(), false);
 });
 
-Deno.test("Lock rejects bad timeouts", async () => {
+Deno.test("Lock rejects bad timeouts and block flags", async () => {
   const lock = new mp.Lock();
-  await assertRejects(() => lock.acquire({ timeout: -1 }), RangeError);
   assertThrows(
     // deno-lint-ignore no-explicit-any
     () => lock.acquireSync({ timeout: "1" as any }),
     TypeError,
+    `'timeout' must be a number of seconds, got the string "1"`,
   );
+  await assertRejects(
+    // deno-lint-ignore no-explicit-any
+    () => lock.acquire({ block: "no" as any }),
+    TypeError,
+    `'block' must be true or false, got the string "no"`,
+  );
+  assertThrows(() => lock.acquireSync({ timeout: NaN }), TypeError, "NaN");
+  assertEquals(lock.locked(), false);
+});
+
+Deno.test("Negative timeouts do not wait, as in Python: Lock, Semaphore, Event, Condition", async () => {
+  const lock = new mp.Lock();
+  const t0 = performance.now();
+  assertEquals(await lock.acquire({ timeout: -1 }), true);
+  assertEquals(await lock.acquire({ timeout: -1 }), false);
+  assertEquals(lock.acquireSync({ timeout: -5 }), false);
+  // As in Python, the timeout is ignored when block is false.
+  assertEquals(lock.acquireSync({ block: false, timeout: 1 }), false);
+  await lock.release();
+  const sem = new mp.Semaphore(0);
+  assertEquals(await sem.acquire({ timeout: -1 }), false);
+  assertEquals(sem.acquireSync({ timeout: -1 }), false);
+  const ev = new mp.Event();
+  assertEquals(await ev.wait(-1), false);
+  assertEquals(ev.waitSync(-1), false);
+  const cond = new mp.Condition();
+  await cond.acquire();
+  assertEquals(await cond.wait(-1), false);
+  cond.release();
+  assert(performance.now() - t0 < 1000, "a negative timeout waited");
+});
+
+Deno.test("Lock and Event waits of Infinity or over 2^31 ms wait for the release", async () => {
+  const lock = new mp.Lock();
+  const ev = new mp.Event();
+  for (const timeout of [Infinity, 3e6]) {
+    await lock.acquire();
+    const got = lock.acquire({ timeout });
+    const set = ev.wait(timeout);
+    await delay(100);
+    await lock.release();
+    ev.set();
+    assertEquals(await got, true);
+    assertEquals(await set, true);
+    await lock.release();
+    ev.clear();
+  }
 });
 
 Deno.test("Lock.release() from a process that does not hold it is a ValueError", async () => {

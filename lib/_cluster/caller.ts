@@ -36,7 +36,7 @@ import {
   type TaskEntry,
   type WireRef,
 } from "./protocol.ts";
-import { HostRunner, type LocalPoolOptions } from "./host.ts";
+import { HostRunner, type LocalPoolOptions, STREAM_TTL } from "./host.ts";
 
 /** Tasks of `apply` calls travelling in one stream entry, at most. */
 const ENTRY_TASKS = 16;
@@ -341,7 +341,7 @@ export class CallerEngine implements Engine {
       cmd.send([
         "EXPIRE",
         this.#keys.tasks,
-        String(Math.max(3600, this.#opts.expire * 10)),
+        String(Math.max(STREAM_TTL, this.#opts.expire * 10)),
       ]),
     );
     try {

@@ -45,6 +45,12 @@ import {
   type TaskEntry,
 } from "./protocol.ts";
 
+/** Seconds the task stream outlives its last user (renewed by use). */
+export const STREAM_TTL = 3600;
+
+/** How long (ms) a host stopping gracefully waits for its tasks. */
+const GRACE_MS = 10_000;
+
 /** How often (ms) a host renews its claims and looks for lost tasks. */
 const TICK_MS = 250;
 
@@ -102,6 +108,8 @@ export class HostRunner {
   #sub: Broker;
   #held = new Map<string, Held>();
   #running = new Map<string, AbortController>();
+  /** Caller → when last seen alive (ms); negated once it terminated. */
+  #callers = new Map<string, number>();
   #results = new Map<string, { items: ResultItem[]; expire: number }>();
   #acks: string[] = [];
   #flushScheduled = false;
@@ -190,12 +198,21 @@ export class HostRunner {
     }
   }
 
+  /**
+   * Says "alive" in the hosts' set. Like every key, the set and the task
+   * stream get a time to live, renewed while anyone uses them, so a
+   * cluster nobody runs any more leaves nothing behind.
+   */
   #register(): Promise<unknown> {
-    return this.#cmd.send([
-      "ZADD",
-      this.#keys.hosts,
-      String(Date.now() + 5000),
-      `${this.#id}:${this.#opts.processes}`,
+    return Promise.all([
+      this.#cmd.send([
+        "ZADD",
+        this.#keys.hosts,
+        String(Date.now() + 5000),
+        `${this.#id}:${this.#opts.processes}`,
+      ]),
+      this.#cmd.send(["PEXPIRE", this.#keys.hosts, "10000"]),
+      this.#cmd.send(["EXPIRE", this.#keys.tasks, String(STREAM_TTL)]),
     ]);
   }
 
@@ -292,8 +309,17 @@ export class HostRunner {
     const ids = entry.tasks.filter((t) => t.cancellable).map((t) =>
       String(t.id)
     );
+    const skip = new Set<number>();
+    const seen = this.#callers.get(entry.caller);
+    const now = Date.now();
+    if (seen !== undefined && seen < 0) return "all";
+    // A caller seen alive within its key's lifetime is alive (a caller
+    // that terminates says so on the cancel channel): one round trip
+    // less for each entry.
+    const fresh = seen !== undefined && now - seen < entry.expire * 250;
+    if (fresh && ids.length === 0) return skip;
     const [alive, cancelled] = await Promise.all([
-      this.#cmd.send(["EXISTS", this.#keys.caller(entry.caller)]),
+      fresh ? 1 : this.#cmd.send(["EXISTS", this.#keys.caller(entry.caller)]),
       ids.length === 0 ? [] : this.#cmd.send([
         "SMISMEMBER",
         this.#keys.cancelled(entry.caller),
@@ -301,7 +327,7 @@ export class HostRunner {
       ]),
     ]);
     if (Number(alive) === 0) return "all";
-    const skip = new Set<number>();
+    if (!fresh) this.#callers.set(entry.caller, now);
     (cancelled as number[]).forEach((hit, i) => {
       if (Number(hit) === 1) skip.add(Number(ids[i]));
     });
@@ -319,7 +345,13 @@ export class HostRunner {
       });
       return;
     }
-    const opts = { signal: t.cancellable ? signal : undefined };
+    // The local pool sends a task with a signal alone to a worker, with
+    // nothing queued behind it. A chunk or a lone task loses nothing by
+    // that and can then be stopped by terminate() as well; tasks batched
+    // in one entry (a flood of small applies) run batched, and only the
+    // ones given a signal or timeout of their own can be stopped.
+    const stoppable = t.cancellable || entry.tasks.length === 1;
+    const opts = { signal: stoppable ? signal : undefined };
     let p: Promise<unknown>;
     if (target === RUN_SOURCE) {
       p = this.#pool.apply(
@@ -426,7 +458,7 @@ export class HostRunner {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // Results finished in one turn travel in one entry per caller.
-    setTimeout(() => this.#flush(), 0);
+    queueMicrotask(() => this.#flush());
   }
 
   #flush(): void {
@@ -467,6 +499,7 @@ export class HostRunner {
     }
     if (typeof msg?.caller !== "string") return;
     if (msg.ids === "all") {
+      this.#callers.set(msg.caller, -Date.now());
       const prefix = `${msg.caller}:`;
       for (const [key, ac] of this.#running) {
         if (key.startsWith(prefix)) ac.abort(new Error("cancelled"));
@@ -481,6 +514,12 @@ export class HostRunner {
   #onTick(): void {
     if (this.#stopping) return;
     if (++this.#ticks % 4 === 0) this.#register().catch(() => {});
+    if (this.#ticks % 240 === 0) {
+      const old = Date.now() - 600_000;
+      for (const [caller, seen] of this.#callers) {
+        if (Math.abs(seen) < old) this.#callers.delete(caller);
+      }
+    }
     const held = [...this.#held.keys()];
     if (held.length > 0) {
       // Heartbeat: claiming our own entries again resets their idle time
@@ -587,13 +626,24 @@ export class HostRunner {
       this.#reader.destroy();
       this.#slotFreed?.();
       await this.#loop;
+      let finished = !graceful;
       if (graceful) {
         this.#pool.close();
-        await this.#pool.join();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        finished = await Promise.race([
+          this.#pool.join().then(() => true),
+          new Promise<boolean>((r) => {
+            timer = setTimeout(() => r(false), GRACE_MS);
+          }),
+        ]);
+        clearTimeout(timer);
         if (this.#flushScheduled) {
           await new Promise((r) => setTimeout(r, 0));
         }
-      } else {
+      }
+      if (!finished) {
+        // Tasks still in hand are left to the other hosts (visibility
+        // timeout).
         this.#pool.terminate();
         await this.#pool.join();
       }

@@ -45,3 +45,10 @@ export function touch(path: string): string {
   Deno.writeTextFileSync(path, "ran\n", { append: true });
   return path;
 }
+
+/** Appends to `path`, then returns after `ms` (a long task). */
+export async function touchSlow(path: string, ms: number): Promise<string> {
+  await Deno.writeTextFile(path, "ran\n", { append: true });
+  await new Promise((r) => setTimeout(r, ms));
+  return path;
+}

@@ -168,6 +168,28 @@ export function poolSuite(startMethod: StartMethod): void {
     assertEquals(await r, "late");
   });
 
+  Deno.test(`AsyncResult.get() and task timeouts of Infinity or over 2^31 ms wait; get(-1) does not${tag}`, async () => {
+    await using p = pool(1);
+    const r = p.applyAsync(tasks.sleepThen, [300, "late"]);
+    // Python's get(-1) raises TimeoutError at once when not ready.
+    await assertRejects(() => r.get(-1), TimeoutError, "not ready within");
+    assertEquals(await r.get(Infinity), "late");
+    assertEquals(
+      await p.applyAsync(tasks.sleepThen, [300, "huge"]).get(3e6),
+      "huge",
+    );
+    for (const timeout of [Infinity, 3e6]) {
+      assertEquals(
+        await p.apply(tasks.sleepThen, [300, timeout], undefined, { timeout }),
+        timeout,
+      );
+      assertEquals(
+        await p.starmap(tasks.sleepThen, [[300, "m"]], { timeout }),
+        ["m"],
+      );
+    }
+  });
+
   Deno.test(`A task that throws rejects with ProcessError; the pool goes on${tag}`, async () => {
     await using p = pool();
     const err = await assertRejects(
@@ -184,6 +206,42 @@ export function poolSuite(startMethod: StartMethod): void {
       ProcessError,
       "bad item 3",
     );
+  });
+
+  Deno.test(`A task that throws a non-Error keeps the value as the cause${tag}`, async () => {
+    await using p = pool(1);
+    const cases: Array<[unknown, string]> = [
+      ["boom", '"boom"'],
+      [{ code: 7 }, "{ code: 7 }"],
+      [undefined, "undefined"],
+      [null, "null"],
+      [42, "42"],
+    ];
+    for (const fn of [tasks.throwValue, tasks.rejectValue]) {
+      for (const [value, shown] of cases) {
+        const err = await assertRejects(
+          () => p.apply(fn, [value]),
+          ProcessError,
+        );
+        assertEquals(
+          err.message,
+          `Task '${fn.name}' threw a non-Error value: ${shown}`,
+        );
+        assert("cause" in err, `no cause for ${shown}`);
+        assertEquals(err.cause, value);
+      }
+    }
+    const err = await assertRejects(
+      () => p.map(tasks.throwValue, ["in a map"]),
+      ProcessError,
+    );
+    assertEquals(err.cause, "in a map");
+    // An uncloneable value is still shown.
+    const fnErr = await assertRejects(
+      () => p.apply(tasks.throwFunction, []),
+      ProcessError,
+    );
+    assertStringIncludes(fnErr.message, "[Function: thrown]");
   });
 
   Deno.test(`Pool.imap() yields in order, imapUnordered() as completed${tag}`, async () => {
@@ -218,6 +276,36 @@ export function poolSuite(startMethod: StartMethod): void {
     assertEquals(got, [1, 2]);
   });
 
+  Deno.test(`Pool.imap() yields what it has before the input's error, as Python${tag}`, async () => {
+    await using p = pool(2);
+    function* failsAt3() {
+      yield 0;
+      yield 1;
+      yield 2;
+      throw new RangeError("input broke at 3");
+    }
+    for (const chunksize of [1, 2]) {
+      for (const ordered of [true, false]) {
+        const got: number[] = [];
+        const it = ordered
+          ? p.imap(tasks.square, failsAt3(), chunksize)
+          : p.imapUnordered(tasks.square, failsAt3(), chunksize);
+        await assertRejects(
+          async () => {
+            for await (const v of it) got.push(v);
+          },
+          RangeError,
+          "input broke at 3",
+        );
+        assertEquals(
+          got.sort((a, b) => a - b),
+          [0, 1, 4],
+          `ordered=${ordered} chunksize=${chunksize}`,
+        );
+      }
+    }
+  });
+
   Deno.test(`Pool map family reports onProgress up to the total${tag}`, async () => {
     await using p = pool(2);
     const calls: Array<[number, number | undefined]> = [];
@@ -243,6 +331,24 @@ export function poolSuite(startMethod: StartMethod): void {
       { ready: true },
       { ready: true },
     ]);
+  });
+
+  Deno.test(`Pool initializer runs in a started worker even when no task comes${tag}`, async () => {
+    const out = Deno.makeTempFileSync({ prefix: "mp-pool-init-" });
+    // Python: Pool(1, initializer), close(), join() runs it once.
+    const p = pool(1, {
+      initializer: tasks.appendLine,
+      initargs: [out, "init"],
+    });
+    p.close();
+    await p.join();
+    assertEquals(Deno.readTextFileSync(out), "init\n");
+    Deno.removeSync(out);
+  });
+
+  Deno.test(`A pool worker's default start method is the one that started it${tag}`, async () => {
+    await using p = pool(1);
+    assertEquals(await p.apply(tasks.startMethodHere, []), startMethod);
   });
 
   Deno.test(`Pool with an initializer that throws rejects its tasks${tag}`, async () => {
@@ -409,6 +515,56 @@ export function poolSuite(startMethod: StartMethod): void {
       () => p.apply(tasks.square, [1], undefined, { timeout: -1 }),
       RangeError,
       "timeout",
+    );
+    await assertRejects(
+      () =>
+        p.apply(tasks.square, [1], undefined, {
+          timeout: "1" as unknown as number,
+        }),
+      TypeError,
+      `got the string "1"`,
+    );
+    await assertRejects(
+      () => p.applyAsync(tasks.square, [1]).get("1" as unknown as number),
+      TypeError,
+      `got the string "1"`,
+    );
+    // Python has no upper bound, but a billion workers is a typo: stats()
+    // reported them all.
+    assertThrows(() => new Pool(1e9), RangeError, "'processes'");
+    assertThrows(
+      () => new Pool("2" as unknown as number),
+      TypeError,
+      `'processes' must be an integer, got the string "2"`,
+    );
+    for (const bad of [-1, 0, NaN, Infinity]) {
+      assertThrows(
+        () =>
+          new Pool(1, {
+            startMethod,
+            resourceLimits: { maxOldGenerationSizeMb: bad },
+          }),
+        RangeError,
+        "'maxOldGenerationSizeMb'",
+      );
+    }
+    assertThrows(
+      () =>
+        new Pool(1, {
+          startMethod,
+          resourceLimits: { stackSizeMb: "4" as unknown as number },
+        }),
+      TypeError,
+      `'stackSizeMb' must be a number of MiB, got the string "4"`,
+    );
+    assertThrows(
+      () =>
+        new Pool(1, {
+          startMethod,
+          resourceLimits: { maxOldGenerationSizeMB: 64 } as never,
+        }),
+      TypeError,
+      "unknown resource limit 'maxOldGenerationSizeMB'",
     );
   });
 

@@ -123,6 +123,30 @@ export function processSuite(startMethod: StartMethod): void {
     assertStringIncludes(r.stderr, "RangeError: no more tea");
     assertStringIncludes(r.stderr, "at brew (file:");
     assertStringIncludes(r.stderr, "throw_main.ts");
+    // A thrown non-Error shows its value.
+    assertStringIncludes(r.stdout, "thrower exitCode=1");
+    assertStringIncludes(r.stderr, "Process Thrower:\nUncaught { code: 7 }");
+  });
+
+  Deno.test(`A child importing an unguarded main module refuses to start processes (no fork bomb)${tag}`, async () => {
+    for (const kind of ["process", "pool"]) {
+      const r = await runDeno("./fork_bomb_main.ts", [kind], 60, env);
+      assertEquals(r.timedOut, false, `${kind}: the program kept forking`);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.stdout.includes("hello ran"), false, r.stdout);
+      if (kind === "process") {
+        // One child, which failed once; the parent's line printed once.
+        assertEquals(r.stdout.trim(), "exitCode=1");
+        assertStringIncludes(r.stderr, "BootstrapError");
+      } else {
+        assertEquals(r.stdout.split("\n").filter((l) => l).length, 1);
+        assertStringIncludes(r.stdout, "task failed: ");
+        assertStringIncludes(r.stdout, "BootstrapError");
+      }
+      const said = kind === "process" ? r.stderr : r.stdout;
+      assertStringIncludes(said, "if (import.meta.main)");
+      assertStringIncludes(said, "fork_bomb_main.ts");
+    }
   });
 
   Deno.test(`Process.terminate() stops a busy loop: exitCode -15, not alive${tag}`, async () => {
@@ -163,6 +187,56 @@ export function processSuite(startMethod: StartMethod): void {
     p.terminate();
     await p.join();
     assertEquals(p.exitCode, -15);
+  });
+
+  Deno.test(`A child's default start method is the one that started it${tag}`, async () => {
+    const out = tmp();
+    const p = new Process({
+      startMethod,
+      target: tasks.writeStartMethod,
+      module: TASKS,
+      args: [out],
+    });
+    p.start();
+    await p.join();
+    assertEquals(p.exitCode, 0);
+    assertEquals(Deno.readTextFileSync(out), startMethod);
+    Deno.removeSync(out);
+  });
+
+  Deno.test(`Process.join() waits out Infinity and timeouts over 2^31 ms; a negative one does not wait${tag}`, async () => {
+    for (const timeout of [Infinity, 3e6]) {
+      const p = new Process({
+        startMethod,
+        target: tasks.sleepThen,
+        module: TASKS,
+        args: [300, null],
+      });
+      p.start();
+      // Python's join(-1) returns at once; so do both joins here.
+      await p.join(-1);
+      p.joinSync(-1);
+      assertEquals(p.exitCode, null);
+      await p.join(timeout);
+      assertEquals(p.exitCode, 0, `join(${timeout}) returned early`);
+    }
+  });
+
+  Deno.test(`Process rejects a timeout that is not a number, showing its type${tag}`, async () => {
+    const p = new Process({
+      startMethod,
+      target: tasks.sleepThen,
+      module: TASKS,
+      args: [10, null],
+    });
+    p.start();
+    await assertRejects(
+      () => p.join("1" as unknown as number),
+      TypeError,
+      `'timeout' must be a number of seconds, got the string "1"`,
+    );
+    assertThrows(() => p.joinSync(NaN), TypeError, "got NaN");
+    await p.join();
   });
 
   /**
@@ -351,6 +425,22 @@ export function processSuite(startMethod: StartMethod): void {
       TypeError,
       "unknown start method",
     );
+    assertThrows(
+      () => new Process({ startMethod, name: 5 as unknown as string }),
+      TypeError,
+      "'name' must be a string, got 5",
+    );
+    assertThrows(
+      () => new Process({ startMethod, daemon: "yes" as unknown as boolean }),
+      TypeError,
+      `'daemon' must be true or false, got the string "yes"`,
+    );
+    const p = new Process({ startMethod });
+    assertThrows(
+      () => (p.daemon = 1 as unknown as boolean),
+      TypeError,
+      "'daemon' must be true or false, got 1",
+    );
   });
 
   Deno.test(`Process.start() names the argument that cannot be cloned${tag}`, () => {
@@ -396,6 +486,25 @@ export function processSuite(startMethod: StartMethod): void {
     assertEquals(r.timedOut, false, "the program did not exit");
     assertEquals(r.code, 0, r.stderr);
     assertStringIncludes(r.stdout, "daemon alive=true");
+  });
+
+  Deno.test(`join() of daemon processes in a loop always sees their end${tag}`, async () => {
+    // join() refs a daemon's handles; a child Deno has just collected
+    // must not make that throw (BadResource).
+    for (let i = 0; i < 10; i++) {
+      const p = new Process({
+        startMethod,
+        target: tasks.sleepThen,
+        module: TASKS,
+        args: [(i % 3) * 40, null],
+        daemon: true,
+      });
+      p.start();
+      if (i % 2 === 1) await new Promise((r) => setTimeout(r, 20 * i));
+      await p.join();
+      assertEquals(p.exitCode, 0, `child ${i}`);
+      await p.join();
+    }
   });
 
   Deno.test(`A daemon process may not start children${tag}`, async () => {

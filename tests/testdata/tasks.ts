@@ -2,6 +2,7 @@
 import { threadId } from "node:worker_threads";
 import {
   currentProcess,
+  getStartMethod,
   parentProcess,
   Process,
   type StartMethod,
@@ -31,6 +32,19 @@ export function fail(message: string): never {
   const err = new RangeError(message);
   (err as Error & { cause: unknown }).cause = { code: 42 };
   throw err;
+}
+
+export function throwValue(value: unknown): never {
+  throw value;
+}
+
+export function throwFunction(): never {
+  throw function thrown() {};
+}
+
+export async function rejectValue(value: unknown): Promise<never> {
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  throw value;
 }
 
 export function failOn(n: number): number {
@@ -92,6 +106,18 @@ export function describeSelf(path: string): void {
       parentAlive: parent?.isAlive() ?? null,
     }),
   );
+}
+
+export function startMethodHere(): string {
+  return getStartMethod();
+}
+
+export function writeStartMethod(path: string): void {
+  Deno.writeTextFileSync(path, getStartMethod());
+}
+
+export function appendLine(path: string, line: string): void {
+  Deno.writeTextFileSync(path, `${line}\n`, { append: true });
 }
 
 export function bumpCounter(path: string): void {

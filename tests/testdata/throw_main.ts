@@ -7,10 +7,22 @@ export function brew(what: string): never {
   throw new RangeError(`no more ${what}`);
 }
 
+export function throwValue(value: unknown): never {
+  throw value;
+}
+
 if (import.meta.main) {
   useTestStartMethod();
   const p = new Process({ target: brew, args: ["tea"], name: "Brewer" });
   p.start();
   await p.join();
   console.log(`exitCode=${p.exitCode}`);
+  const q = new Process({
+    target: throwValue,
+    args: [{ code: 7 }],
+    name: "Thrower",
+  });
+  q.start();
+  await q.join();
+  console.log(`thrower exitCode=${q.exitCode}`);
 }

@@ -45,6 +45,13 @@ async function features(method: mp.StartMethod, quick: boolean) {
     console.log(`${method} pool: ${JSON.stringify(squares)}`);
   }
   if (quick) return;
+  if (method === "subprocess") {
+    // A child with no permissions still loads the library (it gets
+    // --allow-import for its host) and this module.
+    await using pool = new ctx.Pool(1, { permissions: "none" });
+    const squares = await pool.map(square, [4]);
+    console.log(`${method} sandboxed pool: ${JSON.stringify(squares)}`);
+  }
   const q = new mp.Queue<string>();
   const lock = new mp.Lock();
   const p = new ctx.Process({ target: greet, args: [q, lock, method] });
