@@ -16,6 +16,7 @@
 import { Empty, Full, ValueError } from "./errors.ts";
 import { encodeValue, Ref, type TypeId } from "./_manager_wire.ts";
 import { type LongTimer, setLongTimeout } from "./_timer.ts";
+import { type Negative, timeoutMs, waitOptions } from "./_check.ts";
 
 /** Something a session holds that must be released when it ends. */
 export interface Held {
@@ -123,31 +124,30 @@ interface BlockOptions {
   timeout: number | null;
 }
 
-function blockOptions(x: unknown, action: string): BlockOptions {
-  if (x === undefined || x === null) return { block: true, timeout: null };
-  if (typeof x !== "object") {
-    throw new TypeError(
-      `Cannot ${action}: options must be an object like { block, timeout }`,
-    );
-  }
-  const o = x as { block?: unknown; timeout?: unknown };
-  const block = o.block === undefined ? true : o.block;
-  if (typeof block !== "boolean") {
-    throw new TypeError(`Cannot ${action}: 'block' must be a boolean`);
-  }
-  return { block, timeout: timeoutArg(o.timeout, action) };
+/**
+ * Checks `{ block, timeout }`. A negative timeout is refused by default,
+ * as Python's manager refuses it for a `Queue` (`queue.Queue`) and a
+ * `Lock`; a `Semaphore` takes it as "don't wait", as `threading` does.
+ */
+function blockOptions(
+  x: unknown,
+  action: string,
+  negative: Negative = "reject",
+): BlockOptions {
+  const { block } = waitOptions(x, action);
+  if (!block) return { block, timeout: null };
+  const o = x as { timeout?: unknown } | undefined | null;
+  return { block, timeout: timeoutArg(o?.timeout, action, negative) };
 }
 
-function timeoutArg(t: unknown, action: string): number | null {
-  if (t === undefined || t === null) return null;
-  if (typeof t !== "number" || Number.isNaN(t) || t < 0) {
-    throw new RangeError(
-      `Cannot ${action}: the timeout must be a number of seconds >= 0, got '${
-        String(t)
-      }'`,
-    );
-  }
-  return t === Infinity ? null : t;
+/** Seconds, or `null` for no limit (see {@linkcode timeoutMs}). */
+function timeoutArg(
+  t: unknown,
+  action: string,
+  negative: Negative = "reject",
+): number | null {
+  const ms = timeoutMs(t, action, negative);
+  return ms === Infinity ? null : ms / 1000;
 }
 
 function intArg(x: unknown, what: string, action: string): number {
@@ -579,7 +579,11 @@ export class SemaphoreObj {
 
 const semaphoreMethods: Record<string, Handler> = {
   async acquire(o: SemaphoreObj, [opts], ctx) {
-    const { block, timeout } = blockOptions(opts, "acquire the semaphore");
+    const { block, timeout } = blockOptions(
+      opts,
+      "acquire the semaphore",
+      "zero",
+    );
     if (o.value > 0) {
       o.value--;
       return true;
@@ -624,7 +628,7 @@ const eventMethods: Record<string, Handler> = {
   isSet: (o: EventObj) => o.flag,
   async wait(o: EventObj, [t], ctx) {
     if (o.flag) return true;
-    const timeout = timeoutArg(t, "wait for the event");
+    const timeout = timeoutArg(t, "wait for the event", "zero");
     return (await o.waiters.wait(ctx.session, timeout)).ok || o.flag;
   },
 };
@@ -652,7 +656,7 @@ const conditionMethods: Record<string, Handler> = {
     o.lock.release(ctx.session);
   },
   async wait(o: ConditionObj, [t], ctx) {
-    const timeout = timeoutArg(t, "wait on the condition");
+    const timeout = timeoutArg(t, "wait on the condition", "zero");
     checkOwned(o, ctx.session, "wait on the condition");
     const saved = o.lock.count;
     o.lock.handOff();

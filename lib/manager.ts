@@ -1112,7 +1112,8 @@ export class EventProxy extends BaseProxy {
   /**
    * Waits until the flag is set, at most `timeout` seconds.
    *
-   * @param timeout Seconds; `undefined` waits forever.
+   * @param timeout Seconds; `undefined` waits forever; a negative value
+   *   does not wait (as Python's `threading`).
    * @returns The flag (`false` only on timeout).
    */
   wait(timeout?: number): Promise<boolean> {
@@ -1160,7 +1161,8 @@ export class ConditionProxy extends BaseProxy {
    * Releases the lock, waits for a notify (at most `timeout` seconds),
    * then re-acquires the lock. The caller must hold the lock.
    *
-   * @param timeout Seconds; `undefined` waits forever.
+   * @param timeout Seconds; `undefined` waits forever; a negative value
+   *   does not wait (as Python's `threading`).
    * @returns `false` on timeout, else `true`.
    * @throws {ValueError} When this process does not hold the lock.
    */
