@@ -70,6 +70,7 @@ import {
   setProxyHooks,
 } from "./_manager_client.ts";
 import { ServerThread } from "./_manager_thread.ts";
+import { checkNotBootstrapping } from "./_self.ts";
 import type { DictKey as ServerDictKey } from "./_manager_objects.ts";
 import { kShare, registerShareable } from "./_transfer.ts";
 
@@ -1789,6 +1790,9 @@ async function start(options: ManagerOptions): Promise<SyncManager> {
 export async function Manager(options: ManagerOptions = {}): Promise<
   SyncManager
 > {
+  // The manager is a process of its own in Python: not while a child is
+  // still importing its modules (see `checkNotBootstrapping`).
+  checkNotBootstrapping("start a manager");
   return await start(options);
 }
 
