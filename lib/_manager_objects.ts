@@ -125,18 +125,28 @@ interface BlockOptions {
 }
 
 /**
- * Checks `{ block, timeout }`. A negative timeout is refused by default,
- * as Python's manager refuses it for a `Queue` (`queue.Queue`) and a
- * `Lock`; a `Semaphore` takes it as "don't wait", as `threading` does.
+ * Checks `{ block, timeout }` as Python's manager objects do. A negative
+ * timeout is refused by default, as for a `Queue` (`queue.Queue`) and a
+ * `Lock`; a `Semaphore` takes it as "don't wait" (`threading`). A timeout
+ * with `block: false` is ignored by a `Queue` and refused by a `Lock` or
+ * `Semaphore` ("can't specify a timeout for a non-blocking call").
  */
 function blockOptions(
   x: unknown,
   action: string,
   negative: Negative = "reject",
+  lockLike = false,
 ): BlockOptions {
   const { block } = waitOptions(x, action);
-  if (!block) return { block, timeout: null };
   const o = x as { timeout?: unknown } | undefined | null;
+  if (!block) {
+    if (lockLike && o?.timeout !== undefined && o?.timeout !== null) {
+      throw new TypeError(
+        `Cannot ${action}: a timeout cannot be given with { block: false }; drop one of them`,
+      );
+    }
+    return { block, timeout: null };
+  }
   return { block, timeout: timeoutArg(o?.timeout, action, negative) };
 }
 
@@ -560,7 +570,10 @@ export class LockObj implements Held {
 
 const lockMethods: Record<string, Handler> = {
   acquire: (o: LockObj, [opts], ctx) =>
-    o.acquire(ctx.session, blockOptions(opts, `acquire the ${o.name}`)),
+    o.acquire(
+      ctx.session,
+      blockOptions(opts, `acquire the ${o.name}`, "reject", true),
+    ),
   release(o: LockObj, _args, ctx) {
     o.release(ctx.session);
   },
@@ -583,6 +596,7 @@ const semaphoreMethods: Record<string, Handler> = {
       opts,
       "acquire the semaphore",
       "zero",
+      true,
     );
     if (o.value > 0) {
       o.value--;

@@ -972,10 +972,11 @@ export class LockProxy extends BaseProxy {
    * Cancelling is not possible; give a `timeout` instead.
    *
    * @param options `block: false` tries once; `timeout` gives up after
-   * that many seconds.
+   * that many seconds (not both, as in Python's `threading`).
    * @returns Whether the lock was acquired (`false` only when not
    * blocking, or on timeout).
    * @throws {RangeError} When `timeout` is negative.
+   * @throws {TypeError} When `timeout` is given with `block: false`.
    * @throws {EOFError} When the manager is gone (as every method here).
    */
   acquire(options?: ProxyBlockOptions): Promise<boolean> {

@@ -303,6 +303,26 @@ Deno.test("Manager proxies take negative timeouts as Python's threading and queu
   assertEquals(await cond.wait(-1), false);
   await cond.release();
   assert(performance.now() - t0 < 5000, "a negative timeout waited");
+  // threading.Lock and Semaphore refuse a timeout with block=False;
+  // queue.Queue ignores it.
+  const lock = await m.Lock();
+  await assertRejects(
+    () => lock.acquire({ block: false, timeout: 1 }),
+    TypeError,
+    "block: false",
+  );
+  await assertRejects(
+    () => sem.acquire({ block: false, timeout: 1 }),
+    TypeError,
+    "block: false",
+  );
+  await assertRejects(
+    () => lock.acquire({ block: "no" as unknown as boolean }),
+    TypeError,
+    `'block' must be true or false, got the string "no"`,
+  );
+  await q.put(1);
+  assertEquals(await q.get({ block: false, timeout: 1 }), 1);
 });
 
 Deno.test("LockProxy and RLock acquire, time out and check the owner", async () => {
