@@ -36,15 +36,43 @@ import {
 import type { ChildExitWatch } from "./_child_wait.ts";
 import { checkStartMethod, type StartMethod } from "./_start_method.ts";
 
-/** Options of {@linkcode Process}. */
-export interface ProcessOptions {
+/**
+ * The arguments `args` takes for a `target` with parameters `A`: all of
+ * them, or all but the last when `kwargs` carries the last one. An array
+ * that is not a tuple (`const args = [lock, queue, 5]`) is taken when each
+ * element fits some parameter: its length is checked when the process
+ * starts, not here.
+ *
+ * @typeParam A The target's parameter list.
+ */
+export type ProcessArgs<A extends unknown[]> =
+  | (A extends [...infer P, unknown] ? readonly [...A] | readonly [...P]
+    : readonly [...A])
+  | readonly A[number][];
+
+/**
+ * What `kwargs` may be for a `target` with parameters `A`: its last
+ * parameter.
+ *
+ * @typeParam A The target's parameter list.
+ */
+export type ProcessKwargs<A extends unknown[]> = A extends
+  [...unknown[], infer K] ? K : Record<string, unknown>;
+
+/**
+ * Options of {@linkcode Process}.
+ *
+ * @typeParam A The target's parameter list: `args` and `kwargs` are
+ * checked against it (inferred from `target`).
+ */
+// deno-lint-ignore no-explicit-any
+export interface ProcessOptions<A extends unknown[] = any[]> {
   /**
    * The function to run: exported from the main module or from `module`
    * (loaded by reference), a self-contained function (shipped by its
    * source), or `{ module, name }`.
    */
-  // deno-lint-ignore no-explicit-any
-  target?: ((...args: any[]) => unknown) | {
+  target?: ((...args: A) => unknown) | {
     module: string | URL;
     name: string;
   };
@@ -54,9 +82,9 @@ export interface ProcessOptions {
    *
    * @default {[]}
    */
-  args?: readonly unknown[];
+  args?: NoInfer<ProcessArgs<A>>;
   /** Keyword arguments, passed to `target` as a last object argument. */
-  kwargs?: Record<string, unknown>;
+  kwargs?: NoInfer<ProcessKwargs<A>>;
   /**
    * The process's name.
    *
@@ -139,7 +167,8 @@ const STOP_WARNING_MS = 300;
  * console.log(p.exitCode); // 0
  * ```
  */
-export class Process {
+// deno-lint-ignore no-explicit-any
+export class Process<A extends unknown[] = any[]> {
   #name: string;
   #daemon: boolean;
   #target: ProcessOptions["target"];
@@ -174,7 +203,7 @@ export class Process {
    * @param options The target, its arguments, name, daemon flag and start method.
    * @throws {TypeError} When an option has the wrong type.
    */
-  constructor(options: ProcessOptions = {}) {
+  constructor(options: ProcessOptions<A> = {}) {
     this.#ended = new Promise((resolve) => (this.#resolveEnded = resolve));
     if ((options as Partial<ChildSetup>)[kChild]) {
       const setup = options as unknown as ChildSetup;
@@ -242,7 +271,7 @@ export class Process {
     this.#daemon = daemon ?? self.daemon;
     this.#target = target;
     this.#args = [...args];
-    this.#kwargs = kwargs;
+    this.#kwargs = kwargs as Record<string, unknown> | undefined;
     this.#module = module;
   }
 

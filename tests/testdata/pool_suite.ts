@@ -312,7 +312,7 @@ export function poolSuite(startMethod: StartMethod): void {
 
   Deno.test(`Pool map family reports onProgress up to the total${tag}`, async () => {
     await using p = pool(2);
-    const calls: Array<[number, number]> = [];
+    const calls: Array<[number, number | undefined]> = [];
     await p.map(tasks.square, Array.from({ length: 20 }, (_, i) => i), {
       chunksize: 3,
       onProgress: (done, total) => calls.push([done, total]),
