@@ -9,6 +9,7 @@
  *    RLOCK reader lock (same)     ITEMS complete items in the ring
  *    READERS_WAITING / WRITERS_WAITING: sleepers to wake, so the hot
  *    path skips the notify syscall when nobody sleeps
+ *    PARTIAL the reader part-way through a chunked item (see below)
  *
  *  data (Uint8Array, power-of-two capacity)
  *    ... | u32 header | payload | pad to 4 | u32 header | payload | ...
@@ -56,20 +57,15 @@ const RLOCK = 3 * LINE; // RLOCK + 1 counts its waiters.
 const READERS_WAITING = 4 * LINE;
 const WRITERS_WAITING = 5 * LINE;
 const ITEMS = 6 * LINE;
-const FLAGS = 7 * LINE;
 /**
  * The key of the reader part-way through a chunked item (0: none;
  * {@linkcode ABANDONED}: its reader gave up), so the item's writer can
  * give the item again when that reader dies or gives up (module doc).
  */
-const PARTIAL = 8 * LINE;
+const PARTIAL = 7 * LINE;
 /** In `PARTIAL`: the reader of a part-read item stopped waiting for it. */
 const ABANDONED = -1;
-/** Set (to 1) when the write side is closed for good (pipes). */
-const WRITE_CLOSED = FLAGS;
-/** Set (to 1) when the read side is closed for good (pipes). */
-const READ_CLOSED = FLAGS + 1;
-const CONTROL_SLOTS = 9 * LINE;
+const CONTROL_SLOTS = 8 * LINE;
 
 const MORE = 0x8000_0000;
 const CONT = 0x4000_0000;
@@ -110,6 +106,17 @@ export const TIMED_OUT: unique symbol = Symbol("timed out");
 export const CLOSED: unique symbol = Symbol("closed");
 /** Nothing to read right now. */
 export const EMPTY: unique symbol = Symbol("empty");
+
+/**
+ * Tells a ring that one of its sides has no process left (a pipe whose
+ * other end no process holds): it then acts as if that side were closed.
+ */
+export interface RingSides {
+  /** Whether no process can write any more. */
+  writersGone?: () => boolean;
+  /** Whether no process can read any more. */
+  readersGone?: () => boolean;
+}
 
 /** What a ring is made of; structured-cloneable, so it can cross. */
 export interface RingInit {
@@ -181,14 +188,17 @@ export class Ring {
   readonly #init: RingInit;
   /** Where the last record this thread wrote starts (see #tryRecord). */
   #recordAt = 0;
+  readonly #sides: RingSides;
 
   /**
    * Wraps the shared buffers of a ring (made here or elsewhere).
    *
    * @param init The ring's buffers.
+   * @param sides Whether a side has no process left (pipes).
    */
-  constructor(init: RingInit) {
+  constructor(init: RingInit, sides: RingSides = {}) {
     this.#init = init;
+    this.#sides = sides;
     this.ctl = new Int32Array(init.control);
     this.u8 = new Uint8Array(init.data);
     this.u32 = new Uint32Array(init.data);
@@ -222,26 +232,19 @@ export class Ring {
     return Atomics.load(this.ctl, ITEMS);
   }
 
-  /** Whether the write side was closed. */
+  /** Whether the write side has no process left (pipes). */
   writeClosed(): boolean {
-    return Atomics.load(this.ctl, WRITE_CLOSED) !== 0;
+    return this.#sides.writersGone?.() ?? false;
   }
 
-  /** Whether the read side was closed. */
+  /** Whether the read side has no process left (pipes). */
   readClosed(): boolean {
-    return Atomics.load(this.ctl, READ_CLOSED) !== 0;
+    return this.#sides.readersGone?.() ?? false;
   }
 
-  /** Closes the write side for good: readers get EOF once drained. */
-  closeWrite(): void {
-    Atomics.store(this.ctl, WRITE_CLOSED, 1);
-    // Sleepers re-check the flag when woken (or within one slice).
+  /** Wakes every sleeper, to look again at whether a side is gone. */
+  wakeAll(): void {
     Atomics.notify(this.ctl, TAIL);
-  }
-
-  /** Closes the read side for good: writers fail from now on. */
-  closeRead(): void {
-    Atomics.store(this.ctl, READ_CLOSED, 1);
     Atomics.notify(this.ctl, HEAD);
   }
 

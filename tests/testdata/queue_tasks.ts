@@ -276,3 +276,25 @@ export async function putBigCancelAndEnd(q: Queue<unknown>, size: number) {
   q.cancelJoinThread();
   await q.put(new Uint8Array(size).fill(7));
 }
+
+/** Sends 0..n-1 and returns without closing: its end closes the handle. */
+export async function sendAndEnd(conn: Connection, n: number) {
+  for (let i = 0; i < n; i++) await conn.send(i);
+}
+
+/** Sends `"before"`, then throws. */
+export async function sendThenThrow(conn: Connection) {
+  await conn.send("before");
+  throw new Error("boom (expected by the test)");
+}
+
+/** Sends `"ready"`, then waits on `recv` until it is killed. */
+export async function readyThenWait(conn: Connection) {
+  await conn.send("ready");
+  await conn.recv({ timeout: 120 });
+}
+
+/** Receives one message, then returns. */
+export async function recvOneAndEnd(conn: Connection) {
+  await conn.recv({ timeout: 60 });
+}
