@@ -42,6 +42,7 @@ import { checkName, checkSeconds } from "./_cluster/options.ts";
 import { cpuCount } from "./process.ts";
 
 export { BrokerError } from "./_cluster/broker.ts";
+export { type ClusterQueueOptions, Queue } from "./_cluster/queue.ts";
 
 /** Options of the broker-backed {@linkcode Pool}. */
 export interface ClusterPoolOptions

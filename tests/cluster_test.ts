@@ -512,3 +512,60 @@ Deno.test("cluster Pool: a dead caller's streams expire and its queued tasks are
     await redis.stop();
   }
 });
+
+Deno.test("cluster Queue: FIFO by name, bounded, Empty/Full, fed from tasks", async () => {
+  const redis = await startRedis();
+  try {
+    await using a = new mp.Queue<number>({
+      broker: redis.url,
+      name: "jobs",
+      maxsize: 3,
+    });
+    await using b = new mp.Queue<number>({
+      broker: redis.url,
+      name: "jobs",
+      maxsize: 3,
+    });
+    assert(await a.empty());
+    await a.put(1);
+    await a.putNowait(2);
+    await b.put(3);
+    assert(await b.full());
+    assertEquals(await b.qsize(), 3);
+    await assertRejects(() => a.putNowait(4), mp.Full);
+    const t0 = performance.now();
+    await assertRejects(() => a.put(4, { timeout: 0.2 }), mp.Full);
+    assert(performance.now() - t0 >= 150);
+    assertEquals([await b.get(), await b.getNowait(), await a.get()], [
+      1,
+      2,
+      3,
+    ]);
+    await assertRejects(() => a.getNowait(), mp.Empty);
+    await assertRejects(() => a.get({ timeout: 0.2 }), mp.Empty);
+    // A blocked put goes on once a getter makes room.
+    for (const i of [10, 11, 12]) await a.put(i);
+    const late = a.put(13);
+    assertEquals(await b.get({ timeout: 5 }), 10);
+    await late;
+    assertEquals(await b.qsize(), 3);
+    await a.drop();
+
+    // Tasks on two local workers feed it; each item arrives once.
+    await using pool = new mp.Pool(2, { broker: redis.url, name: "qp" });
+    const feeding = pool.starmap(fn("produce"), [
+      [redis.url, "jobs", 0, 50],
+      [redis.url, "jobs", 50, 100],
+    ]);
+    const got: number[] = [];
+    while (got.length < 100) got.push(await b.get({ timeout: 20 }));
+    assertEquals(await feeding, [50, 50]);
+    assertEquals(
+      got.sort((x, y) => x - y),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    assert(await b.empty());
+  } finally {
+    await redis.stop();
+  }
+});
