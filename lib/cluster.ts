@@ -37,11 +37,11 @@ export * from "../mod.ts";
 import { Pool as LocalPool, type PoolOptions } from "./pool.ts";
 import { ENGINE } from "./_pool_hook.ts";
 import { CallerEngine } from "./_cluster/caller.ts";
-import { checkBrokerUrl } from "./_cluster/broker.ts";
+import { checkBrokerUrl, type TlsOptions } from "./_cluster/broker.ts";
 import { checkName, checkSeconds } from "./_cluster/options.ts";
 import { cpuCount } from "./process.ts";
 
-export { BrokerError } from "./_cluster/broker.ts";
+export { BrokerError, type TlsOptions } from "./_cluster/broker.ts";
 export { type ClusterQueueOptions, Queue } from "./_cluster/queue.ts";
 
 /** Options of the broker-backed {@linkcode Pool}. */
@@ -93,6 +93,8 @@ export interface ClusterPoolOptions
    * @default {10}
    */
   brokerTimeout?: number;
+  /** TLS settings of a `rediss://` broker (certificates to trust). */
+  tls?: TlsOptions;
 }
 
 /**
@@ -199,6 +201,7 @@ function prepare(
       permissions: opts.permissions,
       maxtasksperchild: opts.maxtasksperchild,
     },
+    tls: opts.tls,
   });
   // Chunking as for a pool of at least 8 workers: hosts join at any time.
   const hint = Math.max(processes, 8);
@@ -209,6 +212,7 @@ function prepare(
     maxDeaths: _m,
     expire: _e,
     brokerTimeout: _t,
+    tls: _tls,
     ...rest
   } = opts;
   return {

@@ -569,3 +569,41 @@ Deno.test("cluster Queue: FIFO by name, bounded, Empty/Full, fed from tasks", as
     await redis.stop();
   }
 });
+
+Deno.test("cluster Pool and worker host reach a rediss:// (TLS) broker", async () => {
+  const redis = await startRedis([], { tls: true });
+  const host = await startHost([
+    "--broker",
+    redis.url,
+    "--tls-ca",
+    redis.ca!,
+    "--name",
+    "tls",
+    "--processes",
+    "1",
+  ]);
+  try {
+    const ca = await Deno.readTextFile(redis.ca!);
+    await using pool = new mp.Pool(0, {
+      broker: redis.url,
+      name: "tls",
+      tls: { ca },
+    });
+    assertEquals(await pool.map(fn("square"), [1, 2, 3]), [1, 4, 9]);
+    // Without trusting the certificate, the broker is refused.
+    await using untrusted = new mp.Pool(0, {
+      broker: redis.url,
+      name: "tls",
+      brokerTimeout: 0.5,
+    });
+    const err = await assertRejects(
+      () => untrusted.apply(fn("add"), [1, 2]),
+      mp.BrokerError,
+    );
+    assertMatch(err.message, /certificate/);
+  } finally {
+    host.kill();
+    await host.status;
+    await redis.stop();
+  }
+});

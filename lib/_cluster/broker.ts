@@ -88,6 +88,15 @@ export function checkBrokerUrl(
   return text;
 }
 
+/** TLS settings of a `rediss://` broker. */
+export interface TlsOptions {
+  /**
+   * Certificates (PEM text) to trust besides the system's, e.g. the CA
+   * that signed a private Redis server's certificate.
+   */
+  ca?: string | string[];
+}
+
 /** A reply as node-redis gives it (arrays, strings or Buffers, numbers). */
 export type Reply = unknown;
 
@@ -98,12 +107,23 @@ export class Broker {
   #client: ReturnType<typeof createClient>;
   #url: string;
   #timeout: number;
+  #tls: TlsOptions | undefined;
   #failure: BrokerError | null = null;
   #closed = false;
 
-  private constructor(url: string, timeoutSeconds: number) {
+  private constructor(
+    url: string,
+    timeoutSeconds: number,
+    tls: TlsOptions | undefined,
+  ) {
     this.#url = url;
     this.#timeout = timeoutSeconds;
+    this.#tls = tls;
+    const ca = tls?.ca === undefined
+      ? undefined
+      : Array.isArray(tls.ca)
+      ? tls.ca
+      : [tls.ca];
     let since = 0;
     this.#client = createClient({
       url,
@@ -111,6 +131,9 @@ export class Broker {
       // (bounded by the reconnect strategy below), not forever.
       disableOfflineQueue: false,
       socket: {
+        ...(url.startsWith("rediss:") && ca !== undefined
+          ? { tls: true as const, ca }
+          : {}),
         connectTimeout: Math.max(100, timeoutSeconds * 1000),
         reconnectStrategy: (retries: number, cause: Error) => {
           if (this.#closed) return false;
@@ -144,12 +167,17 @@ export class Broker {
    *
    * @param url The broker URL.
    * @param timeout Seconds to keep trying.
+   * @param tls TLS settings of a `rediss://` URL.
    * @returns The connected broker.
    * @throws {BrokerError} When it cannot connect in time, or Redis
    *   refuses the login.
    */
-  static async connect(url: string, timeout: number): Promise<Broker> {
-    const broker = new Broker(url, timeout);
+  static async connect(
+    url: string,
+    timeout: number,
+    tls?: TlsOptions,
+  ): Promise<Broker> {
+    const broker = new Broker(url, timeout, tls);
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await Promise.race([
@@ -178,7 +206,7 @@ export class Broker {
    * @returns The new connection.
    */
   duplicate(): Promise<Broker> {
-    return Broker.connect(this.#url, this.#timeout);
+    return Broker.connect(this.#url, this.#timeout, this.#tls);
   }
 
   /** The lasting failure, once the broker is given up on. */

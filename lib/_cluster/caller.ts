@@ -23,7 +23,7 @@ import { type FunctionRef, TaskMode } from "../_protocol.ts";
 import type { PoolStats, TaskSpec } from "../_pool_engine.ts";
 import type { Engine } from "../_pool_hook.ts";
 import type { Buffer } from "node:buffer";
-import { Broker, BrokerError } from "./broker.ts";
+import { Broker, BrokerError, type TlsOptions } from "./broker.ts";
 import {
   type ClusterTask,
   decode,
@@ -59,6 +59,8 @@ export interface CallerOptions {
   brokerTimeout: number;
   /** How the local worker processes run. */
   local: LocalPoolOptions;
+  /** TLS settings of a `rediss://` broker. */
+  tls?: TlsOptions;
 }
 
 interface Pending {
@@ -122,6 +124,7 @@ export class CallerEngine implements Engine {
     const cmd = await Broker.connect(
       this.#opts.broker,
       this.#opts.brokerTimeout,
+      this.#opts.tls,
     );
     this.#cmd = cmd;
     if (this.#stopped) {
@@ -145,6 +148,7 @@ export class CallerEngine implements Engine {
       this.#host = await HostRunner.start({
         broker: this.#opts.broker,
         brokerTimeout: this.#opts.brokerTimeout,
+        tls: this.#opts.tls,
         name: this.#opts.name,
         processes: this.#opts.processes,
         local: this.#opts.local,

@@ -30,7 +30,7 @@ import {
 import { TaskMode, toRemoteError } from "../_protocol.ts";
 import type { StartMethod } from "../_start_method.ts";
 import type { Buffer } from "node:buffer";
-import { Broker } from "./broker.ts";
+import { Broker, type TlsOptions } from "./broker.ts";
 import {
   type CancelMessage,
   type ClusterTask,
@@ -70,6 +70,8 @@ export interface HostOptions {
   broker: string;
   /** Seconds to keep trying an unreachable broker. */
   brokerTimeout: number;
+  /** TLS settings of a `rediss://` broker. */
+  tls?: TlsOptions;
   /** Cluster name. */
   name: string;
   /** Local worker processes. */
@@ -149,7 +151,11 @@ export class HostRunner {
    * @throws {BrokerError} When the broker cannot be reached.
    */
   static async start(opts: HostOptions): Promise<HostRunner> {
-    const cmd = await Broker.connect(opts.broker, opts.brokerTimeout);
+    const cmd = await Broker.connect(
+      opts.broker,
+      opts.brokerTimeout,
+      opts.tls,
+    );
     const conns: Broker[] = [cmd];
     try {
       conns.push(await cmd.duplicate());

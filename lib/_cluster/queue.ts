@@ -19,7 +19,7 @@
 import { Empty, Full } from "../errors.ts";
 import type { GetOptions, PutOptions } from "../queue.ts";
 import { deadlineFrom } from "../_wait.ts";
-import { Broker, checkBrokerUrl } from "./broker.ts";
+import { Broker, checkBrokerUrl, type TlsOptions } from "./broker.ts";
 import { checkName, checkSeconds } from "./options.ts";
 import { decode, encode } from "./protocol.ts";
 
@@ -47,6 +47,8 @@ export interface ClusterQueueOptions {
    * @default {10}
    */
   brokerTimeout?: number;
+  /** TLS settings of a `rediss://` broker (certificates to trust). */
+  tls?: TlsOptions;
 }
 
 /**
@@ -75,6 +77,7 @@ export class Queue<T = unknown> {
   #timeout: number;
   #key: string;
   #maxsize: number;
+  #tls: TlsOptions | undefined;
   #cmd: Promise<Broker> | null = null;
   #blocking: Promise<Broker> | null = null;
   #getChain: Promise<unknown> = Promise.resolve();
@@ -105,6 +108,7 @@ export class Queue<T = unknown> {
       );
     }
     this.#maxsize = maxsize;
+    this.#tls = options.tls;
     this.#timeout = checkSeconds(
       options.brokerTimeout ?? 10,
       "brokerTimeout",
@@ -124,7 +128,7 @@ export class Queue<T = unknown> {
         new Error("Cannot use the queue: it is closed; make a new Queue"),
       );
     }
-    this.#cmd ??= Broker.connect(this.#broker, this.#timeout);
+    this.#cmd ??= Broker.connect(this.#broker, this.#timeout, this.#tls);
     return this.#cmd;
   }
 
