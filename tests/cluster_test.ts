@@ -607,3 +607,33 @@ Deno.test("cluster Pool and worker host reach a rediss:// (TLS) broker", async (
     await redis.stop();
   }
 });
+
+Deno.test("worker host with --permissions none runs tasks sandboxed", async () => {
+  const redis = await startRedis();
+  const dir = await Deno.makeTempDir();
+  const host = await startHost([
+    "--broker",
+    redis.url,
+    "--name",
+    "sandbox",
+    "--processes",
+    "1",
+    "--permissions",
+    "none",
+  ]);
+  try {
+    await using pool = new mp.Pool(0, { broker: redis.url, name: "sandbox" });
+    assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
+    const err = await assertRejects(
+      () => pool.apply(fn("touch"), [`${dir}/x`]),
+      mp.ProcessError,
+    );
+    assertEquals(err.remoteName, "NotCapable");
+    assertEquals(await lines(`${dir}/x`), 0);
+  } finally {
+    host.kill();
+    await host.status;
+    await Deno.remove(dir, { recursive: true });
+    await redis.stop();
+  }
+});

@@ -48,6 +48,9 @@ import {
 /** Seconds the task stream outlives its last user (renewed by use). */
 export const STREAM_TTL = 3600;
 
+/** What an entry of `apply` tasks counts against a host's capacity. */
+const SMALL_WEIGHT = 1 / 8;
+
 /** How long (ms) a host stopping gracefully waits for its tasks. */
 const GRACE_MS = 10_000;
 
@@ -91,6 +94,7 @@ export interface HostOptions {
 interface Held {
   entry: TaskEntry;
   left: number;
+  weight: number;
 }
 
 const RUN_SOURCE = {
@@ -109,6 +113,7 @@ export class HostRunner {
   #reader: Broker;
   #sub: Broker;
   #held = new Map<string, Held>();
+  #weight = 0;
   #running = new Map<string, AbortController>();
   /** Caller → when last seen alive (ms); negated once it terminated. */
   #callers = new Map<string, number>();
@@ -222,13 +227,19 @@ export class HostRunner {
     ]);
   }
 
+  /**
+   * Entries a host holds at once, in units of a chunk: two per local
+   * process, so the chunks of a map spread over the hosts. An entry of
+   * small `apply` tasks weighs {@linkcode SMALL_WEIGHT}: a flood of them
+   * needs many in hand to keep the local workers busy.
+   */
   get #capacity(): number {
     return this.#opts.processes * 2;
   }
 
   async #readLoop(): Promise<void> {
     while (!this.#stopping) {
-      const free = this.#capacity - this.#held.size;
+      const free = Math.floor(this.#capacity - this.#weight);
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.#slotFreed = resolve));
         continue;
@@ -277,8 +288,15 @@ export class HostRunner {
       this.#ack(id);
       return;
     }
-    const held: Held = { entry, left: entry.tasks.length };
+    const small = entry.tasks.length > 1 ||
+      entry.tasks[0]?.mode === TaskMode.Apply;
+    const held: Held = {
+      entry,
+      left: entry.tasks.length,
+      weight: small ? SMALL_WEIGHT : 1,
+    };
     this.#held.set(id, held);
+    this.#weight += held.weight;
     if (delivered - 1 >= entry.maxDeaths) {
       for (const t of entry.tasks) {
         this.#report(entry, id, held, t, "lost", {
@@ -452,7 +470,10 @@ export class HostRunner {
   /** One task of entry `id` is finished; the entry is acked with its last. */
   #done(id: string, held: Held): void {
     if (--held.left > 0) return;
-    if (this.#held.get(id) === held) this.#held.delete(id);
+    if (this.#held.get(id) === held) {
+      this.#held.delete(id);
+      this.#weight -= held.weight;
+    }
     this.#ack(id);
     const wake = this.#slotFreed;
     this.#slotFreed = null;
@@ -540,7 +561,7 @@ export class HostRunner {
         "JUSTID",
       ]).catch(() => {});
     }
-    if (this.#held.size < this.#capacity) {
+    {
       this.#reclaim().catch((err) => this.#fail(err));
     }
   }
@@ -559,7 +580,9 @@ export class HostRunner {
     ]).catch(() => []);
     if (!Array.isArray(pending)) return;
     for (const row of pending as [string, string, number, number][]) {
-      if (this.#stopping || this.#held.size >= this.#capacity) return;
+      // Claimed even when busy (up to twice the capacity): the tasks of
+      // a dead host must not wait for the end of a long map.
+      if (this.#stopping || this.#weight >= 2 * this.#capacity) return;
       const [id, consumer, idle, delivered] = row;
       if (consumer === this.#id) continue;
       const got = await this.#cmd.sendRaw(["XRANGE", this.#keys.tasks, id, id]);
@@ -683,7 +706,7 @@ function parseEntry(bytes: unknown): TaskEntry | string {
     e === null || typeof e !== "object" || typeof e.caller !== "string" ||
     typeof e.cwd !== "string" || typeof e.vt !== "number" ||
     typeof e.maxDeaths !== "number" || typeof e.expire !== "number" ||
-    !Array.isArray(e.tasks)
+    !Array.isArray(e.tasks) || e.tasks.length === 0
   ) {
     return "payload is not a task entry";
   }

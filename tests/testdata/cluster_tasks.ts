@@ -65,3 +65,8 @@ export async function produce(
   for (let i = from; i < to; i++) await q.put(i);
   return to - from;
 }
+
+/** Returns its argument (a no-op task for benchmarks). */
+export function noop(x: unknown): unknown {
+  return x;
+}
