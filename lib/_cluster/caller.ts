@@ -39,7 +39,7 @@ import {
 import { HostRunner, type LocalPoolOptions, STREAM_TTL } from "./host.ts";
 
 /** Tasks of `apply` calls travelling in one stream entry, at most. */
-const ENTRY_TASKS = 16;
+const ENTRY_TASKS = 32;
 
 /** What the caller engine needs. */
 export interface CallerOptions {

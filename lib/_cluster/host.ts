@@ -49,7 +49,7 @@ import {
 export const STREAM_TTL = 3600;
 
 /** What an entry of `apply` tasks counts against a host's capacity. */
-const SMALL_WEIGHT = 1 / 8;
+const SMALL_WEIGHT = 1 / 16;
 
 /** How long (ms) a host stopping gracefully waits for its tasks. */
 const GRACE_MS = 10_000;
