@@ -637,3 +637,28 @@ Deno.test("worker host with --permissions none runs tasks sandboxed", async () =
     await redis.stop();
   }
 });
+
+Deno.test("cluster Pool: a broker that goes away fails the waiting tasks with BrokerError in bounded time", async () => {
+  const redis = await startRedis();
+  let stopped = false;
+  try {
+    await using pool = new mp.Pool(1, {
+      broker: redis.url,
+      name: "drop",
+      module: TASKS,
+      brokerTimeout: 1,
+    });
+    assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
+    const waiting = pool.apply(fn("slow"), [1, 10_000]);
+    await new Promise((r) => setTimeout(r, 300));
+    await redis.stop();
+    stopped = true;
+    const t0 = performance.now();
+    const err = await assertRejects(() => waiting, mp.BrokerError);
+    assertMatch(err.message, /broker at redis:\/\/127\.0\.0\.1:\d+/);
+    assert(performance.now() - t0 < 8000, "failed in bounded time");
+    await assertRejects(() => pool.apply(fn("add"), [1, 2]), mp.BrokerError);
+  } finally {
+    if (!stopped) await redis.stop();
+  }
+});

@@ -97,6 +97,32 @@ export interface TlsOptions {
   ca?: string | string[];
 }
 
+/**
+ * The error that ends a pool (or host) whose broker commands keep
+ * failing, once they have failed for longer than `brokerTimeout`
+ * (node-redis reconnects meanwhile); `null` before.
+ *
+ * @param err The last failure.
+ * @param since When the failures began (`performance.now()`).
+ * @param opts The broker URL and `brokerTimeout` (seconds).
+ * @returns The error, or `null` to try again.
+ */
+export function lasting(
+  err: unknown,
+  since: number,
+  opts: { broker: string; brokerTimeout: number },
+): BrokerError | null {
+  if (performance.now() - since < opts.brokerTimeout * 1000 + 1000) {
+    return null;
+  }
+  return new BrokerError(
+    `Cannot use the broker at ${redactUrl(opts.broker)}: ${
+      err instanceof Error ? err.message : String(err)
+    } (for ${opts.brokerTimeout}s)`,
+    { cause: err },
+  );
+}
+
 /** A reply as node-redis gives it (arrays, strings or Buffers, numbers). */
 export type Reply = unknown;
 

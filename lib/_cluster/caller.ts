@@ -23,7 +23,7 @@ import { type FunctionRef, TaskMode } from "../_protocol.ts";
 import type { PoolStats, TaskSpec } from "../_pool_engine.ts";
 import type { Engine } from "../_pool_hook.ts";
 import type { Buffer } from "node:buffer";
-import { Broker, BrokerError, type TlsOptions } from "./broker.ts";
+import { Broker, BrokerError, lasting, type TlsOptions } from "./broker.ts";
 import {
   type ClusterTask,
   decode,
@@ -399,6 +399,7 @@ export class CallerEngine implements Engine {
   async #readLoop(): Promise<void> {
     const reader = this.#reader!;
     const key = this.#keys.results(this.#id);
+    let since: number | undefined;
     while (!this.#stopped) {
       let reply: unknown;
       try {
@@ -413,9 +414,19 @@ export class CallerEngine implements Engine {
           this.#lastResult,
         ]);
       } catch (err) {
-        if (!this.#stopped) this.#break(err);
-        return;
+        if (this.#stopped) return;
+        const lost = reader.failure ?? this.#cmd?.failure ??
+          lasting(err, since ??= performance.now(), this.#opts);
+        if (lost !== null) {
+          this.#break(lost);
+          return;
+        }
+        // The link dropped: node-redis reconnects (for up to
+        // brokerTimeout seconds), then this read goes on.
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
       }
+      since = undefined;
       if (!Array.isArray(reply) || reply.length === 0) continue;
       const ids: string[] = [];
       for (const [, entries] of reply as [unknown, [unknown, unknown][]][]) {

@@ -30,7 +30,7 @@ import {
 import { TaskMode, toRemoteError } from "../_protocol.ts";
 import type { StartMethod } from "../_start_method.ts";
 import type { Buffer } from "node:buffer";
-import { Broker, type TlsOptions } from "./broker.ts";
+import { Broker, lasting, type TlsOptions } from "./broker.ts";
 import {
   type CancelMessage,
   type ClusterTask,
@@ -238,6 +238,7 @@ export class HostRunner {
   }
 
   async #readLoop(): Promise<void> {
+    let since: number | undefined;
     while (!this.#stopping) {
       const free = Math.floor(this.#capacity - this.#weight);
       if (free <= 0) {
@@ -266,9 +267,17 @@ export class HostRunner {
           await this.#createGroup().catch(() => {});
           continue;
         }
-        this.#fail(err);
-        return;
+        const lost = this.#reader.failure ??
+          lasting(err, since ??= performance.now(), this.#opts);
+        if (lost !== null) {
+          this.#fail(lost);
+          return;
+        }
+        // The link dropped: node-redis reconnects, then reading goes on.
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
       }
+      since = undefined;
       if (!Array.isArray(reply)) continue;
       for (const [, entries] of reply as [unknown, [unknown, unknown][]][]) {
         for (const [rawId, fields] of entries) {
@@ -325,7 +334,15 @@ export class HostRunner {
           this.#run(id, held, t, controllers[i].signal);
         }
       });
-    }, (err) => this.#fail(err));
+    }, (err) => {
+      // Not checked: leave the entry to be claimed again.
+      this.#held.delete(id);
+      this.#weight -= held.weight;
+      for (const t of entry.tasks) {
+        this.#running.delete(`${entry.caller}:${t.id}`);
+      }
+      this.#trouble(err);
+    });
   }
 
   /** Which of the entry's tasks to skip: a dead caller's, cancelled ones. */
@@ -511,7 +528,9 @@ export class HostRunner {
       ops.push(cmd.send(["XDEL", this.#keys.tasks, ...this.#acks]));
       this.#acks = [];
     }
-    Promise.all(ops).catch((err) => this.#fail(err));
+    // Results not written leave their entries pending: they are claimed
+    // again after their visibility timeout (by this host too).
+    Promise.all(ops).catch((err) => this.#trouble(err));
   }
 
   #onCancel(message: string): void {
@@ -562,7 +581,7 @@ export class HostRunner {
       ]).catch(() => {});
     }
     {
-      this.#reclaim().catch((err) => this.#fail(err));
+      this.#reclaim().catch((err) => this.#trouble(err));
     }
   }
 
@@ -584,7 +603,7 @@ export class HostRunner {
       // a dead host must not wait for the end of a long map.
       if (this.#stopping || this.#weight >= 2 * this.#capacity) return;
       const [id, consumer, idle, delivered] = row;
-      if (consumer === this.#id) continue;
+      if (consumer === this.#id && this.#held.has(id)) continue;
       const got = await this.#cmd.sendRaw(["XRANGE", this.#keys.tasks, id, id]);
       const first = Array.isArray(got) ? got[0] : undefined;
       if (first === undefined) {
@@ -608,6 +627,20 @@ export class HostRunner {
       }
       const [, fields] = claimed[0] as [unknown, unknown];
       this.#take(id, fields, Number(delivered) + 1);
+    }
+  }
+
+  /** A command failed: fatal once the broker is given up on. */
+  #trouble(err: unknown): void {
+    if (this.#stopping) return;
+    const lost = this.#cmd.failure;
+    if (lost !== null) this.#fail(lost);
+    else {
+      this.#opts.log(
+        `worker host ${this.#id}: broker command failed: ${
+          err instanceof Error ? err.message : String(err)
+        }`,
+      );
     }
   }
 
