@@ -11,6 +11,7 @@ import {
 } from "@std/assert";
 import * as mp from "../lib/cluster.ts";
 import { parseWorkerArgs } from "../lib/worker.ts";
+import { admit, RUN_SOURCE } from "../lib/_cluster/admit.ts";
 import { runWorkerCommand, startHost, startRedis } from "./testdata/redis.ts";
 
 const TASKS = new URL("./testdata/cluster_tasks.ts", import.meta.url);
@@ -661,4 +662,55 @@ Deno.test("cluster Pool: a broker that goes away fails the waiting tasks with Br
   } finally {
     if (!stopped) await redis.stop();
   }
+});
+
+Deno.test("worker host maps the caller's working directory to its own and keeps modules under its roots", () => {
+  const entry = {
+    caller: "c",
+    cwd: "file:///home/me/proj/",
+    vt: 30,
+    maxDeaths: 3,
+    expire: 60,
+    tasks: [],
+  };
+  const task = (module?: string, source?: string) => ({
+    id: 1,
+    ref: { name: "f", module, source },
+    label: "f",
+    mode: 0 as const,
+    args: [],
+    cancellable: false,
+  });
+  const rules = {
+    cwd: "file:///srv/app/",
+    roots: ["file:///srv/app/"],
+    allowSource: false,
+    anyModule: false,
+  };
+  assertEquals(admit(entry, task("file:///home/me/proj/lib/t.ts"), rules), {
+    module: "file:///srv/app/lib/t.ts",
+    name: "f",
+  });
+  for (
+    const escape of [
+      "file:///srv/app/../etc/t.ts",
+      "file:///home/me/proj/../../../etc/t.ts",
+      "file:///srv/app/%2e%2e/etc/t.ts",
+      "https://example.com/t.ts",
+    ]
+  ) {
+    assertMatch(
+      admit(entry, task(escape), rules) as string,
+      /outside the modules this worker host may import .*--allow-module/,
+      escape,
+    );
+  }
+  assertMatch(
+    admit(entry, task(undefined, "(x) => x"), rules) as string,
+    /--allow-source/,
+  );
+  assertEquals(
+    admit(entry, task(undefined, "(x) => x"), { ...rules, allowSource: true }),
+    RUN_SOURCE,
+  );
 });

@@ -31,10 +31,10 @@ import { TaskMode, toRemoteError } from "../_protocol.ts";
 import type { StartMethod } from "../_start_method.ts";
 import type { Buffer } from "node:buffer";
 import { Broker, lasting, type TlsOptions } from "./broker.ts";
+import { admit, parseEntry, RUN_SOURCE } from "./admit.ts";
 import {
   type CancelMessage,
   type ClusterTask,
-  decode,
   encode,
   type FailKind,
   fieldsOf,
@@ -96,11 +96,6 @@ interface Held {
   left: number;
   weight: number;
 }
-
-const RUN_SOURCE = {
-  module: new URL("./run_source.ts", import.meta.url).href,
-  name: "runSource",
-};
 
 /** A running worker host. */
 export class HostRunner {
@@ -377,7 +372,13 @@ export class HostRunner {
 
   #run(id: string, held: Held, t: ClusterTask, signal: AbortSignal): void {
     const entry = held.entry;
-    const target = this.#target(entry, t);
+    const target = admit(entry, t, {
+      cwd: this.#cwd,
+      roots: this.#opts.roots,
+      allowSource: this.#opts.allowSource ||
+        entry.caller === this.#opts.trusted,
+      anyModule: entry.caller === this.#opts.trusted,
+    });
     if (typeof target === "string") {
       this.#running.delete(`${entry.caller}:${t.id}`);
       this.#report(entry, id, held, t, "refused", {
@@ -430,34 +431,6 @@ export class HostRunner {
         }
       },
     );
-  }
-
-  /**
-   * What the local pool should run for `t`, or why it is refused.
-   */
-  #target(
-    entry: TaskEntry,
-    t: ClusterTask,
-  ): { module: string; name: string } | string {
-    const trusted = entry.caller === this.#opts.trusted;
-    const label = t.label;
-    if (t.ref.module === undefined) {
-      if (typeof t.ref.source !== "string") {
-        return `Cannot run task '${label}': it names no module and no source`;
-      }
-      if (trusted || this.#opts.allowSource) return RUN_SOURCE;
-      return `Cannot run task '${label}': no module the caller looked in exports it, so it was shipped by its source, and this worker host runs only exported functions; export '${label}' from the caller's main module (or pass { module, name }), or start the worker host with --allow-source`;
-    }
-    let url = t.ref.module;
-    if (url.startsWith(entry.cwd)) {
-      url = this.#cwd + url.slice(entry.cwd.length);
-    }
-    if (!trusted && !this.#opts.roots.some((r) => url.startsWith(r))) {
-      return `Cannot run task '${label}': its module ${url} is outside the modules this worker host may import (${
-        this.#opts.roots.join(", ")
-      }); start the worker host with --allow-module <root> to allow it`;
-    }
-    return { module: url, name: t.ref.name };
   }
 
   #report(
@@ -722,39 +695,6 @@ export class HostRunner {
     })();
     return this.#stopped;
   }
-}
-
-/** The entry's task payload, or why it is malformed. */
-function parseEntry(bytes: unknown): TaskEntry | string {
-  if (!(bytes instanceof Uint8Array)) return "no 'e' field with a payload";
-  let e: TaskEntry;
-  try {
-    e = decode<TaskEntry>(bytes);
-  } catch (err) {
-    return `undecodable payload (${
-      err instanceof Error ? err.message : String(err)
-    })`;
-  }
-  if (
-    e === null || typeof e !== "object" || typeof e.caller !== "string" ||
-    typeof e.cwd !== "string" || typeof e.vt !== "number" ||
-    typeof e.maxDeaths !== "number" || typeof e.expire !== "number" ||
-    !Array.isArray(e.tasks) || e.tasks.length === 0
-  ) {
-    return "payload is not a task entry";
-  }
-  for (const t of e.tasks) {
-    if (
-      t === null || typeof t !== "object" || typeof t.id !== "number" ||
-      typeof t.label !== "string" || !Array.isArray(t.args) ||
-      t.ref === null || typeof t.ref !== "object" ||
-      typeof t.ref.name !== "string" ||
-      ![TaskMode.Apply, TaskMode.Map, TaskMode.Starmap].includes(t.mode)
-    ) {
-      return "a task in it is malformed";
-    }
-  }
-  return e;
 }
 
 /** A result that can be encoded: an uncloneable value becomes an error. */
