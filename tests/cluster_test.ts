@@ -405,7 +405,7 @@ Deno.test("cluster Pool: timeout, signal and terminate stop the task on its host
   };
   const stopped = async (path: string) => {
     // Growing while it runs (every 20 ms); still once stopped.
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 500));
     const before = await lines(path);
     await new Promise((r) => setTimeout(r, 500));
     assertEquals(await lines(path), before, `${path} stopped growing`);
@@ -434,6 +434,25 @@ Deno.test("cluster Pool: timeout, signal and terminate stop the task on its host
       await stopped(`${dir}/signal`);
       // The host replaced its local worker and goes on.
       assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
+      // A task cancelled while it waits behind another never runs.
+      const busy = pool.apply(fn("touchSlow"), [`${dir}/busy`, 1500]);
+      busy.catch(() => {});
+      await stops(`${dir}/busy`);
+      const queued = new AbortController();
+      const dropped = pool.apply(fn("touch"), [`${dir}/dropped`], undefined, {
+        signal: queued.signal,
+      });
+      dropped.catch(() => {});
+      await new Promise((r) => setTimeout(r, 200));
+      queued.abort(new Error("not needed"));
+      await assertRejects(() => dropped, Error, "not needed");
+      await busy;
+      assertEquals(await pool.apply(fn("add"), [2, 2]), 4);
+      assertEquals(
+        await lines(`${dir}/dropped`),
+        0,
+        "the queued task never ran",
+      );
       const r = pool.applyAsync(fn("tick"), [`${dir}/terminate`]);
       await stops(`${dir}/terminate`);
       pool.terminate();
