@@ -32,6 +32,7 @@ import type { StartMethod } from "../_start_method.ts";
 import type { Buffer } from "node:buffer";
 import { Broker, lasting, type TlsOptions } from "./broker.ts";
 import { admit, parseEntry, RUN_SOURCE } from "./admit.ts";
+import { findLost } from "./claims.ts";
 import {
   type CancelMessage,
   type ClusterTask,
@@ -109,6 +110,7 @@ export class HostRunner {
   #sub: Broker;
   #held = new Map<string, Held>();
   #weight = 0;
+  #reclaiming = false;
   #running = new Map<string, AbortController>();
   /** Caller → when last seen alive (ms); negated once it terminated. */
   #callers = new Map<string, number>();
@@ -560,46 +562,20 @@ export class HostRunner {
 
   /** Claims entries whose host stopped renewing them. */
   async #reclaim(): Promise<void> {
-    const pending = await this.#cmd.send([
-      "XPENDING",
-      this.#keys.tasks,
-      GROUP,
-      "IDLE",
-      "1000",
-      "-",
-      "+",
-      "32",
-    ]).catch(() => []);
-    if (!Array.isArray(pending)) return;
-    for (const row of pending as [string, string, number, number][]) {
-      // Claimed even when busy (up to twice the capacity): the tasks of
-      // a dead host must not wait for the end of a long map.
-      if (this.#stopping || this.#weight >= 2 * this.#capacity) return;
-      const [id, consumer, idle, delivered] = row;
-      if (consumer === this.#id && this.#held.has(id)) continue;
-      const got = await this.#cmd.sendRaw(["XRANGE", this.#keys.tasks, id, id]);
-      const first = Array.isArray(got) ? got[0] : undefined;
-      if (first === undefined) {
-        // Deleted but never acked: nothing to run.
-        await this.#cmd.send(["XACK", this.#keys.tasks, GROUP, id]);
-        continue;
+    if (this.#reclaiming) return;
+    this.#reclaiming = true;
+    try {
+      const lost = findLost(this.#cmd, this.#keys.tasks, this.#id, {
+        held: (id) => this.#held.has(id),
+        // Claimed even when busy (up to twice the capacity): the tasks of
+        // a dead host must not wait for the end of a long map.
+        room: () => !this.#stopping && this.#weight < 2 * this.#capacity,
+      });
+      for await (const { id, fields, delivered } of lost) {
+        this.#take(id, fields, delivered);
       }
-      const entry = parseEntry(fieldsOf(first[1]).get("e"));
-      const vt = typeof entry === "string" ? 1 : entry.vt;
-      if (Number(idle) < vt * 1000) continue;
-      const claimed = await this.#cmd.sendRaw([
-        "XCLAIM",
-        this.#keys.tasks,
-        GROUP,
-        this.#id,
-        String(Math.round(vt * 1000)),
-        id,
-      ]);
-      if (!Array.isArray(claimed) || claimed.length === 0 || !claimed[0]) {
-        continue; // Another host was quicker, or its host came back.
-      }
-      const [, fields] = claimed[0] as [unknown, unknown];
-      this.#take(id, fields, Number(delivered) + 1);
+    } finally {
+      this.#reclaiming = false;
     }
   }
 
