@@ -12,6 +12,8 @@ import {
 import * as mp from "../lib/cluster.ts";
 import { parseWorkerArgs } from "../lib/worker.ts";
 import { admit, RUN_SOURCE } from "../lib/_cluster/admit.ts";
+import { Broker } from "../lib/_cluster/broker.ts";
+import { dropDeadConsumers } from "../lib/_cluster/claims.ts";
 import { runWorkerCommand, startHost, startRedis } from "./testdata/redis.ts";
 
 const TASKS = new URL("./testdata/cluster_tasks.ts", import.meta.url);
@@ -113,6 +115,17 @@ Deno.test("cluster Pool: worker hosts serve a pure client; a SIGKILLed host lose
       Array.from({ length: n }, (_, i) => i),
     );
     assertEquals((await a.status).signal, "SIGKILL");
+    // Its consumer name is forgotten once idle (here: at once).
+    const consumers = () =>
+      redis.cli("XINFO", "CONSUMERS", "mp:kill:tasks", "hosts");
+    assertMatch(await consumers(), new RegExp(`-${a.pid}-`));
+    const broker = await Broker.connect(redis.url, 5);
+    try {
+      await dropDeadConsumers(broker, "mp:kill:tasks", 0);
+    } finally {
+      await broker.close();
+    }
+    assert(!(await consumers()).includes(`-${a.pid}-`));
   } finally {
     a.kill("SIGKILL");
     b.kill();

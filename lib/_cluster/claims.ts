@@ -89,3 +89,39 @@ export async function* findLost(
     };
   }
 }
+
+/** A consumer idle this long (ms) with nothing pending is a dead host. */
+const DEAD_CONSUMER_MS = 3_600_000;
+
+/**
+ * Forgets the consumer names of hosts long gone (their entries were
+ * claimed by others), so a cluster whose hosts restart for months does
+ * not collect names.
+ *
+ * @param cmd A connection.
+ * @param tasks The task stream's key.
+ * @param idleMs How long (ms) a consumer must have been idle.
+ */
+export async function dropDeadConsumers(
+  cmd: Broker,
+  tasks: string,
+  idleMs: number = DEAD_CONSUMER_MS,
+): Promise<void> {
+  const consumers = await cmd.send(["XINFO", "CONSUMERS", tasks, GROUP]);
+  if (!Array.isArray(consumers)) return;
+  for (const c of consumers) {
+    const info = fieldsOf(c);
+    if (
+      Number(info.get("pending")) === 0 &&
+      Number(info.get("idle")) > idleMs
+    ) {
+      await cmd.send([
+        "XGROUP",
+        "DELCONSUMER",
+        tasks,
+        GROUP,
+        String(info.get("name")),
+      ]);
+    }
+  }
+}

@@ -32,7 +32,7 @@ import type { StartMethod } from "../_start_method.ts";
 import type { Buffer } from "node:buffer";
 import { Broker, lasting, type TlsOptions } from "./broker.ts";
 import { admit, parseEntry, RUN_SOURCE } from "./admit.ts";
-import { findLost } from "./claims.ts";
+import { dropDeadConsumers, findLost } from "./claims.ts";
 import {
   type CancelMessage,
   type ClusterTask,
@@ -540,6 +540,9 @@ export class HostRunner {
       for (const [caller, seen] of this.#callers) {
         if (Math.abs(seen) < old) this.#callers.delete(caller);
       }
+      dropDeadConsumers(this.#cmd, this.#keys.tasks).catch((err) =>
+        this.#trouble(err)
+      );
     }
     const held = [...this.#held.keys()];
     if (held.length > 0) {
