@@ -104,6 +104,11 @@ export interface ClusterPoolOptions
  * `AsyncResult`, `close`/`join`/`terminate`, `await using`, `stats()`,
  * `onProgress`, per-call `signal` and `timeout`).
  *
+ * `stats()` counts as `queued` the tasks not yet written to the broker,
+ * as `running` those written and not finished (waiting for a host or
+ * running on one), and as `workers` the processes of the live hosts of
+ * this `name` (at least this pool's own).
+ *
  * Requires `--allow-net` (the broker) and `--allow-read` (the modules
  * whose exports it looks functions up in).
  *
