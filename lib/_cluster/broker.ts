@@ -8,13 +8,15 @@
  * (`timeout`): the client retries with a short backoff until then, and
  * every command waiting on it fails with that error.
  *
- * May import: node-redis, `node:buffer`. Nothing else of this package.
+ * May import: node-redis, `node:buffer`, `@std/async/deadline`. Nothing
+ * else of this package.
  *
  * @module
  */
 
 import { createClient, RESP_TYPES } from "redis";
 import { Buffer } from "node:buffer";
+import { deadline } from "@std/async/deadline";
 
 /**
  * The Redis broker could not be reached, dropped the connection for
@@ -204,23 +206,18 @@ export class Broker {
     tls?: TlsOptions,
   ): Promise<Broker> {
     const broker = new Broker(url, timeout, tls);
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
-        broker.#client.connect(),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(broker.#lost(new Error("connection timed out"))),
-            timeout * 1000 + 500,
-          );
-        }),
-      ]);
+      // node-redis's own connect timeout covers one attempt; this bounds
+      // the attempts and their backoff together.
+      await deadline(broker.#client.connect(), timeout * 1000 + 500);
     } catch (err) {
       broker.destroy();
       throw broker.#failure ??
-        (err instanceof BrokerError ? err : broker.#lost(err));
-    } finally {
-      clearTimeout(timer);
+        (err instanceof BrokerError ? err : broker.#lost(
+          err instanceof DOMException && err.name === "TimeoutError"
+            ? new Error("connection timed out")
+            : err,
+        ));
     }
     return broker;
   }
