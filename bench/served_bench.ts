@@ -11,7 +11,9 @@
  * Every bench runs one pool task that does {@linkcode OPS} operations in
  * the child, so the time per operation is the bench's time / OPS.
  * `deno run --allow-all bench/served_bench.ts` instead times 2,000 of each
- * operation one by one in the child and prints p50/p90/p99.
+ * operation one by one in the child and prints p50/p90/p99. The last
+ * groups echo one big item (4 and 16 MiB) through a `Pipe` end in the
+ * child, with its blocking twins and with its async members.
  */
 import * as mp from "../mod.ts";
 
@@ -65,6 +67,39 @@ export function queueSync(q: mp.Queue<number>): void {
     q.putSync(i);
     q.getSync();
   }
+}
+
+/** Echoes `n` items on a Pipe end with the blocking twins. */
+export function echoSync(c: mp.Connection, n: number): void {
+  for (let i = 0; i < n; i++) c.sendSync(c.recvSync());
+}
+
+/** Echoes `n` items on a Pipe end with `await recv()` / `await send()`. */
+export async function echoAsync(c: mp.Connection, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await c.send(await c.recv());
+}
+
+/**
+ * Sends `item` through a child that echoes it `rounds` times with `echo`
+ * (a big item: issue 11.8, the blocking path must cost at most about
+ * twice the async one).
+ */
+async function bigEcho(
+  pool: mp.Pool,
+  echo: typeof echoSync | typeof echoAsync,
+  item: Uint8Array,
+  rounds: number,
+): Promise<void> {
+  const [a, b] = mp.Pipe();
+  const done = pool.apply(echo, [b, rounds]);
+  for (let i = 0; i < rounds; i++) {
+    await a.send(item);
+    const back = (await a.recv()) as Uint8Array;
+    if (back.length !== item.length) throw new Error("the echo lost bytes");
+  }
+  await done;
+  a.close();
+  b.close();
 }
 
 function percentiles(ts: number[]): string {
@@ -165,6 +200,26 @@ if (mp.parentProcess() === null && import.meta.main) {
     () => pool.apply(queueAsync, [q]),
   );
   bench("Queue putSync + getSync", () => pool.apply(queueSync, [q]));
+
+  // Big items: one echo per iteration through the child's Pipe end.
+  for (const mib of [4, 16]) {
+    const item = new Uint8Array(mib << 20).fill(7);
+    for (const echo of [echoAsync, echoSync]) {
+      Deno.bench({
+        name: `Pipe echo of ${mib} MiB, ${
+          echo === echoSync ? "recvSync + sendSync" : "await recv + send"
+        }`,
+        group: `served ${mib} MiB`,
+        baseline: echo === echoAsync,
+        n: 5,
+        warmup: 1,
+        // An async function: Deno times a plain one's call only.
+        async fn() {
+          await bigEcho(pool, echo, item, 1);
+        },
+      });
+    }
+  }
 
   globalThis.addEventListener("unload", () => pool.terminate());
 }

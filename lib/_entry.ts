@@ -127,15 +127,13 @@ export function pathOf(url: URL): string {
     : path;
 }
 
-/** The temporary directory Deno makes directories in (as far as it may know). */
+/** The directory Deno makes temporary directories in, as far as it may know. */
 function tempDir(): string {
-  const names = Deno.build.os === "windows" ? ["TMP", "TEMP"] : ["TMPDIR"];
-  for (const variable of names) {
-    if (!granted({ name: "env", variable })) continue;
-    const dir = Deno.env.get(variable);
-    if (dir) return dir.replace(/[\\/]+$/, "");
+  if (granted({ name: "env", variable: "TMPDIR" })) {
+    const dir = Deno.env.get("TMPDIR");
+    if (dir) return dir.replace(/\/+$/, "");
   }
-  return Deno.build.os === "windows" ? "C:\\Windows\\Temp" : "/tmp";
+  return "/tmp";
 }
 
 /** Start methods whose permissions were found sufficient (they rarely change). */

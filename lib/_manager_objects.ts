@@ -16,6 +16,7 @@
 import { Empty, Full, ValueError } from "./errors.ts";
 import { encodeValue, Ref, type TypeId } from "./_manager_wire.ts";
 import { type LongTimer, setLongTimeout } from "./_timer.ts";
+import { type Negative, timeoutMs, waitOptions } from "./_check.ts";
 
 /** Something a session holds that must be released when it ends. */
 export interface Held {
@@ -123,31 +124,40 @@ interface BlockOptions {
   timeout: number | null;
 }
 
-function blockOptions(x: unknown, action: string): BlockOptions {
-  if (x === undefined || x === null) return { block: true, timeout: null };
-  if (typeof x !== "object") {
-    throw new TypeError(
-      `Cannot ${action}: options must be an object like { block, timeout }`,
-    );
+/**
+ * Checks `{ block, timeout }` as Python's manager objects do. A negative
+ * timeout is refused by default, as for a `Queue` (`queue.Queue`) and a
+ * `Lock`; a `Semaphore` takes it as "don't wait" (`threading`). A timeout
+ * with `block: false` is ignored by a `Queue` and refused by a `Lock` or
+ * `Semaphore` ("can't specify a timeout for a non-blocking call").
+ */
+function blockOptions(
+  x: unknown,
+  action: string,
+  negative: Negative = "reject",
+  lockLike = false,
+): BlockOptions {
+  const { block } = waitOptions(x, action);
+  const o = x as { timeout?: unknown } | undefined | null;
+  if (!block) {
+    if (lockLike && o?.timeout !== undefined && o?.timeout !== null) {
+      throw new TypeError(
+        `Cannot ${action}: a timeout cannot be given with { block: false }; drop one of them`,
+      );
+    }
+    return { block, timeout: null };
   }
-  const o = x as { block?: unknown; timeout?: unknown };
-  const block = o.block === undefined ? true : o.block;
-  if (typeof block !== "boolean") {
-    throw new TypeError(`Cannot ${action}: 'block' must be a boolean`);
-  }
-  return { block, timeout: timeoutArg(o.timeout, action) };
+  return { block, timeout: timeoutArg(o?.timeout, action, negative) };
 }
 
-function timeoutArg(t: unknown, action: string): number | null {
-  if (t === undefined || t === null) return null;
-  if (typeof t !== "number" || Number.isNaN(t) || t < 0) {
-    throw new RangeError(
-      `Cannot ${action}: the timeout must be a number of seconds >= 0, got '${
-        String(t)
-      }'`,
-    );
-  }
-  return t === Infinity ? null : t;
+/** Seconds, or `null` for no limit (see {@linkcode timeoutMs}). */
+function timeoutArg(
+  t: unknown,
+  action: string,
+  negative: Negative = "reject",
+): number | null {
+  const ms = timeoutMs(t, action, negative);
+  return ms === Infinity ? null : ms / 1000;
 }
 
 function intArg(x: unknown, what: string, action: string): number {
@@ -560,7 +570,10 @@ export class LockObj implements Held {
 
 const lockMethods: Record<string, Handler> = {
   acquire: (o: LockObj, [opts], ctx) =>
-    o.acquire(ctx.session, blockOptions(opts, `acquire the ${o.name}`)),
+    o.acquire(
+      ctx.session,
+      blockOptions(opts, `acquire the ${o.name}`, "reject", true),
+    ),
   release(o: LockObj, _args, ctx) {
     o.release(ctx.session);
   },
@@ -579,7 +592,12 @@ export class SemaphoreObj {
 
 const semaphoreMethods: Record<string, Handler> = {
   async acquire(o: SemaphoreObj, [opts], ctx) {
-    const { block, timeout } = blockOptions(opts, "acquire the semaphore");
+    const { block, timeout } = blockOptions(
+      opts,
+      "acquire the semaphore",
+      "zero",
+      true,
+    );
     if (o.value > 0) {
       o.value--;
       return true;
@@ -624,7 +642,7 @@ const eventMethods: Record<string, Handler> = {
   isSet: (o: EventObj) => o.flag,
   async wait(o: EventObj, [t], ctx) {
     if (o.flag) return true;
-    const timeout = timeoutArg(t, "wait for the event");
+    const timeout = timeoutArg(t, "wait for the event", "zero");
     return (await o.waiters.wait(ctx.session, timeout)).ok || o.flag;
   },
 };
@@ -652,7 +670,7 @@ const conditionMethods: Record<string, Handler> = {
     o.lock.release(ctx.session);
   },
   async wait(o: ConditionObj, [t], ctx) {
-    const timeout = timeoutArg(t, "wait on the condition");
+    const timeout = timeoutArg(t, "wait on the condition", "zero");
     checkOwned(o, ctx.session, "wait on the condition");
     const saved = o.lock.count;
     o.lock.handOff();

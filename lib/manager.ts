@@ -70,6 +70,7 @@ import {
   setProxyHooks,
 } from "./_manager_client.ts";
 import { ServerThread } from "./_manager_thread.ts";
+import { checkNotBootstrapping } from "./_self.ts";
 import type { DictKey as ServerDictKey } from "./_manager_objects.ts";
 import { kShare, registerShareable } from "./_transfer.ts";
 
@@ -971,10 +972,11 @@ export class LockProxy extends BaseProxy {
    * Cancelling is not possible; give a `timeout` instead.
    *
    * @param options `block: false` tries once; `timeout` gives up after
-   * that many seconds.
+   * that many seconds (not both, as in Python's `threading`).
    * @returns Whether the lock was acquired (`false` only when not
    * blocking, or on timeout).
    * @throws {RangeError} When `timeout` is negative.
+   * @throws {TypeError} When `timeout` is given with `block: false`.
    * @throws {EOFError} When the manager is gone (as every method here).
    */
   acquire(options?: ProxyBlockOptions): Promise<boolean> {
@@ -1112,7 +1114,8 @@ export class EventProxy extends BaseProxy {
   /**
    * Waits until the flag is set, at most `timeout` seconds.
    *
-   * @param timeout Seconds; `undefined` waits forever.
+   * @param timeout Seconds; `undefined` waits forever; a negative value
+   *   does not wait (as Python's `threading`).
    * @returns The flag (`false` only on timeout).
    */
   wait(timeout?: number): Promise<boolean> {
@@ -1160,7 +1163,8 @@ export class ConditionProxy extends BaseProxy {
    * Releases the lock, waits for a notify (at most `timeout` seconds),
    * then re-acquires the lock. The caller must hold the lock.
    *
-   * @param timeout Seconds; `undefined` waits forever.
+   * @param timeout Seconds; `undefined` waits forever; a negative value
+   *   does not wait (as Python's `threading`).
    * @returns `false` on timeout, else `true`.
    * @throws {ValueError} When this process does not hold the lock.
    */
@@ -1787,6 +1791,9 @@ async function start(options: ManagerOptions): Promise<SyncManager> {
 export async function Manager(options: ManagerOptions = {}): Promise<
   SyncManager
 > {
+  // The manager is a process of its own in Python: not while a child is
+  // still importing its modules (see `checkNotBootstrapping`).
+  checkNotBootstrapping("start a manager");
   return await start(options);
 }
 

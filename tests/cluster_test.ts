@@ -302,6 +302,25 @@ Deno.test("worker command validates its flags and prints --help", async () => {
   assertEquals(ok.roots.length, 2);
 });
 
+Deno.test("cluster Pool: a task timeout of Infinity or over 2^31 ms does not fire at once", async () => {
+  const redis = await startRedis();
+  try {
+    await using pool = new mp.Pool(1, {
+      broker: redis.url,
+      name: "longtimeout",
+      module: TASKS,
+    });
+    for (const timeout of [Infinity, 3e6]) {
+      assertEquals(
+        await pool.apply(fn("slow"), [7, 200], undefined, { timeout }),
+        7,
+      );
+    }
+  } finally {
+    await redis.stop();
+  }
+});
+
 Deno.test("cluster Pool checks its options", () => {
   assertThrows(
     () => new mp.Pool(0, { broker: "http://x" }),

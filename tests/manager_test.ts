@@ -281,6 +281,50 @@ Deno.test("Manager Queue.get and Lock.acquire wait out timeouts over 2^31 ms", a
   await lock.release();
 });
 
+Deno.test("Manager proxies take negative timeouts as Python's threading and queue do", async () => {
+  await using m = await mp.Manager();
+  const q = await m.Queue();
+  // queue.Queue: "'timeout' must be a non-negative number".
+  await assertRejects(() => q.get({ timeout: -1 }), RangeError, "negative");
+  await assertRejects(
+    () => q.get({ timeout: "1" as unknown as number }),
+    TypeError,
+    `got the string "1"`,
+  );
+  // threading.Semaphore, Event and Condition: a negative timeout does
+  // not wait.
+  const t0 = performance.now();
+  const sem = await m.Semaphore(0);
+  assertEquals(await sem.acquire({ timeout: -1 }), false);
+  const ev = await m.Event();
+  assertEquals(await ev.wait(-1), false);
+  const cond = await m.Condition();
+  await cond.acquire();
+  assertEquals(await cond.wait(-1), false);
+  await cond.release();
+  assert(performance.now() - t0 < 5000, "a negative timeout waited");
+  // threading.Lock and Semaphore refuse a timeout with block=False;
+  // queue.Queue ignores it.
+  const lock = await m.Lock();
+  await assertRejects(
+    () => lock.acquire({ block: false, timeout: 1 }),
+    TypeError,
+    "block: false",
+  );
+  await assertRejects(
+    () => sem.acquire({ block: false, timeout: 1 }),
+    TypeError,
+    "block: false",
+  );
+  await assertRejects(
+    () => lock.acquire({ block: "no" as unknown as boolean }),
+    TypeError,
+    `'block' must be true or false, got the string "no"`,
+  );
+  await q.put(1);
+  assertEquals(await q.get({ block: false, timeout: 1 }), 1);
+});
+
 Deno.test("LockProxy and RLock acquire, time out and check the owner", async () => {
   await using m = await mp.Manager();
   const lock = await m.Lock();

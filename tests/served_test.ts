@@ -201,6 +201,37 @@ Deno.test("served: a child's Barrier abort()/reset() never wedges the parent ser
   assert(ticks > 10, `the parent's event loop stalled: ${run.stdout}`);
 });
 
+Deno.test("served: big items through a child's recvSync/sendSync cost about what the async path does", async () => {
+  // Issue 11.8: the blocking twins took 20× the async path for 4–16 MiB
+  // (Deno's receiveMessageOnPort is slow for typed-array views). Times
+  // are compared within this test, so machine load hits both alike.
+  const item = new Uint8Array(8 << 20).fill(7);
+  item[item.length - 1] = 9;
+  const echoTime = async (blocking: boolean) => {
+    const [a, b] = mp.Pipe();
+    const p = start("echoN", [b, 3, blocking]);
+    await a.send(item); // warm up the child and its helper thread
+    await a.recv();
+    const t = performance.now();
+    for (let i = 0; i < 2; i++) {
+      await a.send(item);
+      const back = (await a.recv()) as Uint8Array;
+      assertEquals(back.length, item.length);
+      assertEquals(back[back.length - 1], 9);
+    }
+    const ms = performance.now() - t;
+    assertEquals(await joinAll([p]), [0]);
+    a.close();
+    return ms;
+  };
+  const awaited = await echoTime(false);
+  const blocking = await echoTime(true);
+  assert(
+    blocking < 3 * awaited + 1500,
+    `blocking ${blocking.toFixed(0)} ms, async ${awaited.toFixed(0)} ms`,
+  );
+});
+
 Deno.test("served: a Semaphore(2) admits at most two children at once", async () => {
   const sem = new mp.Semaphore(2);
   const now = new mp.Value("i", 0);

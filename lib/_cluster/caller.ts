@@ -20,6 +20,7 @@
 
 import { ProcessError, TimeoutError, WorkerLostError } from "../errors.ts";
 import { type FunctionRef, TaskMode } from "../_protocol.ts";
+import { setLongTimeout } from "../_timer.ts";
 import type { PoolStats, TaskSpec } from "../_pool_engine.ts";
 import type { Engine } from "../_pool_hook.ts";
 import type { Buffer } from "node:buffer";
@@ -220,22 +221,20 @@ export class CallerEngine implements Engine {
       task.reject(signal.reason);
       return;
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const onAbort = () => this.#cancel(task, signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    if (timeout !== undefined) {
-      timer = setTimeout(() => {
-        this.#cancel(
-          task,
-          new TimeoutError(
-            `Cannot finish task '${task.spec.label}': it did not finish within ${timeout}s; it was stopped on its worker host`,
-          ),
-        );
-      }, timeout * 1000);
-    }
+    // Any length, Infinity included (see `_timer.ts`).
+    const timer = setLongTimeout(() => {
+      this.#cancel(
+        task,
+        new TimeoutError(
+          `Cannot finish task '${task.spec.label}': it did not finish within ${timeout}s; it was stopped on its worker host`,
+        ),
+      );
+    }, (timeout ?? Infinity) * 1000);
     task.cleanup = () => {
       signal?.removeEventListener("abort", onAbort);
-      clearTimeout(timer);
+      timer.clear();
     };
   }
 
@@ -550,6 +549,8 @@ export class CallerEngine implements Engine {
       done: this.#done,
       failed: this.#failed,
       workers: Math.max(this.#workers, this.#opts.processes),
+      // Remote hosts' workers are not tracked one by one.
+      stopping: 0,
     };
   }
 }

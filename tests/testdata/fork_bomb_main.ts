@@ -2,7 +2,7 @@
 // runs again in every child that re-imports it to find `hello`. Each
 // child must refuse to start more (Python's spawn raises RuntimeError in
 // its bootstrapping phase), so the program ends after one failed child.
-import { Pool, Process } from "../../mod.ts";
+import { Manager, Pool, Process } from "../../mod.ts";
 import { useTestStartMethod } from "./start_method_env.ts";
 
 export function hello(): string {
@@ -20,6 +20,8 @@ if (Deno.args[0] === "pool") {
     console.log(`task failed: ${(err as Error).message}`);
   }
 } else {
+  // A manager is a process too (in Python); it is refused the same way.
+  await using _m = Deno.args[0] === "manager" ? await Manager() : null;
   const p = new Process({ target: hello });
   p.start();
   await p.join();

@@ -175,6 +175,18 @@ export async function echo(conn: mp.Connection): Promise<void> {
   }
 }
 
+/** Echoes `n` messages on `conn`, with the blocking twins or awaiting. */
+export async function echoN(
+  conn: mp.Connection,
+  n: number,
+  blocking: boolean,
+): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    if (blocking) conn.sendSync(conn.recvSync());
+    else await conn.send(await conn.recv());
+  }
+}
+
 /** Doubles every element of `a` through index access; reports on `out`. */
 export async function doubleAll(
   a: mp.Array<"d">,
