@@ -56,6 +56,8 @@ export {
   type ParentProcess,
   parentProcess,
   Process,
+  type ProcessArgs,
+  type ProcessKwargs,
   type ProcessOptions,
 } from "./lib/process.ts";
 export * from "./lib/pool.ts";

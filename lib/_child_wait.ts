@@ -27,6 +27,8 @@
  * @module
  */
 
+import { checkStop } from "./_wait.ts";
+
 /** First pause between two looks at `/proc`, in milliseconds. */
 const FIRST_PAUSE_MS = 0.05;
 /** Longest pause between two looks at `/proc`, in milliseconds. */
@@ -108,6 +110,7 @@ export class ChildExitWatch {
       }
       const left = deadline - performance.now();
       if (left <= 0) return null;
+      checkStop();
       Atomics.wait(sleeper, 0, 0, Math.min(pause, left));
       pause = Math.min(pause * 2, LONGEST_PAUSE_MS);
     }

@@ -128,15 +128,13 @@ export function pathOf(url: URL): string {
     : path;
 }
 
-/** The temporary directory Deno makes directories in (as far as it may know). */
+/** The directory Deno makes temporary directories in, as far as it may know. */
 function tempDir(): string {
-  const names = Deno.build.os === "windows" ? ["TMP", "TEMP"] : ["TMPDIR"];
-  for (const variable of names) {
-    if (!granted({ name: "env", variable })) continue;
-    const dir = Deno.env.get(variable);
-    if (dir) return dir.replace(/[\\/]+$/, "");
+  if (granted({ name: "env", variable: "TMPDIR" })) {
+    const dir = Deno.env.get("TMPDIR");
+    if (dir) return dir.replace(/\/+$/, "");
   }
-  return Deno.build.os === "windows" ? "C:\\Windows\\Temp" : "/tmp";
+  return "/tmp";
 }
 
 /** Start methods whose permissions were found sufficient (they rarely change). */
@@ -158,18 +156,25 @@ const sufficient = new Set<string>();
  *
  * @param method What is started.
  * @param action What is being done, for the error message.
- * @param listen For the manager, the host it listens on.
+ * @param listen For the manager, the address it listens on.
  * @throws {Deno.errors.NotCapable} When a permission is missing.
  */
 export function checkCanStart(
   method: "worker" | "subprocess" | "manager",
   action: string,
-  listen?: string,
+  listen?: { hostname: string; port: number },
 ): void {
-  if (listen !== undefined && denied({ name: "net", host: listen })) {
-    throw new Deno.errors.NotCapable(
-      `Cannot ${action}: the manager needs --allow-net=${listen}: it listens for its proxies on TCP at '${listen}'`,
-    );
+  if (listen !== undefined) {
+    const name = listen.hostname.includes(":")
+      ? `[${listen.hostname}]`
+      : listen.hostname;
+    // What Deno checks: the host with the port asked for (0: any free).
+    if (denied({ name: "net", host: `${name}:${listen.port}` })) {
+      const flag = listen.port === 0 ? name : `${name}:${listen.port}`;
+      throw new Deno.errors.NotCapable(
+        `Cannot ${action}: the manager needs --allow-net=${flag}: it listens for its proxies on TCP at '${flag}'`,
+      );
+    }
   }
   if (sufficient.has(method)) return;
   const missing: string[] = [];

@@ -48,7 +48,7 @@ import {
   TaskMode,
   type WireTask,
 } from "./_protocol.ts";
-import { childRuntime, markDead } from "./_runtime.ts";
+import { childRuntime, markDead, requestStop } from "./_runtime.ts";
 import { selfAsParent } from "./_self.ts";
 import { decodeShared, encodeShared } from "./_transfer.ts";
 import {
@@ -148,6 +148,14 @@ export interface PoolStats {
   failed: number;
   /** Live workers. */
   workers: number;
+  /**
+   * Workers taken out of service (a task's timeout or signal, `close()`,
+   * `terminate()`, `maxtasksperchild`) whose threads have not ended yet.
+   * A worker thread busy in synchronous code cannot be stopped (Deno does
+   * not interrupt it): it stays here, replaced, until its code returns to
+   * its event loop. Not counted in `workers`.
+   */
+  stopping: number;
 }
 
 interface Task {
@@ -177,6 +185,15 @@ interface WorkerRecord {
   /** Set when we end it on purpose; its exit is then not a loss. */
   leaving: boolean;
   everCompleted: boolean;
+  /** Set once its thread really ended ("exit"). */
+  exited: boolean;
+  /**
+   * Settles when the worker ended or, once it was asked to stop, when it
+   * had {@linkcode STOP_WARNING_MS} to do so (see `join()`).
+   */
+  settled: Promise<void>;
+  /** Settles `settled`. */
+  onSettled: () => void;
   /** The worker's fast lane; `null` for a child (no shared memory). */
   lane: LaneView | null;
   /** Functions the worker has loaded (it finished a task with them). */
@@ -198,6 +215,12 @@ interface WorkerRecord {
 }
 
 let workerCounter = 0;
+
+/**
+ * How long (ms) a worker thread asked to stop may take before a warning
+ * says it cannot be stopped (as for a `Process`, see `process.ts`).
+ */
+const STOP_WARNING_MS = 300;
 
 /** The scheduler of one pool. */
 export class PoolEngine {
@@ -363,7 +386,15 @@ export class PoolEngine {
       // The task is running: the only way to stop arbitrary code is to
       // end its thread. It travelled alone, so nothing else is lost.
       this.#retire(worker);
-      this.#spawnIfNeeded();
+      // The replacement starts from a later macrotask, as a pending
+      // worker (counted in stats().workers): starting a worker thread
+      // blocks this thread (25-55 ms, far more on a loaded machine), and
+      // the caller hears of the rejection first.
+      if (!this.#terminated && this.#broken === null) {
+        this.#pending++;
+        this.#startPending();
+      }
+      return;
     }
     this.#schedulePump();
   }
@@ -645,6 +676,8 @@ export class PoolEngine {
   }
 
   #onExit(worker: WorkerRecord, code: number): void {
+    worker.exited = true;
+    worker.onSettled();
     this.#workers.delete(worker);
     worker.port?.close();
     markDead(worker.key);
@@ -682,7 +715,15 @@ export class PoolEngine {
       // reported) go back to the front of the queue, in order.
       this.#queue.splice(this.#queueHead, 0, ...requeue);
     }
-    if (!worker.leaving && !worker.everCompleted) {
+    // Only a worker that died before it ever started a task says the pool
+    // cannot work (a bad initializer or module); one that a task killed
+    // (`Deno.exit`, a crash) failed that task alone. A worker thread's
+    // CURRENT slot tells; a child says nothing until its first result.
+    const startedTask = worker.everCompleted ||
+      (worker.state !== null
+        ? Atomics.load(worker.state, STATE_CURRENT) !== 0
+        : lost.length > 0 && this.#opts.initializer === null);
+    if (!worker.leaving && !startedTask) {
       this.#startFailures++;
       if (this.#startFailures >= 3 * this.#opts.size + 3) {
         this.#break(
@@ -732,10 +773,15 @@ export class PoolEngine {
         modules: this.#opts.modules,
       })
       : spawnWorker(init, transfer, this.#opts.resourceLimits, channel!.port2);
+    let onSettled!: () => void;
+    const settled = new Promise<void>((resolve) => (onSettled = resolve));
     const record: WorkerRecord = {
       name,
       thread,
       key: runtime.key,
+      exited: false,
+      settled,
+      onSettled,
       state: subprocess ? null : new Int32Array(stateBuf),
       lane: subprocess ? null : laneView(stateBuf),
       readyFns: new Set(),
@@ -768,14 +814,46 @@ export class PoolEngine {
       if (!t.settled) this.#queue.splice(this.#queueHead, 0, t);
     }
     worker.inflight = [];
-    void worker.thread.terminate();
+    if (worker.state === null) {
+      // A child: SIGTERM, then SIGKILL; it really ends.
+      void worker.thread.terminate();
+      return;
+    }
+    // A worker thread ends itself when asked (see `Process.terminate()`
+    // and `_runner.ts`): `Worker.terminate()` would report it gone at
+    // once while a busy thread runs on. It stays in `#workers` (as
+    // `stopping`) until its "exit"; its late results are dropped (it has
+    // nothing in flight). One that does not end soon is reported.
+    requestStop(worker.key);
+    try {
+      worker.thread.postMessage({ t: "stop" });
+    } catch {
+      // Its port is closed: it is ending already.
+    }
+    if (worker.lane !== null) laneWake(worker.lane);
+    // Held until it ends (a join() awaits that), or until it is reported:
+    // one that never stops must not keep the program alive.
+    worker.thread.ref();
+    const timer = setTimeout(() => {
+      if (worker.exited) return;
+      worker.thread.unref();
+      worker.onSettled();
+      console.warn(
+        `Warning: pool worker '${worker.name}' was taken out of service but its thread is still running synchronous code, which Deno cannot interrupt; another worker took its place, and stats().stopping counts it until it ends. Use startMethod: "subprocess" for tasks that must be stoppable at any time.`,
+      );
+    }, STOP_WARNING_MS);
+    Deno.unrefTimer(timer);
   }
 
   /** Workers keep the program alive only while tasks are outstanding. */
   #setRef(on: boolean): void {
     if (this.#refed === on) return;
     this.#refed = on;
-    for (const w of this.#workers) on ? w.thread.ref() : w.thread.unref();
+    for (const w of this.#workers) {
+      // One asked to stop keeps what #retire set.
+      if (w.leaving) continue;
+      on ? w.thread.ref() : w.thread.unref();
+    }
   }
 
   #break(err: Error): void {
@@ -829,7 +907,11 @@ export class PoolEngine {
     for (const w of [...this.#workers]) this.#retire(w);
   }
 
-  /** Resolves once every task settled and every worker exited. */
+  /**
+   * Resolves once every task settled and every worker exited, except a
+   * worker thread that could not be stopped (busy in synchronous code): a
+   * warning named it, and `stats().stopping` counts it until it ends.
+   */
   async join(): Promise<void> {
     if (this.#outstanding > 0) {
       await new Promise<void>((resolve) => this.#drained.push(resolve));
@@ -839,13 +921,7 @@ export class PoolEngine {
     // Someone waits for the workers' ends (and initializers): they keep
     // the program alive meanwhile.
     this.#setRef(true);
-    await Promise.all(
-      [...this.#workers].map((w) =>
-        new Promise<void>((resolve) => {
-          w.thread.once("exit", () => resolve());
-        })
-      ),
-    );
+    await Promise.all([...this.#workers].map((w) => w.settled));
   }
 
   /** Whether `close()` or `terminate()` was called. */
@@ -862,15 +938,24 @@ export class PoolEngine {
   stats(): PoolStats {
     let running = 0;
     let workers = this.#pending;
+    let stopping = 0;
     for (const w of this.#workers) {
       running += w.inflight.length;
       if (!w.leaving) workers++;
+      else stopping++;
     }
     let queued = 0;
     for (let i = this.#queueHead; i < this.#queue.length; i++) {
       if (!this.#queue[i].settled) queued++;
     }
-    return { queued, running, done: this.#done, failed: this.#failed, workers };
+    return {
+      queued,
+      running,
+      done: this.#done,
+      failed: this.#failed,
+      workers,
+      stopping,
+    };
   }
 }
 

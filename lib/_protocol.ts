@@ -134,6 +134,18 @@ export interface RunMessage {
   tasks: WireTask[];
 }
 
+/**
+ * Parent → worker thread (a `Process`'s or a pool's): stop now. Sent by
+ * `terminate()`, `kill()` and a pool retiring its worker, with the stop
+ * word set (`_runtime.ts`). The worker handles it as soon as its event
+ * loop runs, and ends itself: its own exit is how the parent learns that
+ * it stopped (see `_runner.ts`).
+ */
+export interface StopMessage {
+  /** Discriminant. */
+  t: "stop";
+}
+
 /** A task's outcome. */
 export type WireResult =
   | { id: number; ok: true; value: unknown }

@@ -35,12 +35,14 @@ import {
   laneServe,
   laneView,
 } from "./_lane.ts";
-import { joinRuntime } from "./_runtime.ts";
+import { joinRuntime, stopRequested } from "./_runtime.ts";
+import { StopRequested } from "./_wait.ts";
 import { self } from "./_self.ts";
 import { setDefaultStartMethod, type StartMethod } from "./_start_method.ts";
 import { explainShippingError, loadFunction } from "./_shipping.ts";
 import { decodeShared, encodeShared } from "./_transfer.ts";
 import { activeChildren, makeChildSelf, Process } from "./process.ts";
+import { flushFeeders } from "./queue.ts";
 
 /** How the runner talks to its parent, whatever the transport. */
 export interface RunnerPort {
@@ -119,6 +121,27 @@ export async function runChild(
   }
 }
 
+/**
+ * The exit code of a worker that ended because it was asked to stop
+ * (128 + SIGTERM, as a shell reports it). Its parent reports `-15` or
+ * `-9` (whichever it asked for) instead.
+ */
+const STOPPED_CODE = 143;
+
+/**
+ * Ends this worker because its parent asked it to stop (a "stop" message,
+ * or a library wait that saw the stop word and threw `StopRequested` all
+ * the way up). The worker ends itself, rather than being ended by
+ * `Worker.terminate()`, because in Deno that call returns, and reports
+ * the worker gone, at once, even while the thread goes on running
+ * synchronous code; a thread's own exit, from its event loop or from the
+ * top of its stack, is an end the parent can trust ("exit" then fires
+ * after the thread is gone).
+ */
+export function stopNow(): never {
+  return exit(STOPPED_CODE);
+}
+
 /** Records the exit code where a blocked `joinSync` can see it. */
 function recordExit(code: number): void {
   if (init.kind !== "process") return;
@@ -135,6 +158,8 @@ function exit(code: number): never {
 }
 
 function reportCrash(err: unknown): never {
+  // A stop unwound the code (or was thrown from a callback): not a crash.
+  if (err instanceof StopRequested || stopRequested()) return stopNow();
   console.error(`Process ${init.name}:\n${formatError(err)}`);
   return exit(1);
 }
@@ -162,6 +187,7 @@ async function runProcess(init: ProcessInit): Promise<void> {
     if (init.cls !== null) Object.assign(proc, decodeShared(init.fields));
     await proc.run();
   } catch (err) {
+    if (err instanceof StopRequested || stopRequested()) stopNow();
     console.error(
       `Process ${init.name}:\n${
         formatError(explainShippingError(err, target))
@@ -169,11 +195,18 @@ async function runProcess(init: ProcessInit): Promise<void> {
     );
     code = 1;
   }
+  if (stopRequested()) stopNow();
+  // A promise the target left rejected and unhandled is reported (code 1,
+  // its error printed) by the "unhandledrejection" listener, which Deno
+  // runs after this turn's microtasks: give it that turn before exiting.
+  await new Promise((resolve) => setTimeout(resolve, 0));
   // As in Python, a process waits for its non-daemon children before it
   // ends; daemon children end with it.
   for (const child of activeChildren()) {
     if (!child.daemon) await child.join();
   }
+  // And for its queues' feeders to write what they hold.
+  await flushFeeders();
   exit(code);
 }
 
@@ -273,6 +306,7 @@ function servePool(init: PoolInit): void {
     try {
       value = fn(...args);
     } catch (error) {
+      if (error instanceof StopRequested) stopNow();
       Atomics.store(state, STATE_CURRENT, 0);
       return { ok: false, error: explainShippingError(error, fn) };
     }
@@ -284,8 +318,10 @@ function servePool(init: PoolInit): void {
     scheduled = true;
     Promise.resolve(value).then(
       (v) => sendOutcome(id, { ok: true, value: v }),
-      (error) =>
-        sendOutcome(id, { ok: false, error: explainShippingError(error, fn) }),
+      (error) => {
+        if (error instanceof StopRequested) stopNow();
+        sendOutcome(id, { ok: false, error: explainShippingError(error, fn) });
+      },
     ).finally(() => {
       Atomics.store(state, STATE_CURRENT, 0);
       scheduled = false;
@@ -329,6 +365,8 @@ function servePool(init: PoolInit): void {
   }
 
   function fail(task: WireTask, err: unknown, fn: Fn | undefined): WireResult {
+    // The task was stopped (its parent already rejected it): end here.
+    if (err instanceof StopRequested) stopNow();
     return {
       id: task.id,
       ok: false,

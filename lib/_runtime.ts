@@ -15,8 +15,14 @@ import { AsyncLocalStorage } from "node:async_hooks";
 /** Slots in the liveness table; slot 0 is the key counter. */
 const TABLE_SLOTS = 1 << 16;
 
-/** A process's liveness: its slot holds one of these. */
-export const Liveness = { Unused: 0, Alive: 1, Dead: 2 } as const;
+/**
+ * A process's liveness: its slot holds one of these. `Stopping` means its
+ * parent asked it to stop (`terminate()`, `kill()`, a pool retiring it):
+ * it still counts as alive, since only the thread's own end proves that
+ * it no longer runs, but every wait inside the library ends with
+ * `StopRequested` once it sees this (see `_wait.ts`).
+ */
+export const Liveness = { Unused: 0, Alive: 1, Dead: 2, Stopping: 3 } as const;
 
 /** What a child needs to join the program tree (sent by its parent). */
 export interface RuntimeInit {
@@ -127,6 +133,27 @@ export function mainModuleUrl(): string {
 export function isAlive(k: number): boolean {
   if (k <= 0 || k >= TABLE_SLOTS) return true;
   return Atomics.load(table, k) !== Liveness.Dead;
+}
+
+/**
+ * Asks the process with `k` to stop: its library waits end (see
+ * {@linkcode Liveness}). A dead process stays dead.
+ *
+ * @param k The process's key.
+ */
+export function requestStop(k: number): void {
+  if (k > 0 && k < TABLE_SLOTS) {
+    Atomics.compareExchange(table, k, Liveness.Alive, Liveness.Stopping);
+  }
+}
+
+/**
+ * Whether this process (itself, not whom it acts for) was asked to stop.
+ *
+ * @returns `true` once its parent asked it to stop.
+ */
+export function stopRequested(): boolean {
+  return Atomics.load(table, key) === Liveness.Stopping;
 }
 
 /**

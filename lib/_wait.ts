@@ -8,11 +8,57 @@
  * are woken (which may be spurious: callers re-check their condition in a
  * loop), or when the deadline passes.
  *
+ * Both end with {@linkcode StopRequested} once this process is asked to
+ * stop (`_runtime.ts`). A worker thread blocked in synchronous code never
+ * returns to its event loop, and Deno ends a worker only there
+ * (`Worker.terminate()` does not interrupt running JavaScript, nor
+ * `Atomics.wait`). So in a worker thread a wait sleeps in slices of at
+ * most {@linkcode STOP_SLICE_MS} and looks at its stop word between them:
+ * a stop request ends any library wait within that time, and the throw
+ * unwinds the thread back to its event loop, where its stop takes effect
+ * (`_runner.ts`). The root program is never asked to stop: its waits
+ * sleep in one piece.
+ *
  * @module
  */
 
-import { actingFor } from "./_runtime.ts";
+import { threadId } from "node:worker_threads";
+import { actingFor, stopRequested } from "./_runtime.ts";
 import { timeoutMs } from "./_check.ts";
+
+/**
+ * Longest sleep (ms) of a wait in a worker thread between looks at its
+ * stop word: a stop ends a wait within this (the issue allows 50 ms),
+ * while a sleeping waiter wakes only 50 times a second.
+ */
+const STOP_SLICE_MS = 20;
+
+/** Whether this thread can be asked to stop (it is a worker thread). */
+const stoppable = threadId !== 0;
+
+/**
+ * Thrown by every library wait of a process whose parent asked it to stop
+ * (`terminate()`, `kill()`, a pool task's timeout or signal). It unwinds
+ * the process's code back to its event loop, where the process ends; code
+ * that catches it and goes on keeps its thread running (and alive, as far
+ * as its parent can tell).
+ */
+export class StopRequested extends Error {
+  override name = "StopRequested";
+  constructor() {
+    super(
+      "Cannot wait: this process was asked to stop (terminate(), kill(), or its pool task's timeout or signal); let this error end it",
+    );
+  }
+}
+
+/**
+ * Throws {@linkcode StopRequested} when this process was asked to stop.
+ * Cheap (one shared-memory read): called before every library wait.
+ */
+export function checkStop(): void {
+  if (stoppable && stopRequested()) throw new StopRequested();
+}
 
 /** How many times to re-read the slot before sleeping. */
 const SPIN_LIMIT = 200;
@@ -47,8 +93,18 @@ export function waitSync(
   expected: number,
   deadline = Infinity,
 ): boolean {
+  checkStop();
   for (let i = 0; i < SPIN_LIMIT; i++) {
     if (Atomics.load(i32, index) !== expected) return true;
+  }
+  if (stoppable) {
+    // One slice, then a (spurious) wake: the caller's loop calls again,
+    // which looks at the stop word first.
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    const r = Atomics.wait(i32, index, expected, Math.min(left, STOP_SLICE_MS));
+    checkStop();
+    return r !== "timed-out" || performance.now() < deadline;
   }
   if (deadline === Infinity) {
     Atomics.wait(i32, index, expected);
@@ -83,11 +139,16 @@ export async function waitAsync(
   signal?: AbortSignal,
 ): Promise<boolean> {
   signal?.throwIfAborted();
+  checkStop();
   for (let i = 0; i < SPIN_LIMIT; i++) {
     if (Atomics.load(i32, index) !== expected) return true;
   }
-  const left = deadline === Infinity ? undefined : deadline - performance.now();
+  let left = deadline === Infinity ? undefined : deadline - performance.now();
   if (left !== undefined && left <= 0) return false;
+  // In a worker thread, a slice at a time (see the module doc). Waiting
+  // here returns the thread to its event loop, where a stop takes effect
+  // anyway; the slice keeps a wait from taking anything after the stop.
+  if (stoppable) left = Math.min(left ?? STOP_SLICE_MS, STOP_SLICE_MS);
   const res = Atomics.waitAsync(i32, index, expected, left);
   if (!res.async) return res.value !== "timed-out";
   // Keep the event loop alive (see above); the interval is never run. A
@@ -100,7 +161,9 @@ export async function waitAsync(
   }
   try {
     if (signal === undefined) {
-      return (await res.value) !== "timed-out" || performance.now() < deadline;
+      const r = await res.value;
+      checkStop();
+      return r !== "timed-out" || performance.now() < deadline;
     }
     let onAbort!: () => void;
     const aborted = new Promise<never>((_, reject) => {
@@ -109,6 +172,7 @@ export async function waitAsync(
     });
     try {
       const r = await Promise.race([res.value, aborted]);
+      checkStop();
       return r !== "timed-out" || performance.now() < deadline;
     } finally {
       signal.removeEventListener("abort", onAbort);

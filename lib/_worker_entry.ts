@@ -17,18 +17,25 @@ import {
   receiveMessageOnPort,
   workerData,
 } from "node:worker_threads";
-import type { RunMessage } from "./_protocol.ts";
-import { runChild } from "./_runner.ts";
+import type { RunMessage, StopMessage } from "./_protocol.ts";
+import { runChild, stopNow } from "./_runner.ts";
 import type { WorkerData } from "./_worker_spawn.ts";
 
 const port = parentPort!;
 const init = workerData as WorkerData;
 const taskPort = init.taskPort;
+let onRun: ((message: RunMessage) => void) | undefined;
+// Listened to from the start, by a process too: a stop must end a worker
+// whatever it is doing when its event loop next runs.
+port.on("message", (m: RunMessage | StopMessage) => {
+  if (m.t === "stop") stopNow();
+  else onRun?.(m);
+});
 await runChild(init, {
   startMethod: "worker",
   postMessage: (message) => port.postMessage(message),
   onMessage: (listener) => {
-    port.on("message", (m: RunMessage) => listener(m));
+    onRun = listener;
     taskPort?.on("message", (m: RunMessage) => listener(m));
   },
   receiveSync: taskPort === undefined

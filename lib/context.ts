@@ -24,7 +24,10 @@ export interface Context {
   /** The start method of this context. */
   readonly startMethod: StartMethod;
   /** Makes a `Process` with this context's start method. */
-  readonly Process: new (options?: ProcessOptions) => Process;
+  // deno-lint-ignore no-explicit-any
+  readonly Process: new <A extends unknown[] = any[]>(
+    options?: ProcessOptions<A>,
+  ) => Process<A>;
   /** Makes a `Pool` with this context's start method. */
   readonly Pool: new (
     processes?: number | PoolOptions,

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ProgressBar, type ProgressOutcome } from "./_progress.ts";
 import { TimeoutError, ValueError } from "./errors.ts";
 import { type FunctionRef, TaskMode } from "./_protocol.ts";
 import { PoolEngine, type PoolStats, type TaskSpec } from "./_pool_engine.ts";
@@ -118,8 +119,22 @@ export interface MapOptions {
   signal?: AbortSignal;
   /** Seconds, counted from the call, for each of its tasks. */
   timeout?: number;
-  /** Called as items finish, with how many are done out of how many. */
-  onProgress?: (done: number, total: number) => void;
+  /**
+   * Called as items finish, with how many are done out of how many.
+   * `total` is `undefined` while it is not known: an `imap` over an
+   * iterator that has not ended yet.
+   */
+  onProgress?: (done: number, total: number | undefined) => void;
+  /**
+   * Draws a progress bar on stderr: `true`, or a label to start the line
+   * with. On a terminal it is one line, redrawn at most ~10 times a second
+   * with done/total, percent, rate and ETA, and replaced by a final line
+   * when the call ends, fails or is cancelled. When stderr is not a
+   * terminal (CI, a pipe), only the final line is written.
+   *
+   * @default {false}
+   */
+  progress?: boolean | string;
 }
 
 /**
@@ -385,14 +400,64 @@ export class Pool {
    * @throws {WorkerLostError} When its worker died while running it.
    * @throws {ValueError} When the pool is closed.
    */
-  apply<R>(
-    // deno-lint-ignore no-explicit-any
-    func: PoolFunction<any[], R>,
+  apply<A extends unknown[], R>(
+    func: (...args: A) => R,
+    args?: readonly [...A] | readonly A[number][],
+    kwargs?: undefined,
+    options?: ApplyOptions<Awaited<R>>,
+  ): Promise<Awaited<R>>;
+  /**
+   * Runs `func(...args, kwargs)` in a worker and gives its result: `kwargs`
+   * is `func`'s last parameter.
+   *
+   * @param func The function to run.
+   * @param args Its arguments.
+   * @param kwargs Keyword arguments, passed as a last object argument.
+   * @param options Cancellation, timeout, transferables, callbacks.
+   * @returns A promise of the result.
+   * @throws {ProcessError} When the task threw.
+   * @throws {WorkerLostError} When its worker died while running it.
+   * @throws {ValueError} When the pool is closed.
+   */
+  apply<A extends unknown[], K extends object, R>(
+    func: (...args: [...A, K]) => R,
+    args: readonly [...A] | readonly A[number][],
+    kwargs: K,
+    options?: ApplyOptions<Awaited<R>>,
+  ): Promise<Awaited<R>>;
+  /**
+   * Runs the function `{ module, name }` names in a worker and gives its
+   * result (its arguments cannot be checked here).
+   *
+   * @param func The function to run.
+   * @param args Its arguments.
+   * @param kwargs Keyword arguments, passed as a last object argument.
+   * @param options Cancellation, timeout, transferables, callbacks.
+   * @returns A promise of the result.
+   * @throws {ProcessError} When the task threw.
+   * @throws {WorkerLostError} When its worker died while running it.
+   * @throws {ValueError} When the pool is closed.
+   */
+  apply<R = unknown>(
+    func: { module: string | URL; name: string },
     args?: readonly unknown[],
     kwargs?: Record<string, unknown>,
     options?: ApplyOptions<Awaited<R>>,
+  ): Promise<Awaited<R>>;
+  apply<R>(
+    // The overloads above type the calls; this one only forwards.
+    // deno-lint-ignore no-explicit-any
+    func: PoolFunction<any>,
+    args?: readonly unknown[],
+    kwargs?: object,
+    options?: ApplyOptions<Awaited<R>>,
   ): Promise<Awaited<R>> {
-    return this.applyAsync(func, args, kwargs, options).get();
+    return this.applyAsync<R>(
+      func as { module: string; name: string },
+      args,
+      kwargs as Record<string, unknown> | undefined,
+      options,
+    ).get();
   }
 
   /**
@@ -404,11 +469,50 @@ export class Pool {
    * @param options Callbacks, cancellation, timeout, transferables.
    * @returns The task's {@linkcode AsyncResult}.
    */
-  applyAsync<R>(
-    // deno-lint-ignore no-explicit-any
-    func: PoolFunction<any[], R>,
+  applyAsync<A extends unknown[], R>(
+    func: (...args: A) => R,
+    args?: readonly [...A] | readonly A[number][],
+    kwargs?: undefined,
+    options?: ApplyOptions<Awaited<R>>,
+  ): AsyncResult<Awaited<R>>;
+  /**
+   * Starts `func(...args, kwargs)` in a worker; returns at once. `kwargs`
+   * is `func`'s last parameter.
+   *
+   * @param func The function to run.
+   * @param args Its arguments.
+   * @param kwargs Keyword arguments, passed as a last object argument.
+   * @param options Callbacks, cancellation, timeout, transferables.
+   * @returns The task's {@linkcode AsyncResult}.
+   */
+  applyAsync<A extends unknown[], K extends object, R>(
+    func: (...args: [...A, K]) => R,
+    args: readonly [...A] | readonly A[number][],
+    kwargs: K,
+    options?: ApplyOptions<Awaited<R>>,
+  ): AsyncResult<Awaited<R>>;
+  /**
+   * Starts the function `{ module, name }` names in a worker; returns at
+   * once (its arguments cannot be checked here).
+   *
+   * @param func The function to run.
+   * @param args Its arguments.
+   * @param kwargs Keyword arguments, passed as a last object argument.
+   * @param options Callbacks, cancellation, timeout, transferables.
+   * @returns The task's {@linkcode AsyncResult}.
+   */
+  applyAsync<R = unknown>(
+    func: { module: string | URL; name: string },
     args?: readonly unknown[],
     kwargs?: Record<string, unknown>,
+    options?: ApplyOptions<Awaited<R>>,
+  ): AsyncResult<Awaited<R>>;
+  applyAsync<R>(
+    // The overloads above type the calls; this one checks at run time.
+    // deno-lint-ignore no-explicit-any
+    func: PoolFunction<any>,
+    args?: readonly unknown[],
+    kwargs?: object,
     options: ApplyOptions<Awaited<R>> = {},
   ): AsyncResult<Awaited<R>> {
     let promise: Promise<Awaited<R>>;
@@ -423,7 +527,7 @@ export class Pool {
         func,
         TaskMode.Apply,
         args ?? [],
-        kwargs,
+        kwargs as Record<string, unknown> | undefined,
         options,
       ) as Promise<
         Awaited<R>
@@ -556,6 +660,12 @@ export class Pool {
     }
     const total = items.length;
     let done = 0;
+    const bar = startProgress(
+      opts,
+      mode === TaskMode.Starmap ? "starmap" : "map",
+      total,
+    );
+    const report = progressReporter(opts.onProgress, bar);
     const chunks: Promise<unknown>[] = [];
     // One failure fails the call: stop the rest instead of running on.
     const inner = new AbortController();
@@ -570,17 +680,18 @@ export class Pool {
           : signal,
         timeout: opts.timeout,
       });
-      if (opts.onProgress !== undefined) {
+      if (report !== undefined) {
         const n = chunk.length;
-        const onProgress = opts.onProgress;
-        p.then(() => onProgress(done += n, total), () => {});
+        p.then(() => report(done += n, total), () => {});
       }
       chunks.push(p);
     }
     try {
       const parts = (await Promise.all(chunks)) as unknown[][];
+      bar?.end("done");
       return parts.length === 1 ? parts[0] : parts.flat(1);
     } catch (err) {
+      bar?.end(opts.signal?.aborted ? "cancelled" : "failed");
       inner.abort(err);
       for (const c of chunks) c.catch(() => {});
       throw err;
@@ -664,6 +775,11 @@ export class Pool {
     let submitted = 0;
     let done = 0;
     let nextId = 0;
+    const bar = startProgress(opts, ordered ? "imap" : "imapUnordered");
+    const report = progressReporter(opts.onProgress, bar);
+    // What the bar's final line says if the loop below does not finish:
+    // the consumer stopped early (cancelled) unless an error is caught.
+    let outcome: ProgressOutcome = "cancelled";
     const fill = async () => {
       while (!exhausted && pending.length < window) {
         const chunk: unknown[] = [];
@@ -710,15 +826,19 @@ export class Pool {
         }
         const values = await entry.p;
         done += entry.n;
-        if (exhausted) opts.onProgress?.(done, submitted);
-        else opts.onProgress?.(done, NaN);
+        report?.(done, exhausted ? submitted : undefined);
         // Refill before yielding so workers stay busy while the consumer
         // handles this result.
         await fill();
         yield* values;
       }
       if (inputError !== null) throw inputError.error;
+      outcome = "done";
+    } catch (err) {
+      if (!opts.signal?.aborted) outcome = "failed";
+      throw err;
     } finally {
+      bar?.end(outcome);
       await source.return(undefined);
     }
   }
@@ -771,6 +891,34 @@ export class Pool {
   }
 }
 
+/**
+ * The bar a map call draws, when its options ask for one. `label` is the
+ * method's name unless `progress` is a label of the caller's.
+ */
+function startProgress(
+  opts: MapOptions,
+  label: string,
+  total?: number,
+): ProgressBar | undefined {
+  if (opts.progress === undefined || opts.progress === false) return;
+  return new ProgressBar(
+    typeof opts.progress === "string" ? opts.progress : label,
+    total,
+  );
+}
+
+/** One callback that feeds both `onProgress` and the bar. */
+function progressReporter(
+  onProgress: MapOptions["onProgress"],
+  bar: ProgressBar | undefined,
+): ((done: number, total: number | undefined) => void) | undefined {
+  if (bar === undefined) return onProgress;
+  return (done, total) => {
+    bar.update(done, total);
+    onProgress?.(done, total);
+  };
+}
+
 function mapOptions(
   options: number | MapOptions | undefined,
   what: string,
@@ -789,6 +937,15 @@ function mapOptions(
     );
   }
   timeoutMs(opts.timeout, what, "reject");
+  if (
+    opts.progress !== undefined && typeof opts.progress !== "boolean" &&
+    typeof opts.progress !== "string"
+  ) {
+    throw new TypeError(
+      `Cannot ${what}: 'progress' must be a boolean or a label string, got ${typeof opts
+        .progress}`,
+    );
+  }
   return opts;
 }
 

@@ -14,6 +14,7 @@ import {
   currentKey,
   isAlive as keyAlive,
   markDead,
+  requestStop,
 } from "./_runtime.ts";
 import { checkNotBootstrapping, self, selfAsParent } from "./_self.ts";
 import { toFunctionRef } from "./_shipping.ts";
@@ -35,15 +36,43 @@ import {
 import type { ChildExitWatch } from "./_child_wait.ts";
 import { checkStartMethod, type StartMethod } from "./_start_method.ts";
 
-/** Options of {@linkcode Process}. */
-export interface ProcessOptions {
+/**
+ * The arguments `args` takes for a `target` with parameters `A`: all of
+ * them, or all but the last when `kwargs` carries the last one. An array
+ * that is not a tuple (`const args = [lock, queue, 5]`) is taken when each
+ * element fits some parameter: its length is checked when the process
+ * starts, not here.
+ *
+ * @typeParam A The target's parameter list.
+ */
+export type ProcessArgs<A extends unknown[]> =
+  | (A extends [...infer P, unknown] ? readonly [...A] | readonly [...P]
+    : readonly [...A])
+  | readonly A[number][];
+
+/**
+ * What `kwargs` may be for a `target` with parameters `A`: its last
+ * parameter.
+ *
+ * @typeParam A The target's parameter list.
+ */
+export type ProcessKwargs<A extends unknown[]> = A extends
+  [...unknown[], infer K] ? K : Record<string, unknown>;
+
+/**
+ * Options of {@linkcode Process}.
+ *
+ * @typeParam A The target's parameter list: `args` and `kwargs` are
+ * checked against it (inferred from `target`).
+ */
+// deno-lint-ignore no-explicit-any
+export interface ProcessOptions<A extends unknown[] = any[]> {
   /**
    * The function to run: exported from the main module or from `module`
    * (loaded by reference), a self-contained function (shipped by its
    * source), or `{ module, name }`.
    */
-  // deno-lint-ignore no-explicit-any
-  target?: ((...args: any[]) => unknown) | {
+  target?: ((...args: A) => unknown) | {
     module: string | URL;
     name: string;
   };
@@ -53,9 +82,9 @@ export interface ProcessOptions {
    *
    * @default {[]}
    */
-  args?: readonly unknown[];
+  args?: NoInfer<ProcessArgs<A>>;
   /** Keyword arguments, passed to `target` as a last object argument. */
-  kwargs?: Record<string, unknown>;
+  kwargs?: NoInfer<ProcessKwargs<A>>;
   /**
    * The process's name.
    *
@@ -105,6 +134,14 @@ let counter = 0;
 const children = new Set<Process>();
 
 /**
+ * How long (ms) a worker thread asked to stop may take before a warning
+ * says it cannot be stopped. One blocked in a library wait ends within a
+ * 20 ms slice plus its exit (about 10 ms); this leaves room for a loaded
+ * machine.
+ */
+const STOP_WARNING_MS = 300;
+
+/**
  * A process: runs `target(...args, kwargs?)` (or an overridden `run()`) in
  * its own worker, with its own memory. Mirrors Python's
  * `multiprocessing.Process`.
@@ -130,7 +167,8 @@ const children = new Set<Process>();
  * console.log(p.exitCode); // 0
  * ```
  */
-export class Process {
+// deno-lint-ignore no-explicit-any
+export class Process<A extends unknown[] = any[]> {
   #name: string;
   #daemon: boolean;
   #target: ProcessOptions["target"];
@@ -156,6 +194,8 @@ export class Process {
   #endRecorded = false;
   /** Settles on the "exit" event, when the worker's resources are gone. */
   #released: Promise<void> = Promise.resolve();
+  /** Set once a worker thread was asked to stop (see `#stopWorker`). */
+  #stopping = false;
 
   /**
    * Makes a process; `start()` runs it.
@@ -163,7 +203,7 @@ export class Process {
    * @param options The target, its arguments, name, daemon flag and start method.
    * @throws {TypeError} When an option has the wrong type.
    */
-  constructor(options: ProcessOptions = {}) {
+  constructor(options: ProcessOptions<A> = {}) {
     this.#ended = new Promise((resolve) => (this.#resolveEnded = resolve));
     if ((options as Partial<ChildSetup>)[kChild]) {
       const setup = options as unknown as ChildSetup;
@@ -231,7 +271,7 @@ export class Process {
     this.#daemon = daemon ?? self.daemon;
     this.#target = target;
     this.#args = [...args];
-    this.#kwargs = kwargs;
+    this.#kwargs = kwargs as Record<string, unknown> | undefined;
     this.#module = module;
   }
 
@@ -304,9 +344,12 @@ export class Process {
       daemon: this.#daemon,
       target,
       cls,
-      fields: encodeShared(ownFields, transfer) as Record<string, unknown>,
-      args: encodeShared(this.#args, transfer) as unknown[],
-      kwargs: encodeShared(this.#kwargs, transfer) as
+      fields: encodeShared(ownFields, transfer, runtime.key) as Record<
+        string,
+        unknown
+      >,
+      args: encodeShared(this.#args, transfer, runtime.key) as unknown[],
+      kwargs: encodeShared(this.#kwargs, transfer, runtime.key) as
         | Record<string, unknown>
         | undefined,
       state,
@@ -360,7 +403,13 @@ export class Process {
     this.#endRecorded = true;
     markDead(this.#key);
     const shared = this.#shared!;
-    this.#exitCode = this.#signalCode ?? code;
+    // A child reports what really ended it: its own code when it handled
+    // SIGTERM, -9 when kill() did. Its own SIGTERM handler, which passes
+    // the signal on to its children, exits 128+15: that is -15. A worker
+    // thread gets no signal; it reports the stop it was asked for.
+    this.#exitCode = this.#startMethod === "subprocess"
+      ? (code === 128 + 15 && this.#signalCode === -15 ? -15 : code)
+      : this.#signalCode ?? code;
     Atomics.store(shared, 1, this.#exitCode);
     Atomics.store(shared, 0, 1);
     Atomics.notify(shared, 0);
@@ -384,13 +433,15 @@ export class Process {
     const ms = timeoutMs(timeout, `join process '${this.#name}'`);
     const worker = this.#worker;
     if (worker === undefined || ms === 0) return;
-    // A daemon's worker does not keep the program alive; while someone
-    // waits for it, it must, or the wait would end the program.
-    if (this.#daemon) worker.ref();
+    // A daemon's worker does not keep the program alive, nor does one
+    // asked to stop (it may never stop); while someone waits for it, it
+    // must, or the wait would end the program.
+    const unrefed = this.#daemon || this.#stopping;
+    if (unrefed) worker.ref();
     try {
       await settlesWithin(this.#released, ms);
     } finally {
-      if (this.#daemon && this.#worker !== undefined) worker.unref();
+      if (unrefed && this.#worker !== undefined) worker.unref();
     }
   }
 
@@ -451,15 +502,32 @@ export class Process {
   }
 
   /**
-   * Stops the process at once (Python sends SIGTERM); its `exitCode`
-   * becomes `-15`. A worker busy in CPU-bound code is stopped too.
-   * Locks it held are handed on to the next acquirer.
+   * Asks the process to stop, as Python sends SIGTERM. A `"subprocess"`
+   * child gets SIGTERM (and SIGKILL 3 s later if still running); its
+   * `exitCode` is what really ended it: `-15`, or its own code when it
+   * handles SIGTERM.
+   *
+   * A worker thread (the default start method) stops as soon as it
+   * returns to its event loop (at its next `await` of a timer, I/O or
+   * message) or waits on any of this module's primitives (a `Lock`, a
+   * `Queue` get, an `Event`, `joinSync`…: such a wait throws
+   * `StopRequested` within 20 ms, which unwinds it); its `exitCode` is
+   * then `-15`. Deno cannot interrupt a thread busy in synchronous code:
+   * such a process stays alive (`isAlive()` true, `join()` waiting, its
+   * locks held) until its code reaches one of those points, and a warning
+   * says so. Use `startMethod: "subprocess"` for code that must be
+   * stoppable at any instant. `isAlive()`, `exitCode`, `join()` and the
+   * locks it held follow the thread's real end, never the request.
    */
   terminate(): void {
     this.#stop(-15);
   }
 
-  /** Stops the process at once (Python sends SIGKILL); `exitCode` becomes `-9`. */
+  /**
+   * Asks the process to stop, as Python sends SIGKILL: a `"subprocess"`
+   * child is killed at once (`exitCode` `-9`); a worker thread stops as
+   * with {@linkcode Process.terminate} (`exitCode` `-9`), no sooner.
+   */
   kill(): void {
     this.#stop(-9);
   }
@@ -473,10 +541,39 @@ export class Process {
     const worker = this.#worker as ProcessThread & {
       kill?: (signal: Deno.Signal) => void;
     };
-    // A child gets the real signal; a worker thread is stopped at once.
+    // A child gets the real signal; a worker thread is asked to stop.
     if (worker.kill !== undefined) {
       worker.kill(code === -9 ? "SIGKILL" : "SIGTERM");
-    } else void worker.terminate();
+    } else this.#stopWorker(worker);
+  }
+
+  /**
+   * Asks a worker thread to stop, and lets it end itself (`_runner.ts`):
+   * its stop word makes every library wait throw, and a "stop" message
+   * ends it when its event loop runs. `Worker.terminate()` is not used:
+   * in Deno it reports the worker gone at once (its "exit" event fires
+   * right away) while a busy thread runs on, so nothing could tell the
+   * real end. The thread's own exit is the end: "exit" fires once the
+   * thread is gone (checked in `/proc/self/task` by the tests).
+   */
+  #stopWorker(worker: ProcessThread): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    requestStop(this.#key);
+    try {
+      worker.postMessage({ t: "stop" });
+    } catch {
+      // Its port is closed: it is ending already.
+    }
+    // A thread that never stops must not keep the program from ending.
+    worker.unref();
+    const timer = setTimeout(() => {
+      if (this.#endRecorded) return;
+      console.warn(
+        `Warning: process '${this.#name}' was asked to stop but its worker thread is still running synchronous code, which Deno cannot interrupt. It counts as alive until that code returns to its event loop or waits on a primitive of this module. Use startMethod: "subprocess" for code that must be stoppable at any time.`,
+      );
+    }, STOP_WARNING_MS);
+    Deno.unrefTimer(timer);
   }
 
   /**
@@ -561,9 +658,11 @@ export class Process {
   }
 
   /**
-   * `null` while running; `0` when `run()` returned, `1` when it threw,
-   * `-15` after `terminate()`, `-9` after `kill()`, or the code passed to
-   * an explicit `Deno.exit(code)`.
+   * `null` while running; `0` when `run()` returned, `1` when it threw
+   * (or left a promise rejection unhandled), `-15` when `terminate()`
+   * stopped it, `-9` when `kill()` did, or the code passed to an explicit
+   * `Deno.exit(code)` (also a `"subprocess"` child's own code when it
+   * handled SIGTERM). Set only once the process really ended.
    */
   get exitCode(): number | null {
     if (this.#exitCode === null && this.#shared !== undefined) {

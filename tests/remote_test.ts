@@ -164,6 +164,10 @@ Deno.test("remote: a program importing the module from a URL uses every feature,
         said["manager"],
         "NotCapable: Cannot start the manager at '127.0.0.1:0': the manager needs --allow-net=127.0.0.1",
       );
+      assertStringIncludes(
+        said["served manager"],
+        "NotCapable: Cannot start the manager at '127.0.0.1:45999': the manager needs --allow-net=127.0.0.1:45999",
+      );
     });
 
     await t.step(
@@ -200,14 +204,21 @@ Deno.test("remote: a program importing the module from a URL uses every feature,
       const out = await deno(dir, cacheOnly, [
         "run",
         "--cached-only",
-        ...flags,
+        // With --allow-all the children see the program's command line,
+        // so they get --cached-only themselves.
+        "--allow-all",
         "main.ts",
         "quick",
       ]);
       assertEquals(out.code, 0, explain(out));
       assertEquals(
         lines(out),
-        EXPECTED.filter((l) => / pool: \["1 |^manager: /.test(l)),
+        [
+          EXPECTED[0],
+          EXPECTED[4],
+          "child flags: --cached-only --config=",
+          EXPECTED.at(-3),
+        ],
         explain(out),
       );
     });

@@ -534,6 +534,8 @@ export class CallerEngine implements Engine {
       done: this.#done,
       failed: this.#failed,
       workers: Math.max(this.#workers, this.#opts.processes),
+      // Remote hosts' workers are not tracked one by one.
+      stopping: 0,
     };
   }
 }

@@ -12,8 +12,12 @@ import { blockOnQueue, sleepThen, spin, square } from "./tasks.ts";
 
 if (import.meta.main) {
   const mode = Deno.args[0];
+  // The target is one of two functions: its arguments are checked at run
+  // time, not against either signature.
   const busy = new Process({
-    target: mode === "sigkill" ? sleepThen : spin,
+    target: (mode === "sigkill" ? sleepThen : spin) as (
+      ...args: unknown[]
+    ) => unknown,
     args: mode === "sigkill" ? [1e9, null] : [],
     daemon: true,
     startMethod: "subprocess",

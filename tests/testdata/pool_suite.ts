@@ -29,6 +29,10 @@ import { runDeno } from "./run_deno.ts";
  */
 export function poolSuite(startMethod: StartMethod): void {
   const sub = startMethod === "subprocess";
+  // A running task to stop: a busy loop in a child (signals stop it); a
+  // blocked library wait in a worker thread, which Deno cannot interrupt
+  // while it runs synchronous code (tests/stop_test.ts covers that case).
+  const busy = sub ? tasks.spin : tasks.waitForever;
   const tag = ` [${startMethod}]`;
   const env = { MP_TEST_START_METHOD: startMethod };
   const TASKS = new URL("./tasks.ts", import.meta.url);
@@ -308,7 +312,7 @@ export function poolSuite(startMethod: StartMethod): void {
 
   Deno.test(`Pool map family reports onProgress up to the total${tag}`, async () => {
     await using p = pool(2);
-    const calls: Array<[number, number]> = [];
+    const calls: Array<[number, number | undefined]> = [];
     await p.map(tasks.square, Array.from({ length: 20 }, (_, i) => i), {
       chunksize: 3,
       onProgress: (done, total) => calls.push([done, total]),
@@ -400,7 +404,7 @@ export function poolSuite(startMethod: StartMethod): void {
   Deno.test(`Pool apply signal stops a running task by replacing its worker${tag}`, async () => {
     await using p = pool(1);
     const ctl = new AbortController();
-    const spinning = p.apply(tasks.spin, [], undefined, { signal: ctl.signal });
+    const spinning = p.apply(busy, [], undefined, { signal: ctl.signal });
     await new Promise((r) => setTimeout(r, 50));
     assertEquals(p.stats().running, 1);
     ctl.abort(new Error("stop it"));
@@ -408,9 +412,9 @@ export function poolSuite(startMethod: StartMethod): void {
     assertEquals(await p.apply(tasks.square, [4]), 16);
   });
 
-  Deno.test(`Pool apply timeout stops a spinning task; a queued task can be cancelled${tag}`, async () => {
+  Deno.test(`Pool apply timeout stops a running task; a queued task can be cancelled${tag}`, async () => {
     await using p = pool(1);
-    const spinning = p.apply(tasks.spin, [], undefined, { timeout: 0.1 });
+    const spinning = p.apply(busy, [], undefined, { timeout: 0.1 });
     const ctl = new AbortController();
     const queued = p.apply(tasks.square, [2], undefined, {
       signal: ctl.signal,
@@ -431,7 +435,7 @@ export function poolSuite(startMethod: StartMethod): void {
   Deno.test(`Pool map with a timeout stops its running chunks${tag}`, async () => {
     await using p = pool(2);
     await assertRejects(
-      () => p.map(tasks.spin, [1, 2, 3], { chunksize: 1, timeout: 0.1 }),
+      () => p.map(busy, [1, 2, 3], { chunksize: 1, timeout: 0.1 }),
       TimeoutError,
     );
     assertEquals(await p.map(tasks.square, [2, 3]), [4, 9]);
@@ -484,7 +488,7 @@ export function poolSuite(startMethod: StartMethod): void {
     assertEquals(await r, "done");
 
     const q = pool(1);
-    const pending = q.apply(tasks.spin);
+    const pending = q.apply(busy);
     await new Promise((res) => setTimeout(res, 20));
     q.terminate();
     await assertRejects(() => pending, Error, "terminated");

@@ -6,15 +6,15 @@
  * @module
  */
 
-import type {
-  Array as SharedArray,
-  Barrier,
-  Condition,
+import {
+  type Array as SharedArray,
+  type Barrier,
+  type Condition,
   Event,
-  Lock,
-  RLock,
-  Semaphore,
-  Value,
+  type Lock,
+  type RLock,
+  type Semaphore,
+  type Value,
 } from "../../mod.ts";
 
 /** Blocks this thread for `ms` milliseconds. */
@@ -226,7 +226,9 @@ export function releaseForeign(lock: Lock | RLock, out: Value<"i">): void {
 export function holdForever(lock: Lock | RLock, held: Event): void {
   lock.acquireSync();
   held.set();
-  for (;;) sleepSync(1000);
+  // Blocked in a library wait, which a stop request ends (a raw
+  // Atomics.wait would not: a worker thread is not stopped inside it).
+  new Event().waitSync();
 }
 
 /**

@@ -2,6 +2,7 @@
 import { threadId } from "node:worker_threads";
 import {
   currentProcess,
+  Event,
   getStartMethod,
   parentProcess,
   Process,
@@ -56,6 +57,14 @@ export function spin(): never {
   while (true) {
     // Busy forever: only terminating the thread stops it.
   }
+}
+
+/**
+ * Blocked forever in a library wait (an Event nobody sets): a worker
+ * thread asked to stop leaves such a wait (it throws), so it stops.
+ */
+export function waitForever(): void {
+  new Event().waitSync();
 }
 
 export function exitWith(code: number): void {

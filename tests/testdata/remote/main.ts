@@ -32,6 +32,14 @@ export async function store(d: mp.DictProxy<string, string>, key: string) {
   await d.set(key, TAG);
 }
 
+/** Which of the flags a child should inherit it runs with (Linux). */
+export function childFlags(): string {
+  const argv = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+  return ["--cached-only", "--config="]
+    .filter((f) => argv.some((a) => a.startsWith(f)))
+    .join(" ");
+}
+
 /** Sleeps for two minutes (until terminated). */
 export async function sleepLong() {
   await new Promise((resolve) => setTimeout(resolve, 120_000));
@@ -43,6 +51,10 @@ async function features(method: mp.StartMethod, quick: boolean) {
     await using pool = new ctx.Pool(2);
     const squares = await pool.map(square, [1, 2, 3]);
     console.log(`${method} pool: ${JSON.stringify(squares)}`);
+    if (quick && method === "subprocess") {
+      // Run with --allow-all, the child may read its command line.
+      console.log(`child flags: ${await pool.apply(childFlags)}`);
+    }
   }
   if (quick) return;
   if (method === "subprocess") {
