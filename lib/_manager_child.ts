@@ -84,11 +84,10 @@ export class ServerProcess {
   ): Promise<ServerProcess> {
     const where = `${options.hostname}:${options.port}`;
     // The same permission checks, and messages, as for a server thread.
-    checkCanStart(
-      "manager",
-      `start the manager at '${where}'`,
-      options.hostname,
-    );
+    checkCanStart("manager", `start the manager at '${where}'`, {
+      hostname: options.hostname,
+      port: options.port,
+    });
     const v8: string[] = [];
     if (limits.maxOldGenerationSizeMb) {
       v8.push(`--max-old-space-size=${limits.maxOldGenerationSizeMb}`);
@@ -98,7 +97,12 @@ export class ServerProcess {
       args: [
         "run",
         "--no-prompt",
-        `--allow-net=${options.hostname}`,
+        // Any port of its host: port 0 picks one.
+        `--allow-net=${
+          options.hostname.includes(":")
+            ? `[${options.hostname}]`
+            : options.hostname
+        }`,
         ...(imports === null
           ? []
           : [`--allow-import${imports === true ? "" : `=${imports}`}`]),
