@@ -94,6 +94,7 @@ export function entryModules(): Promise<unknown>[] {
     import("./_worker_entry.ts"),
     import("./_child_entry.ts"),
     import("./_manager_worker.ts"),
+    import("./_manager_child_entry.ts"),
   ];
 }
 

@@ -148,8 +148,36 @@ interface Pending {
 }
 
 const connections = new Map<string, Promise<Connection>>();
-/** Servers this process shut down, or closed its connection to. */
-const shutDown = new Map<string, "shutdown" | "closed">();
+/**
+ * Why this process no longer talks to a server: it shut the server down,
+ * closed its connection, or saw the server (its own thread) die.
+ */
+export type Ending = "shutdown" | "closed" | { died: string };
+
+/** Servers this process shut down, closed its connection to, or lost. */
+const shutDown = new Map<string, Ending>();
+
+/**
+ * The servers this process runs, each with what settles (with why) if it
+ * dies. Their connections see the end before this process sees the exit,
+ * so a call cut off waits a moment to say why.
+ */
+const owned = new Map<string, Promise<string>>();
+
+/** How long a call cut off from an owned server waits for its exit. */
+const DEATH_NOTICE_MS = 2000;
+
+/**
+ * Watches a server this process runs: if it dies, its calls (in flight
+ * and later) fail saying so, and why.
+ *
+ * @param server Which server.
+ * @param died Settles with why, if the server dies.
+ */
+export function watchServer(server: ServerId, died: Promise<string>): void {
+  owned.set(server.key, died);
+  died.then((why) => disconnect(server, { died: why }));
+}
 
 /** One authenticated connection to a server. */
 class Connection {
@@ -256,10 +284,21 @@ class Connection {
     } catch {
       // Already closed.
     }
-    for (const p of this.#pending.values()) {
-      p.reject(lost(this.server, p.label));
-    }
+    const cutOff = [...this.#pending.values()];
     this.#pending.clear();
+    const fail = () => {
+      for (const p of cutOff) p.reject(lost(this.server, p.label));
+    };
+    const died = owned.get(this.server.key);
+    if (died === undefined || shutDown.has(this.server.key)) return fail();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    Promise.race([
+      died,
+      new Promise((r) => timer = setTimeout(r, DEATH_NOTICE_MS)),
+    ]).then(() => {
+      clearTimeout(timer);
+      fail();
+    });
   }
 
   async close(): Promise<void> {
@@ -282,7 +321,13 @@ function lost(server: ServerId, label: string): EOFError {
 }
 
 function closedHere(server: ServerId, label: string): EOFError {
-  return shutDown.get(server.key) === "shutdown"
+  const why = shutDown.get(server.key);
+  if (typeof why === "object") {
+    return new EOFError(
+      `Cannot ${label}: the manager died: ${why.died}; its objects are lost, start a new manager`,
+    );
+  }
+  return why === "shutdown"
     ? new EOFError(`Cannot ${label}: the manager has shut down`)
     : new EOFError(
       `Cannot ${label}: this process closed its connection to the manager at '${server.where}' (shutdown() of connectManager); connect again to use it`,
@@ -431,11 +476,12 @@ export async function ensureConnected(server: ServerId): Promise<void> {
  *
  * @param server Which server.
  * @param why `"shutdown"`: the server was shut down; `"closed"`: only this
- * connection was closed. Later calls in this process reject at once.
+ * connection was closed; `{ died }`: the server died, and why. Later
+ * calls in this process reject at once, saying so.
  */
 export async function disconnect(
   server: ServerId,
-  why: "shutdown" | "closed",
+  why: Ending,
 ): Promise<void> {
   shutDown.set(server.key, why);
   const p = connections.get(server.key);

@@ -6,6 +6,10 @@
  * `shutdown()` still ends when its main module is done (as Python's
  * manager process ends with its parent).
  *
+ * Used only where this program may not run `deno` (no `--allow-run`):
+ * otherwise the server is a process (`_manager_child.ts`), because a
+ * thread that runs out of memory takes the whole program down.
+ *
  * @module
  */
 

@@ -18,9 +18,11 @@
  * arrays and objects), stored inside other managed objects, and returned
  * from tasks; they arrive working.
  *
- * How it works: the server runs in its own thread (a worker, Python's
- * "manager process"), so a busy or blocked main thread (`joinSync`, a CPU
- * loop) never stalls the processes that use the manager. Every process
+ * How it works: the server runs in an OS process of its own, as Python's
+ * "manager process" (in a worker thread when this program may not run
+ * `deno`), so a busy or blocked main thread (`joinSync`, a CPU loop)
+ * never stalls the processes that use the manager, and a server that runs
+ * out of memory ends alone: its proxies then reject with `EOFError`. Every process
  * talks to it over TCP: one connection per process per server, shared by
  * all proxies and made on first use. Each connection proves it knows the
  * authkey (HMAC-SHA256 over random nonces, both ways) before anything
@@ -30,7 +32,8 @@
  * Managed objects live until the manager shuts down.
  *
  * Requires `--allow-net` (the server listens on TCP; clients connect),
- * and `--allow-read` where the worker thread loads its module.
+ * and `--allow-read` for the library's modules. With `--allow-run` (for
+ * `deno`) the server is a process of its own; without, a thread.
  *
  * @example Ten processes write into a managed dict
  * ```ts ignore
@@ -68,8 +71,11 @@ import {
   ensureConnected,
   ServerId,
   setProxyHooks,
+  watchServer,
 } from "./_manager_client.ts";
 import { ServerThread } from "./_manager_thread.ts";
+import { canStartServerProcess, ServerProcess } from "./_manager_child.ts";
+import { checkResourceLimits, type ResourceLimits } from "./_worker_spawn.ts";
 import { checkNotBootstrapping } from "./_self.ts";
 import type { DictKey as ServerDictKey } from "./_manager_objects.ts";
 import { kShare, registerShareable } from "./_transfer.ts";
@@ -102,6 +108,15 @@ export interface ManagerOptions {
    * @default {67108864 (64 MiB)}
    */
   maxFrameSize?: number;
+  /**
+   * Memory limits of the server's process, in MiB (only
+   * `maxOldGenerationSizeMb` applies). A server that runs out of memory
+   * ends alone, not the program: every proxy call then rejects with an
+   * `EOFError` saying the manager died and why.
+   *
+   * @default {V8's default heap limit}
+   */
+  resourceLimits?: ResourceLimits;
 }
 
 /** Options of {@linkcode serveManager}. */
@@ -1384,7 +1399,7 @@ export class JoinableQueueProxy<T = unknown> extends QueueProxy<T> {
  */
 export class SyncManager implements AsyncDisposable {
   #server: ServerId;
-  #thread: ServerThread | null;
+  #thread: ServerThread | ServerProcess | null;
   #closed = false;
 
   /**
@@ -1703,7 +1718,10 @@ export class SyncManager implements AsyncDisposable {
 }
 
 class ManagerInit {
-  constructor(readonly server: ServerId, readonly thread: ServerThread | null) {
+  constructor(
+    readonly server: ServerId,
+    readonly thread: ServerThread | ServerProcess | null,
+  ) {
   }
 }
 
@@ -1754,13 +1772,23 @@ async function start(options: ManagerOptions): Promise<SyncManager> {
       `Cannot serve the manager on '${hostname}': its authkey is ${authkey.length} bytes, and beyond loopback it must be at least ${MIN_REMOTE_KEY}; use random bytes, e.g. crypto.getRandomValues(new Uint8Array(32))`,
     );
   }
-  const thread = await ServerThread.start({
+  checkResourceLimits(options.resourceLimits, "start the manager");
+  const serverOptions = {
     hostname,
     port,
     authkey,
     maxFrameSize: maxFrameOption(options.maxFrameSize),
-  });
+  };
+  // A process of its own, as in Python, so that running out of memory
+  // ends only the server; a thread where this program may not run deno.
+  const thread = canStartServerProcess()
+    ? await ServerProcess.start(serverOptions, options.resourceLimits)
+    : await ServerThread.start(serverOptions);
   const server = ServerId.of(thread.address, authkey);
+  if (thread instanceof ServerProcess) {
+    // Its calls in flight, and later ones, fail saying why.
+    watchServer(server, thread.died);
+  }
   try {
     await ensureConnected(server);
   } catch (err) {

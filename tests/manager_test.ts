@@ -7,6 +7,7 @@ import {
 } from "@std/assert";
 import * as mp from "../mod.ts";
 import * as tasks from "./testdata/manager_tasks.ts";
+import { runDeno } from "./testdata/run_deno.ts";
 import {
   clientHandshake,
   frame,
@@ -554,6 +555,25 @@ Deno.test("serveManager() refuses a wrong authkey and closes the connection", as
     TypeError,
     "authkey",
   );
+});
+
+Deno.test("Manager() that runs out of memory dies alone; its proxies say it died and why", async () => {
+  // Its own program: before, the out-of-memory took the whole program
+  // down with it (V8's fatal error, exit 133).
+  const run = await runDeno("./manager_oom_main.ts", [], 120);
+  assert(!run.timedOut, `the program hung\n${run.stdout}`);
+  assertEquals(run.code, 0, `${run.stdout}\n${run.stderr.slice(-2000)}`);
+  const said = run.stdout.split("\n");
+  for (const what of ["big", "later"]) {
+    const line = said.find((l) => l.startsWith(`${what} `)) ?? "";
+    assert(line.startsWith(`${what} EOFError:`), line);
+    assert(line.includes("the manager died"), line);
+    assert(line.includes("ran out of memory"), line);
+  }
+  // A child's proxy fails too, rather than waiting for ever.
+  const child = said.find((l) => l.startsWith("child ")) ?? "";
+  assert(child.startsWith("child EOFError:"), child);
+  assert(said.includes("new manager: 1"), run.stdout);
 });
 
 /** Reads from `conn` until it closes; the bytes seen before the end. */
