@@ -126,6 +126,20 @@ interface QueueState {
   maxsize: number;
 }
 
+/** An item whose bytes did not decode: kept, so that it is not lost. */
+class Undecoded {
+  constructor(readonly payload: Uint8Array, readonly error: unknown) {}
+}
+
+/** Decodes an item read from the ring, keeping its bytes if that fails. */
+function decodeOrKeep(payload: Uint8Array): unknown {
+  try {
+    return decodeItem(payload);
+  } catch (error) {
+    return new Undecoded(payload.slice(), error);
+  }
+}
+
 /** The handles of this thread whose feeders hold items, and their runs. */
 const feeding = new Map<Queue<unknown>, Promise<void>>();
 
@@ -178,7 +192,9 @@ function checkMaxsize(maxsize: number): number {
  * for one; `cancelJoinThread()` lets the process end without it). An
  * item a reader was part-way through when it died or was killed is not
  * lost: the next reader gets it, and `qsize()`/`full()`/`empty()` stay
- * true.
+ * true. Nor is an item whose bytes fail to decode (which only corrupted
+ * memory could cause): the get throws the decode error and the item goes
+ * back to the end of the queue.
  *
  * @typeParam T The items' type.
  *
@@ -461,13 +477,13 @@ export class Queue<T = unknown> {
     this.#checkOpen("get");
     const { block, deadline } = waitOptions(options, "get");
     this.#pump();
-    const fast = this.#ring.tryRead(decodeItem);
+    const fast = this.#ring.tryRead(decodeOrKeep);
     if (fast !== EMPTY) return this.#got(fast);
     if (!block) throw new Empty();
     let r: unknown;
     try {
       r = await driveAsync(
-        this.#ring.read(deadline, decodeItem),
+        this.#ring.read(deadline, decodeOrKeep),
         this.#ring.ctl,
         this.#closing.signal,
       );
@@ -503,7 +519,7 @@ export class Queue<T = unknown> {
   getNowait(): T {
     this.#checkOpen("get");
     this.#pump();
-    const r = this.#ring.tryRead(decodeItem);
+    const r = this.#ring.tryRead(decodeOrKeep);
     if (r === EMPTY) throw new Empty();
     return this.#got(r);
   }
@@ -534,12 +550,12 @@ export class Queue<T = unknown> {
     this.#checkOpen("get");
     const { block, deadline } = waitOptions(options, "get");
     this.#pump();
-    const fast = this.#ring.tryRead(decodeItem);
+    const fast = this.#ring.tryRead(decodeOrKeep);
     if (fast !== EMPTY) return this.#got(fast);
     if (!block) throw new Empty();
     // This handle's own feeder items reach the ring while we wait.
     const r = driveSync(
-      this.#ring.read(deadline, decodeItem),
+      this.#ring.read(deadline, decodeOrKeep),
       this.#ring.ctl,
       "get",
       true,
@@ -731,6 +747,12 @@ export class Queue<T = unknown> {
   }
 
   #got(item: unknown): T {
+    if (item instanceof Undecoded) {
+      // Not lost: back into the queue (at its end) with its place still
+      // counted, and the caller learns why.
+      this.#accept(item.payload, true);
+      throw item.error;
+    }
     this.#release();
     return item as T;
   }

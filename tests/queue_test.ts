@@ -490,3 +490,25 @@ Deno.test("a process's end waits for its queue feeder; after cancelJoinThread() 
   await ends.join(30);
   assertEquals(ends.exitCode, 0);
 });
+
+Deno.test("Queue.get() of an item whose bytes do not decode throws, and the item is not lost", async () => {
+  const q = new Queue<number>(2);
+  const { ring, control } =
+    (q as unknown as { [k: symbol]: () => { data: QueueData } })[kShare]()
+      .data;
+  // Bytes no encoder makes (format 99), counted as a queue item would be.
+  assert(new Ring(ring).tryWrite(new Uint8Array([99])));
+  Atomics.add(new Int32Array(control), 0, 1);
+  await q.put(1);
+  await assertRejects(() => q.get(), TypeError, "unknown format");
+  assertEquals(q.qsize(), 2);
+  assert(q.full());
+  assertEquals(await q.get({ timeout: 5 }), 1);
+  assertThrows(() => q.getSync({ timeout: 5 }), TypeError, "unknown format");
+  assertEquals(q.qsize(), 1);
+});
+
+interface QueueData {
+  ring: RingInit;
+  control: SharedArrayBuffer;
+}
