@@ -29,6 +29,7 @@ if (import.meta.main) {
   const [here, there] = mp.Pipe();
   const p = new mp.Process({ target: ponger, args: [there] });
   p.start();
+  there.close(); // as in Python: the child holds its own handle of it
   for (let i = 0; i < 3; i++) {
     await here.send(`ping ${i}`);
     console.log(await here.recv());
@@ -40,6 +41,7 @@ if (import.meta.main) {
   const [r, w] = mp.Pipe(false); // Python's order: receive end first
   const t = new mp.Process({ target: talker, args: [w] });
   t.start();
+  w.close(); // the child's handle stays open; EOF comes once it closes it
   for (;;) {
     try {
       console.log("read", await r.recv());

@@ -74,15 +74,15 @@ async function handle(conn: Deno.Conn): Promise<void> {
     const [rx, tx] = mp.Pipe(false); // receive end, send end
     const p = new mp.Process({ target: answer, args: [tx, request] });
     p.start();
+    // Python's idiom: now only the child holds the send end, so a child
+    // that dies before answering ends the recv with EOFError.
+    tx.close();
     try {
-      // A time limit, so a child that dies before answering cannot hang
-      // this connection (the parent still holds the send end open).
       const reply = await rx.recv({ timeout: 10 });
       await writeAll(conn, encoder.encode(`${reply}\n`));
     } finally {
       await p.join();
       rx.close();
-      tx.close();
     }
   } finally {
     conn.close();

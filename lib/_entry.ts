@@ -155,18 +155,25 @@ const sufficient = new Set<string>();
  *
  * @param method What is started.
  * @param action What is being done, for the error message.
- * @param listen For the manager, the host it listens on.
+ * @param listen For the manager, the address it listens on.
  * @throws {Deno.errors.NotCapable} When a permission is missing.
  */
 export function checkCanStart(
   method: "worker" | "subprocess" | "manager",
   action: string,
-  listen?: string,
+  listen?: { hostname: string; port: number },
 ): void {
-  if (listen !== undefined && denied({ name: "net", host: listen })) {
-    throw new Deno.errors.NotCapable(
-      `Cannot ${action}: the manager needs --allow-net=${listen}: it listens for its proxies on TCP at '${listen}'`,
-    );
+  if (listen !== undefined) {
+    const name = listen.hostname.includes(":")
+      ? `[${listen.hostname}]`
+      : listen.hostname;
+    // What Deno checks: the host with the port asked for (0: any free).
+    if (denied({ name: "net", host: `${name}:${listen.port}` })) {
+      const flag = listen.port === 0 ? name : `${name}:${listen.port}`;
+      throw new Deno.errors.NotCapable(
+        `Cannot ${action}: the manager needs --allow-net=${flag}: it listens for its proxies on TCP at '${flag}'`,
+      );
+    }
   }
   if (sufficient.has(method)) return;
   const missing: string[] = [];

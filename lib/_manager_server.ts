@@ -29,12 +29,13 @@ import {
   FrameReader,
   FrameWriter,
   HANDSHAKE_MAX_FRAME,
-  HANDSHAKE_TIMEOUT_MS,
   isRequest,
+  MAX_UNAUTHENTICATED,
   messageFrame,
   parseMessage,
   Ref,
   type RefData,
+  SERVER_HANDSHAKE_MS,
   SERVER_OBJECT,
   serverHandshake,
   type TypeId,
@@ -48,6 +49,7 @@ import {
   METHODS,
   type Session,
 } from "./_manager_objects.ts";
+import { GuessThrottle } from "./_manager_throttle.ts";
 
 /** How to start a {@linkcode ManagerServer}. */
 export interface ServerOptions {
@@ -108,6 +110,9 @@ export class ManagerServer {
   #conns = new Set<Deno.Conn>();
   #sessions = new Set<ServerSession>();
   #handlers = new Set<Promise<void>>();
+  /** Connections still in the handshake (at most `MAX_UNAUTHENTICATED`). */
+  #strangers = 0;
+  #throttle = new GuessThrottle();
   #closed = false;
   #accepting: Promise<void>;
 
@@ -170,6 +175,12 @@ export class ManagerServer {
         conn.close();
         return;
       }
+      if (this.#strangers >= MAX_UNAUTHENTICATED) {
+        // A flood of strangers: refuse at once, unread, so it costs
+        // neither memory nor the places of the clients already waiting.
+        conn.close();
+        continue;
+      }
       try {
         conn.setNoDelay(true);
       } catch {
@@ -183,24 +194,30 @@ export class ManagerServer {
 
   async #handle(conn: Deno.Conn): Promise<void> {
     this.#conns.add(conn);
+    this.#strangers++;
+    let stranger = true;
     const reader = new FrameReader(conn, HANDSHAKE_MAX_FRAME);
     let session: ServerSession | undefined;
-    // A peer that never finishes the handshake is dropped.
+    // A peer that does not finish the handshake soon is dropped.
     const timer = setTimeout(() => {
       try {
         conn.close();
       } catch {
         // Already closed.
       }
-    }, HANDSHAKE_TIMEOUT_MS);
+    }, SERVER_HANDSHAKE_MS);
+    const host = (conn.remoteAddr as Deno.NetAddr).hostname;
     try {
       const verdict = await serverHandshake(
         conn,
         reader,
         this.#authkey,
         this.#maxFrame,
+        (check) => this.#throttle.check(host, check),
       );
       clearTimeout(timer);
+      this.#strangers--;
+      stranger = false;
       if (verdict !== "ok" || this.#closed) return;
       reader.max = this.#maxFrame;
       session = new ServerSession(this.#nextSession++, conn);
@@ -214,6 +231,7 @@ export class ManagerServer {
       // A broken or hostile client: drop it, keep serving the others.
     } finally {
       clearTimeout(timer);
+      if (stranger) this.#strangers--;
       this.#conns.delete(conn);
       if (session !== undefined) {
         this.#sessions.delete(session);

@@ -48,7 +48,7 @@ export class ServerThread {
     checkCanStart(
       "manager",
       `start the manager at '${options.hostname}:${options.port}'`,
-      options.hostname,
+      options,
     );
     const worker = new NodeWorker(ENTRY, { workerData: options });
     const exited = new Promise<void>((resolve) => {

@@ -41,8 +41,19 @@ const MAGIC = new TextEncoder().encode("MPM1");
 const NONCE = 32;
 /** The largest frame accepted before the handshake succeeds. */
 export const HANDSHAKE_MAX_FRAME = 256;
-/** How long a peer has to finish the handshake, in milliseconds. */
+/** How long a client waits for the server's handshake, in milliseconds. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * How long the server gives a peer to finish the handshake, in
+ * milliseconds: a real client needs a few; a stranger that stalls must
+ * not hold a place long.
+ */
+export const SERVER_HANDSHAKE_MS = 3_000;
+/**
+ * How many connections may be in the handshake at once; the server
+ * closes any more at once, unread.
+ */
+export const MAX_UNAUTHENTICATED = 64;
 /** The default largest frame (one message), in bytes: 64 MiB. */
 export const DEFAULT_MAX_FRAME: number = 64 * 1024 * 1024;
 /** How deep a value may nest. */
@@ -478,14 +489,16 @@ export class FrameTooLarge extends Error {
   }
 }
 
+/** The read buffer of an authenticated connection, in bytes. */
+const READ_BUFFER = 64 * 1024;
+
 /** Reads length-prefixed frames from a connection. */
 export class FrameReader {
   #conn: Deno.Conn;
-  #buf: Uint8Array = new Uint8Array(64 * 1024);
+  #buf: Uint8Array;
   #start = 0;
   #end = 0;
-  /** The largest frame accepted now, in bytes. */
-  max: number;
+  #max: number;
 
   /**
    * @param conn The connection to read.
@@ -493,7 +506,22 @@ export class FrameReader {
    */
   constructor(conn: Deno.Conn, max: number) {
     this.#conn = conn;
-    this.max = max;
+    this.#max = max;
+    // A connection still in the handshake gets a buffer of its size, so
+    // thousands of strangers cost little memory.
+    this.#buf = new Uint8Array(Math.min(READ_BUFFER, max + 4));
+  }
+
+  /** The largest frame accepted now, in bytes. */
+  get max(): number {
+    return this.#max;
+  }
+
+  set max(n: number) {
+    this.#max = n;
+    if (this.#buf.length < READ_BUFFER && n + 4 > this.#buf.length) {
+      this.#reserve(Math.min(READ_BUFFER, n + 4));
+    }
   }
 
   /**
@@ -701,6 +729,7 @@ export type HandshakeResult = "ok" | "refused" | "protocol";
  * @param reader Its frame reader (at the handshake limit).
  * @param authkey The server's key.
  * @param maxFrame The largest frame the server accepts, told to the client.
+ * @param gate Runs the key check (the server's throttle of guesses).
  * @returns How it went.
  */
 export async function serverHandshake(
@@ -708,6 +737,7 @@ export async function serverHandshake(
   reader: FrameReader,
   authkey: Uint8Array,
   maxFrame: number,
+  gate: (check: () => Promise<boolean>) => Promise<boolean> = (c) => c(),
 ): Promise<HandshakeResult> {
   const nonceS = crypto.getRandomValues(new Uint8Array(NONCE));
   const hello = new Uint8Array(MAGIC.length + NONCE);
@@ -718,7 +748,7 @@ export async function serverHandshake(
   if (answer === null || answer.length !== 2 * NONCE) return "protocol";
   const sig = answer.subarray(0, NONCE);
   const nonceC = answer.slice(NONCE);
-  if (!await verify(authkey, "client", nonceS, sig)) {
+  if (!await gate(() => verify(authkey, "client", nonceS, sig))) {
     await writeAll(conn, frame(new Uint8Array([0])));
     return "refused";
   }

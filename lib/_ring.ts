@@ -9,6 +9,7 @@
  *    RLOCK reader lock (same)     ITEMS complete items in the ring
  *    READERS_WAITING / WRITERS_WAITING: sleepers to wake, so the hot
  *    path skips the notify syscall when nobody sleeps
+ *    PARTIAL the reader part-way through a chunked item (see below)
  *
  *  data (Uint8Array, power-of-two capacity)
  *    ... | u32 header | payload | pad to 4 | u32 header | payload | ...
@@ -25,6 +26,14 @@
  * it did not start (its reader died) skips it, and a new start record
  * while it holds a partial item (its writer died or timed out) replaces
  * it, so a process dying anywhere never wedges the ring.
+ *
+ * A reader dying part-way through a chunked item loses nothing: it names
+ * itself in PARTIAL while it holds part of one, and the item's writer,
+ * which keeps the whole payload and the write lock until that reader has
+ * it all, sees PARTIAL name a dead reader (or ABANDONED, from a reader
+ * whose wait was cancelled) and writes the item again from its first
+ * chunk; the next reader skips the orphaned chunks and reads the new
+ * copy.
  *
  * The locks hold their owner's process key, so a waiter can see that the
  * owner died (`isAlive`) and take the lock over instead of deadlocking.
@@ -48,11 +57,14 @@ const RLOCK = 3 * LINE; // RLOCK + 1 counts its waiters.
 const READERS_WAITING = 4 * LINE;
 const WRITERS_WAITING = 5 * LINE;
 const ITEMS = 6 * LINE;
-const FLAGS = 7 * LINE;
-/** Set (to 1) when the write side is closed for good (pipes). */
-const WRITE_CLOSED = FLAGS;
-/** Set (to 1) when the read side is closed for good (pipes). */
-const READ_CLOSED = FLAGS + 1;
+/**
+ * The key of the reader part-way through a chunked item (0: none;
+ * {@linkcode ABANDONED}: its reader gave up), so the item's writer can
+ * give the item again when that reader dies or gives up (module doc).
+ */
+const PARTIAL = 7 * LINE;
+/** In `PARTIAL`: the reader of a part-read item stopped waiting for it. */
+const ABANDONED = -1;
 const CONTROL_SLOTS = 8 * LINE;
 
 const MORE = 0x8000_0000;
@@ -94,6 +106,17 @@ export const TIMED_OUT: unique symbol = Symbol("timed out");
 export const CLOSED: unique symbol = Symbol("closed");
 /** Nothing to read right now. */
 export const EMPTY: unique symbol = Symbol("empty");
+
+/**
+ * Tells a ring that one of its sides has no process left (a pipe whose
+ * other end no process holds): it then acts as if that side were closed.
+ */
+export interface RingSides {
+  /** Whether no process can write any more. */
+  writersGone?: () => boolean;
+  /** Whether no process can read any more. */
+  readersGone?: () => boolean;
+}
 
 /** What a ring is made of; structured-cloneable, so it can cross. */
 export interface RingInit {
@@ -163,14 +186,19 @@ export class Ring {
   readonly maxChunk: number;
   readonly #mask: number;
   readonly #init: RingInit;
+  /** Where the last record this thread wrote starts (see #tryRecord). */
+  #recordAt = 0;
+  readonly #sides: RingSides;
 
   /**
    * Wraps the shared buffers of a ring (made here or elsewhere).
    *
    * @param init The ring's buffers.
+   * @param sides Whether a side has no process left (pipes).
    */
-  constructor(init: RingInit) {
+  constructor(init: RingInit, sides: RingSides = {}) {
     this.#init = init;
+    this.#sides = sides;
     this.ctl = new Int32Array(init.control);
     this.u8 = new Uint8Array(init.data);
     this.u32 = new Uint32Array(init.data);
@@ -204,26 +232,19 @@ export class Ring {
     return Atomics.load(this.ctl, ITEMS);
   }
 
-  /** Whether the write side was closed. */
+  /** Whether the write side has no process left (pipes). */
   writeClosed(): boolean {
-    return Atomics.load(this.ctl, WRITE_CLOSED) !== 0;
+    return this.#sides.writersGone?.() ?? false;
   }
 
-  /** Whether the read side was closed. */
+  /** Whether the read side has no process left (pipes). */
   readClosed(): boolean {
-    return Atomics.load(this.ctl, READ_CLOSED) !== 0;
+    return this.#sides.readersGone?.() ?? false;
   }
 
-  /** Closes the write side for good: readers get EOF once drained. */
-  closeWrite(): void {
-    Atomics.store(this.ctl, WRITE_CLOSED, 1);
-    // Sleepers re-check the flag when woken (or within one slice).
+  /** Wakes every sleeper, to look again at whether a side is gone. */
+  wakeAll(): void {
     Atomics.notify(this.ctl, TAIL);
-  }
-
-  /** Closes the read side for good: writers fail from now on. */
-  closeRead(): void {
-    Atomics.store(this.ctl, READ_CLOSED, 1);
     Atomics.notify(this.ctl, HEAD);
   }
 
@@ -305,6 +326,7 @@ export class Ring {
       this.u32[off >>> 2] = WRAP;
       off = 0;
     }
+    this.#recordAt = (tail + pad) | 0;
     this.u32[off >>> 2] = len | flags;
     this.u8.set(
       start === 0 && end === src.length ? src : src.subarray(start, end),
@@ -403,19 +425,78 @@ export class Ring {
     if (!(yield* this.#lock(WLOCK, deadline))) return TIMED_OUT;
     try {
       const n = payload.length;
+      /** Where this copy's first chunk starts. */
+      let startAt = 0;
       for (let pos = 0; pos < n;) {
+        if (pos > 0 && this.#abandoned(startAt)) {
+          pos = 0; // Its reader died part-way: give the item again.
+          continue;
+        }
         const end = Math.min(n, pos + this.maxChunk);
         const flags = (pos === 0 ? 0 : CONT) | (end < n ? MORE : 0);
+        let again = false;
         while (!this.#tryRecord(payload, pos, end, flags)) {
           if (this.readClosed()) return CLOSED;
           const head = Atomics.load(ctl, HEAD);
           if (!(yield* this.#waitRoom(head, deadline))) return TIMED_OUT;
+          if (pos > 0 && this.#abandoned(startAt)) {
+            again = true;
+            break;
+          }
         }
+        if (again) {
+          pos = 0;
+          continue;
+        }
+        if (pos === 0) startAt = this.#recordAt;
         pos = end;
+        if (pos < n) continue;
+        // All written. A reader part-way through it may still die before
+        // it has the rest: keep the item (and the lock, so no other item
+        // follows) until that reader has it all.
+        const given = yield* this.#handedOver(startAt, deadline);
+        if (!given) {
+          Atomics.sub(ctl, ITEMS, 1); // The copy counted is lost.
+          pos = 0;
+        }
       }
       return true;
     } finally {
       this.#unlock(WLOCK);
+    }
+  }
+
+  /**
+   * Whether the reader of the item starting at `startAt` died or gave up
+   * part-way (PARTIAL names it), so the item must be written again.
+   * Clears a PARTIAL left by a dead reader of an earlier item.
+   */
+  #abandoned(startAt: number): boolean {
+    const ctl = this.ctl;
+    const p = Atomics.load(ctl, PARTIAL);
+    if (p === 0 || (p !== ABANDONED && isAlive(p))) return false;
+    // Claim the notice, so only one writer acts on it.
+    if (Atomics.compareExchange(ctl, PARTIAL, p, 0) !== p) return false;
+    // Its first chunk was read: the reader had (part of) this copy.
+    return ((Atomics.load(ctl, HEAD) - startAt) | 0) > 0;
+  }
+
+  /**
+   * After the last chunk: waits while a live reader is part-way through
+   * the item. `false` when that reader died or gave up (write it again).
+   */
+  *#handedOver(startAt: number, deadline: number): Steps<boolean> {
+    const ctl = this.ctl;
+    for (;;) {
+      const p = Atomics.load(ctl, PARTIAL);
+      // A reader in this very thread cannot die apart from us; waiting
+      // for it here could block the thread it needs.
+      if (p === 0 || p === currentKey()) return true;
+      if (this.#abandoned(startAt)) return false;
+      if (this.readClosed()) return true;
+      const head = Atomics.load(ctl, HEAD);
+      // Past the deadline the item stays in the ring as it is.
+      if (!(yield* this.#waitRoom(head, deadline))) return true;
     }
   }
 
@@ -464,12 +545,17 @@ export class Ring {
         // writer (died or timed out): drop it.
         acc.len = 0;
         acc.append(this.u8, off + 4, off + 4 + len);
+        // Name ourselves before HEAD moves past it (see the module doc);
+        // a dropped partial item's claim goes with it.
+        if (h & MORE) Atomics.store(ctl, PARTIAL, currentKey());
+        else if (state.partial) Atomics.store(ctl, PARTIAL, 0);
         state.partial = true;
       }
       head = next;
       if ((h & MORE) === 0 && state.partial) {
         state.partial = false;
         done = true;
+        if (h & CONT) Atomics.store(ctl, PARTIAL, 0);
         Atomics.sub(ctl, ITEMS, 1);
         break;
       }
@@ -603,6 +689,7 @@ export class Ring {
               // only if it was written before it let go.
               if (Atomics.load(ctl, TAIL) === seen) {
                 state.partial = false;
+                Atomics.store(ctl, PARTIAL, 0);
                 break;
               }
             } else if (
@@ -618,6 +705,11 @@ export class Ring {
         }
         drained = Atomics.load(ctl, HEAD);
       } finally {
+        if (state.partial) {
+          // Cancelled part-way: the writer gives the item again.
+          Atomics.store(ctl, PARTIAL, ABANDONED);
+          Atomics.notify(ctl, HEAD);
+        }
         this.#unlock(RLOCK);
       }
       if (got) return decode(acc.buf.subarray(0, acc.len));
@@ -657,6 +749,8 @@ export class Ring {
  * @param what The action, for the message when it would deadlock.
  * @param throwOnSelf Whether a lock held by this very thread (an
  * unfinished async call) throws; otherwise the wait just times out.
+ * @param beforeWait Called before each sleep (a queue's feeder writes
+ * what it holds, which a reader in this thread may be waiting for).
  * @returns The slow path's result.
  * @throws {Error} When the lock it needs is held by an async call in this
  * thread, which can only finish once this thread stops blocking.
@@ -666,10 +760,12 @@ export function driveSync<T>(
   ctl: Int32Array,
   what: string,
   throwOnSelf = true,
+  beforeWait?: () => void,
 ): T {
   let r = steps.next();
   while (!r.done) {
     const w = r.value;
+    beforeWait?.();
     if (w.lock && w.expected === currentKey()) {
       if (!throwOnSelf) {
         r = steps.return(undefined as T);

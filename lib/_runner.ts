@@ -42,6 +42,7 @@ import { setDefaultStartMethod, type StartMethod } from "./_start_method.ts";
 import { explainShippingError, loadFunction } from "./_shipping.ts";
 import { decodeShared, encodeShared } from "./_transfer.ts";
 import { activeChildren, makeChildSelf, Process } from "./process.ts";
+import { flushFeeders } from "./queue.ts";
 
 /** How the runner talks to its parent, whatever the transport. */
 export interface RunnerPort {
@@ -204,6 +205,8 @@ async function runProcess(init: ProcessInit): Promise<void> {
   for (const child of activeChildren()) {
     if (!child.daemon) await child.join();
   }
+  // And for its queues' feeders to write what they hold.
+  await flushFeeders();
   exit(code);
 }
 

@@ -107,7 +107,12 @@ export class ServedPeer {
       const sid = `${marker.tag}:${marker.id}`;
       let held = this.#handles.get(sid);
       if (held === undefined) {
-        held = { handle: reviveFresh(marker) as object, sent: 0 };
+        // Revived as the child, so a handle that counts its holder (a
+        // Connection end) counts the child, who ends or closes it.
+        held = {
+          handle: runAs(this.#for, () => reviveFresh(marker)) as object,
+          sent: 0,
+        };
         this.#handles.set(sid, held);
         const o = originals.get(sid);
         if (o === undefined) originals.set(sid, { marker, holders: 1 });

@@ -27,15 +27,20 @@ const NO_TIMER: LongTimer = { clear() {}, unref() {} };
  *
  * @param fn What to call.
  * @param ms The delay (`Infinity`: never).
+ * @param chunkMs The longest single `setTimeout` (smaller in tests).
  * @returns The timer, to clear it.
  */
-export function setLongTimeout(fn: () => void, ms: number): LongTimer {
+export function setLongTimeout(
+  fn: () => void,
+  ms: number,
+  chunkMs: number = MAX_TIMER_MS,
+): LongTimer {
   if (ms === Infinity) return NO_TIMER;
   const end = performance.now() + ms;
   let id: ReturnType<typeof setTimeout> | undefined;
   let unrefed = false;
   const arm = (delay: number) => {
-    const t = setTimeout(tick, Math.min(Math.max(delay, 0), MAX_TIMER_MS));
+    const t = setTimeout(tick, Math.min(Math.max(delay, 0), chunkMs));
     if (unrefed) Deno.unrefTimer(t);
     id = t;
   };

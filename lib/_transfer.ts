@@ -34,8 +34,13 @@ export interface ShareDescriptor {
 
 /** An object that can be sent to another process as a working primitive. */
 export interface Shareable {
-  /** Describes the primitive for the receiving process. */
-  [kShare](): ShareDescriptor;
+  /**
+   * Describes the primitive for the receiving process.
+   *
+   * @param holder The key of the process it is sent to, when known (a
+   * `Connection` counts it as a holder from now on).
+   */
+  [kShare](holder?: number): ShareDescriptor;
 }
 
 const MARK = "\u0000mp-share";
@@ -105,19 +110,35 @@ function isPlainObject(value: object): boolean {
  *
  * @param value Task arguments, a result, or any value about to cross.
  * @param transfer Collects ports the descriptors ask to transfer.
+ * @param holder The key of the process it is sent to, when known.
  * @returns The value to send.
  */
 export function encodeShared(
   value: unknown,
   transfer?: Transferable[],
+  holder?: number,
 ): unknown {
-  return rewrite(value, toMarker, transfer);
+  const outer = sendingTo;
+  sendingTo = holder ?? outer;
+  try {
+    return rewrite(value, toMarker, transfer);
+  } finally {
+    sendingTo = outer;
+  }
 }
+
+/**
+ * The key of the process an {@linkcode encodeShared} call (and those it
+ * makes, from `[kShare]()` methods) sends to, when known. A variable, not
+ * a parameter, so the descriptors nested in a primitive's `[kShare]()`
+ * see it too; encoding is synchronous, so calls never interleave.
+ */
+let sendingTo: number | undefined;
 
 /** The {@linkcode rewrite} visitor of {@linkcode encodeShared}. */
 function toMarker(obj: object, transfer: Transferable[] | undefined): unknown {
   if (!isShareable(obj)) return KEEP;
-  const d = obj[kShare]();
+  const d = obj[kShare](sendingTo);
   if (d.transfer && transfer) transfer.push(...d.transfer);
   const marker: Marker = { [MARK]: d.tag, id: d.id, data: d.data };
   return marker;

@@ -37,11 +37,12 @@ export * from "../mod.ts";
 import { Pool as LocalPool, type PoolOptions } from "./pool.ts";
 import { ENGINE } from "./_pool_hook.ts";
 import { CallerEngine } from "./_cluster/caller.ts";
-import { checkBrokerUrl } from "./_cluster/broker.ts";
+import { checkBrokerUrl, type TlsOptions } from "./_cluster/broker.ts";
 import { checkName, checkSeconds } from "./_cluster/options.ts";
 import { cpuCount } from "./process.ts";
 
-export { BrokerError } from "./_cluster/broker.ts";
+export { BrokerError, type TlsOptions } from "./_cluster/broker.ts";
+export { type ClusterQueueOptions, Queue } from "./_cluster/queue.ts";
 
 /** Options of the broker-backed {@linkcode Pool}. */
 export interface ClusterPoolOptions
@@ -92,6 +93,8 @@ export interface ClusterPoolOptions
    * @default {10}
    */
   brokerTimeout?: number;
+  /** TLS settings of a `rediss://` broker (certificates to trust). */
+  tls?: TlsOptions;
 }
 
 /**
@@ -100,6 +103,11 @@ export interface ClusterPoolOptions
  * {@linkcode LocalPool | Pool} (`apply`, `applyAsync`, the map family,
  * `AsyncResult`, `close`/`join`/`terminate`, `await using`, `stats()`,
  * `onProgress`, per-call `signal` and `timeout`).
+ *
+ * `stats()` counts as `queued` the tasks not yet written to the broker,
+ * as `running` those written and not finished (waiting for a host or
+ * running on one), and as `workers` the processes of the live hosts of
+ * this `name` (at least this pool's own).
  *
  * Requires `--allow-net` (the broker) and `--allow-read` (the modules
  * whose exports it looks functions up in).
@@ -198,6 +206,7 @@ function prepare(
       permissions: opts.permissions,
       maxtasksperchild: opts.maxtasksperchild,
     },
+    tls: opts.tls,
   });
   // Chunking as for a pool of at least 8 workers: hosts join at any time.
   const hint = Math.max(processes, 8);
@@ -208,6 +217,7 @@ function prepare(
     maxDeaths: _m,
     expire: _e,
     brokerTimeout: _t,
+    tls: _tls,
     ...rest
   } = opts;
   return {

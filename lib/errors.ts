@@ -341,6 +341,36 @@ export class EOFError extends Error {
 }
 
 /**
+ * Python's `BrokenPipeError`: `send` on a connection whose other end is
+ * held by no process any more (each closed its handle, ended or was
+ * killed), so nothing sent could ever be received.
+ *
+ * @example Usage
+ * ```ts
+ * import { BrokenPipeError, Pipe } from "@seed/multiprocessing";
+ *
+ * const [a, b] = Pipe();
+ * b.close();
+ * await a.send(1).catch((e) => console.log(e instanceof BrokenPipeError)); // true
+ * a.close();
+ * ```
+ */
+export class BrokenPipeError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What happened and what to do.
+   */
+  constructor(
+    message =
+      "Cannot send: no process holds the other end of the pipe any more",
+  ) {
+    super(message);
+    this.name = "BrokenPipeError";
+  }
+}
+
+/**
  * Python's `ValueError`: an operation got a value it cannot act on (such as
  * `taskDone()` called more times than items were put, or releasing a
  * semaphore above its bound).

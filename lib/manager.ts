@@ -1735,11 +1735,25 @@ function addressOption(
   return [a[0], a[1]];
 }
 
+/** The shortest authkey accepted when serving beyond loopback, in bytes. */
+const MIN_REMOTE_KEY = 16;
+
+/** Whether `hostname` only reaches this machine. */
+function isLoopback(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
 async function start(options: ManagerOptions): Promise<SyncManager> {
   const [hostname, port] = addressOption(options.address, "start the manager");
   const authkey = options.authkey === undefined
     ? crypto.getRandomValues(new Uint8Array(32))
     : authkeyBytes(options.authkey);
+  if (authkey.length < MIN_REMOTE_KEY && !isLoopback(hostname)) {
+    throw new RangeError(
+      `Cannot serve the manager on '${hostname}': its authkey is ${authkey.length} bytes, and beyond loopback it must be at least ${MIN_REMOTE_KEY}; use random bytes, e.g. crypto.getRandomValues(new Uint8Array(32))`,
+    );
+  }
   const thread = await ServerThread.start({
     hostname,
     port,
@@ -1810,6 +1824,8 @@ export async function Manager(options: ManagerOptions = {}): Promise<
  * and the message limit.
  * @returns The manager (it owns the server).
  * @throws {TypeError} When the authkey is missing or empty.
+ * @throws {RangeError} When the authkey is shorter than 16 bytes and the
+ * host is not loopback.
  * @throws {Deno.errors.AddrInUse} When the address is taken.
  *
  * @example Serve a job queue

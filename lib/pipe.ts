@@ -11,10 +11,32 @@
  * Each direction is a shared-memory ring (`_ring.ts`), the same as a
  * queue's, so either end may be passed to any process.
  *
+ * As in Python, each process holds its own handle of an end, and an end
+ * is open while some live process holds it. Who holds each end lives in
+ * shared memory, in a table of process keys per end:
+ *
+ * ```text
+ *  holders (Int32Array)  [ end 0: key | key | 0 | … ][ end 1: key | 0 | … ]
+ *  Pipe()           puts this process's key in both tables
+ *  passing an end   puts the receiving process's key in its table when
+ *                   the end is encoded for it (so the sender may close
+ *                   its own handle at once, as Python's idiom does), and
+ *                   the receiver adds its own key when it revives the end
+ *  close()          takes this process's key out of its end's table
+ *  a process ends   its key is marked dead in the liveness table
+ *                   (`_runtime.ts`): its entries no longer count
+ * ```
+ *
+ * An end "has no holder" when no entry of its table names a live process.
+ * Then the other end's `recv` throws `EOFError` once drained, and its
+ * `send` throws `BrokenPipeError`. Nothing has to run when a process
+ * dies: waiters look again at least every 50 ms (`_ring.ts`), and
+ * `close()` wakes them at once.
+ *
  * @module
  */
 
-import { EOFError, TimeoutError } from "./errors.ts";
+import { BrokenPipeError, EOFError, TimeoutError } from "./errors.ts";
 import {
   CLOSED,
   driveAsync,
@@ -31,6 +53,7 @@ import {
   registerShareable,
   rememberShared,
 } from "./_transfer.ts";
+import { currentKey, isAlive } from "./_runtime.ts";
 import { deadlineFrom } from "./_wait.ts";
 
 /** The default ring size of each direction of a pipe, in bytes. */
@@ -59,9 +82,58 @@ export interface RecvOptions {
   timeout?: number;
 }
 
+/** Entries per end in the holders table (see the module doc). */
+const HOLDER_SLOTS = 32;
+
 interface ConnectionState {
   rx: RingInit | null;
   tx: RingInit | null;
+  /** Who holds each end: `2 * HOLDER_SLOTS` process keys. */
+  holders: SharedArrayBuffer;
+  /** This end's table (0 or 1); the other end's is `side ^ 1`. */
+  side: number;
+  /** The process this handle is for, when the sender knew it. */
+  holder?: number;
+}
+
+/**
+ * Adds `key` to `side`'s holders (once), reusing an entry of a process
+ * that died.
+ */
+function addHolder(t: Int32Array, side: number, key: number): void {
+  const base = side * HOLDER_SLOTS;
+  for (let i = base; i < base + HOLDER_SLOTS; i++) {
+    if (Atomics.load(t, i) === key) return;
+  }
+  for (let i = base; i < base + HOLDER_SLOTS; i++) {
+    const v = Atomics.load(t, i);
+    if (
+      (v === 0 || !isAlive(v)) && Atomics.compareExchange(t, i, v, key) === v
+    ) {
+      return;
+    }
+  }
+  throw new RangeError(
+    `Cannot pass the connection on: ${HOLDER_SLOTS} live processes hold this end already; close() it in some of them first`,
+  );
+}
+
+/** Takes `key` out of `side`'s holders. */
+function removeHolder(t: Int32Array, side: number, key: number): void {
+  const base = side * HOLDER_SLOTS;
+  for (let i = base; i < base + HOLDER_SLOTS; i++) {
+    Atomics.compareExchange(t, i, key, 0);
+  }
+}
+
+/** Whether some live process holds `side`. */
+function held(t: Int32Array, side: number): boolean {
+  const base = side * HOLDER_SLOTS;
+  for (let i = base; i < base + HOLDER_SLOTS; i++) {
+    const v = Atomics.load(t, i);
+    if (v !== 0 && isAlive(v)) return true;
+  }
+  return false;
 }
 
 const BYTES = (payload: Uint8Array): Uint8Array => payload.slice(1);
@@ -79,11 +151,14 @@ const kCancelWaits: unique symbol = Symbol.for(
  * Connection`: send and receive structured-cloneable values (`send`,
  * `recv`) or raw bytes (`sendBytes`, `recvBytes`).
  *
- * Pass an end to another process in its `args` and it arrives working.
- * `close()` closes this end for every process that holds it (no need, as
- * in Python, to close the copies a parent handed to its children: do not,
- * it closes theirs too). Once the sending end is closed and every message
- * was received, `recv` throws {@linkcode EOFError}.
+ * Pass an end to another process in its `args` and it arrives working;
+ * as in Python, that process then holds its own handle of the end.
+ * `close()` closes this process's handle only, and a process that ends
+ * closes its handles. Once no process holds the other end, `recv` throws
+ * {@linkcode EOFError} (after every message sent was received) and `send`
+ * throws {@linkcode BrokenPipeError}. Python's idiom works: the parent
+ * closes its copy of the child's end after starting the child, and its
+ * `recv` gets `EOFError` once the child closed it, ended or was killed.
  *
  * The async methods wait without blocking the event loop; the `...Sync`
  * twins block the thread (meant for workers; on the main thread they block
@@ -104,6 +179,10 @@ export class Connection {
   readonly #rx: Ring | null;
   readonly #tx: Ring | null;
   readonly #id: string;
+  readonly #holders: Int32Array;
+  readonly #side: number;
+  /** The process key this handle holds its end for. */
+  readonly #holder: number;
   #closed = false;
   /** Aborts this handle's waits when it is closed. */
   readonly #closing = new AbortController();
@@ -122,9 +201,17 @@ export class Connection {
         "Cannot make a Connection: use Pipe() to make a connected pair",
       );
     }
-    this.#rx = r.state.rx && new Ring(r.state.rx);
-    this.#tx = r.state.tx && new Ring(r.state.tx);
+    const { state } = r;
+    const holders = new Int32Array(state.holders);
+    const other = state.side ^ 1;
+    const gone = () => !held(holders, other);
+    this.#rx = state.rx && new Ring(state.rx, { writersGone: gone });
+    this.#tx = state.tx && new Ring(state.tx, { readersGone: gone });
     this.#id = r.id;
+    this.#holders = holders;
+    this.#side = state.side;
+    this.#holder = state.holder ?? currentKey();
+    addHolder(holders, state.side, this.#holder);
     rememberShared("Connection", this.#id, this);
   }
 
@@ -133,10 +220,16 @@ export class Connection {
    *
    * @returns The descriptor: the rings' shared buffers.
    */
-  [kShare](): { tag: string; id: string; data: unknown } {
+  [kShare](holder?: number): { tag: string; id: string; data: unknown } {
+    // The receiver holds the end from now on, so this process may close
+    // its own handle before the receiver has even started.
+    if (holder !== undefined) addHolder(this.#holders, this.#side, holder);
     const data: ConnectionState = {
       rx: this.#rx?.init ?? null,
       tx: this.#tx?.init ?? null,
+      holders: this.#holders.buffer as SharedArrayBuffer,
+      side: this.#side,
+      holder,
     };
     return { tag: "Connection", id: this.#id, data };
   }
@@ -151,12 +244,9 @@ export class Connection {
     return this.#tx !== null;
   }
 
-  /**
-   * Whether this end is closed, here or by another process holding it.
-   */
+  /** Whether this handle was closed (by `close()` in this process). */
   get closed(): boolean {
-    return this.#closed || (this.#tx?.writeClosed() ?? false) ||
-      (this.#rx?.readClosed() ?? false);
+    return this.#closed;
   }
 
   /**
@@ -167,7 +257,7 @@ export class Connection {
    *
    * @param obj Any structured-cloneable value.
    * @returns A promise that resolves once the message is in the channel.
-   * @throws {Deno.errors.BrokenPipe} When the other end is closed.
+   * @throws {BrokenPipeError} When no process holds the other end.
    * @throws {Error} When this end is closed or cannot send.
    * @throws {DOMException} `DataCloneError` when `obj` cannot be cloned.
    *
@@ -195,7 +285,7 @@ export class Connection {
    * call cannot be cancelled; it ends when the receiver drains or closes.
    *
    * @param obj Any structured-cloneable value.
-   * @throws {Deno.errors.BrokenPipe} When the other end is closed.
+   * @throws {BrokenPipeError} When no process holds the other end.
    * @throws {Error} When this end is closed or cannot send.
    * @throws {DOMException} `DataCloneError` when `obj` cannot be cloned.
    *
@@ -225,7 +315,7 @@ export class Connection {
    * @param size How many bytes; the rest of `buf` when absent.
    * @returns A promise that resolves once the message is in the channel.
    * @throws {RangeError} When `offset`/`size` fall outside `buf`.
-   * @throws {Deno.errors.BrokenPipe} When the other end is closed.
+   * @throws {BrokenPipeError} When no process holds the other end.
    * @throws {Error} When this end is closed or cannot send.
    *
    * @example Usage
@@ -259,7 +349,7 @@ export class Connection {
    * @param offset Where to start in `buf`.
    * @param size How many bytes; the rest of `buf` when absent.
    * @throws {RangeError} When `offset`/`size` fall outside `buf`.
-   * @throws {Deno.errors.BrokenPipe} When the other end is closed.
+   * @throws {BrokenPipeError} When no process holds the other end.
    * @throws {Error} When this end is closed or cannot send.
    *
    * @example Usage
@@ -292,7 +382,8 @@ export class Connection {
    *
    * @param options How long to wait.
    * @returns A promise of the message.
-   * @throws {EOFError} When the other end is closed and nothing is left.
+   * @throws {EOFError} When no process holds the other end and nothing is
+   * left.
    * @throws {TimeoutError} When nothing came within the timeout.
    * @throws {Error} When this end is closed or cannot receive.
    *
@@ -318,7 +409,8 @@ export class Connection {
    *
    * @param options How long to wait.
    * @returns The message.
-   * @throws {EOFError} When the other end is closed and nothing is left.
+   * @throws {EOFError} When no process holds the other end and nothing is
+   * left.
    * @throws {TimeoutError} When nothing came within the timeout.
    * @throws {Error} When this end is closed or cannot receive.
    *
@@ -346,7 +438,8 @@ export class Connection {
    * @returns A promise of the bytes.
    * @throws {RangeError} When the message is longer than `maxlength` (it
    * is dropped).
-   * @throws {EOFError} When the other end is closed and nothing is left.
+   * @throws {EOFError} When no process holds the other end and nothing is
+   * left.
    * @throws {TimeoutError} When nothing came within the timeout.
    * @throws {Error} When this end is closed or cannot receive.
    *
@@ -378,7 +471,8 @@ export class Connection {
    * @returns The bytes.
    * @throws {RangeError} When the message is longer than `maxlength` (it
    * is dropped).
-   * @throws {EOFError} When the other end is closed and nothing is left.
+   * @throws {EOFError} When no process holds the other end and nothing is
+   * left.
    * @throws {TimeoutError} When nothing came within the timeout.
    * @throws {Error} When this end is closed or cannot receive.
    *
@@ -463,10 +557,12 @@ export class Connection {
   }
 
   /**
-   * Closes this end, for every process that holds it: the other end's
-   * `recv` throws {@linkcode EOFError} once it has read what was sent, and
-   * its `send` throws `BrokenPipe`. Waits of this handle end (gets and
-   * sends reject, polls resolve `false`). Closing twice is harmless.
+   * Closes this process's handle of this end (Python's `close`); other
+   * processes' handles stay open. Once no process holds this end, the
+   * other end's `recv` throws {@linkcode EOFError} after it has read what
+   * was sent, and its `send` throws {@linkcode BrokenPipeError}. Waits of
+   * this handle end (receives and sends reject, polls resolve `false`).
+   * Closing twice is harmless.
    *
    * @example Usage
    * ```ts
@@ -481,8 +577,10 @@ export class Connection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#tx?.closeWrite();
-    this.#rx?.closeRead();
+    removeHolder(this.#holders, this.#side, this.#holder);
+    // The other end's waiters look again now, not at their next slice.
+    this.#tx?.wakeAll();
+    this.#rx?.wakeAll();
     this.#closing.abort(new Error("Cannot wait: the connection was closed"));
   }
 
@@ -508,8 +606,10 @@ export class Connection {
   // --- internals -----------------------------------------------------
 
   #checkOpen(action: string): void {
-    if (this.closed) {
-      throw new Error(`Cannot ${action}: the connection is closed`);
+    if (this.#closed) {
+      throw new Error(
+        `Cannot ${action}: this handle of the connection is closed`,
+      );
     }
   }
 
@@ -524,9 +624,7 @@ export class Connection {
   }
 
   #rxRing(action: string): Ring {
-    if (this.#closed || (this.#rx?.readClosed() ?? false)) {
-      throw new Error(`Cannot ${action}: the connection is closed`);
-    }
+    this.#checkOpen(action);
     if (this.#rx === null) {
       throw new Error(
         `Cannot ${action}: this end of a one-way pipe only sends`,
@@ -536,9 +634,7 @@ export class Connection {
   }
 
   #broken(): Error {
-    return new Deno.errors.BrokenPipe(
-      "Cannot send: the other end of the pipe is closed",
-    );
+    return new BrokenPipeError();
   }
 
   async #write(tx: Ring, payload: Uint8Array): Promise<void> {
@@ -684,16 +780,17 @@ export function Pipe(
 ): [Connection, Connection] {
   const size = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
   const one = Ring.create(size).init;
+  const holders = new SharedArrayBuffer(2 * HOLDER_SLOTS * 4);
   if (!duplex) {
     return [
-      makeConnection({ rx: one, tx: null }, newShareId()),
-      makeConnection({ rx: null, tx: one }, newShareId()),
+      makeConnection({ rx: one, tx: null, holders, side: 0 }, newShareId()),
+      makeConnection({ rx: null, tx: one, holders, side: 1 }, newShareId()),
     ];
   }
   const two = Ring.create(size).init;
   return [
-    makeConnection({ rx: two, tx: one }, newShareId()),
-    makeConnection({ rx: one, tx: two }, newShareId()),
+    makeConnection({ rx: two, tx: one, holders, side: 0 }, newShareId()),
+    makeConnection({ rx: one, tx: two, holders, side: 1 }, newShareId()),
   ];
 }
 

@@ -344,9 +344,12 @@ export class Process<A extends unknown[] = any[]> {
       daemon: this.#daemon,
       target,
       cls,
-      fields: encodeShared(ownFields, transfer) as Record<string, unknown>,
-      args: encodeShared(this.#args, transfer) as unknown[],
-      kwargs: encodeShared(this.#kwargs, transfer) as
+      fields: encodeShared(ownFields, transfer, runtime.key) as Record<
+        string,
+        unknown
+      >,
+      args: encodeShared(this.#args, transfer, runtime.key) as unknown[],
+      kwargs: encodeShared(this.#kwargs, transfer, runtime.key) as
         | Record<string, unknown>
         | undefined,
       state,

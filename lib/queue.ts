@@ -3,13 +3,21 @@
  * of processes put into and get from, as Python's `multiprocessing` ones.
  *
  * ```text
- *  put(item) ─ encode ─┬─ room now ──────────────► ring (shared memory)
- *                      └─ no room: local feeder ──► ring, in order  │
- *  get() ◄─ decode ◄─ copy out of the ring ◄────────────────────────┘
+ *  put(item) ─ place under maxsize ─ encode ─┬─ room now ──► ring (shared)
+ *     (returns here: the item is accepted)   └─ feeder ────► ring, in order
+ *  get() ◄─ decode ◄─ copy out of the ring ◄──────────────────────┘
  * ```
  *
  * Items live in a shared-memory byte ring (`_ring.ts`), encoded by
  * `_ring_codec.ts`; a `maxsize` counter in shared memory bounds the items.
+ * As in Python, only `maxsize` makes a put wait: an item that does not fit
+ * the ring now waits in this handle's feeder (Python's feeder thread),
+ * which writes it as readers make room, in this handle's put order. The
+ * feeder runs on the event loop, and every sync call of the handle
+ * (`putSync`, `getSync` …) also writes what fits, so a worker looping on
+ * `putSync` keeps its readers fed. A process's end waits for its feeders
+ * (`_runner.ts` calls {@linkcode flushFeeders}) unless
+ * `cancelJoinThread()` was called on the handle.
  *
  * @module
  */
@@ -24,6 +32,7 @@ import {
   type RingInit,
   type Steps,
   TIMED_OUT,
+  type Wait,
 } from "./_ring.ts";
 import { decodeItem, encodeItem } from "./_ring_codec.ts";
 import {
@@ -55,9 +64,9 @@ const DEFAULT_BUFFER_SIZE = 1 << 20;
 export interface QueueOptions {
   /**
    * Size of the shared byte ring that holds the items in transit, in bytes
-   * (rounded up to a power of two). Producers of an unbounded queue wait
-   * for room when it is full. Items larger than a quarter of it are sent
-   * in chunks, so any size of item fits.
+   * (rounded up to a power of two). Items that find it full wait in the
+   * putting process's feeder (puts do not wait for them). Items larger
+   * than a quarter of it are sent in chunks, so any size of item fits.
    *
    * @default {1048576}
    */
@@ -117,20 +126,17 @@ interface QueueState {
   maxsize: number;
 }
 
-/** A put waiting in this process's feeder for room in the ring. */
-interface PendingPut {
-  payload: Uint8Array;
-  deadline: number;
-  /** Whether its place under `maxsize` is already taken. */
-  counted: boolean;
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
+/** The handles of this thread whose feeders hold items, and their runs. */
+const feeding = new Map<Queue<unknown>, Promise<void>>();
 
 /** Set while a reviver builds a queue around existing buffers. */
 let reviving: QueueState | null = null;
 /** Reads a queue's shared slots (for `JoinableQueue`). */
 let controlOf: (q: Queue<unknown>) => Int32Array;
+/** Writes what fits of a queue's feeder now (for `JoinableQueue`). */
+let pumpOf: (q: Queue<unknown>) => void;
+/** Whether a queue's process end waits for its feeder. */
+let joinsAtExit: (q: Queue<unknown>) => boolean;
 /** Builds a queue around the buffers of one made in another process. */
 let reviveQueue: (
   state: unknown,
@@ -165,9 +171,14 @@ function checkMaxsize(maxsize: number): number {
  * meant for workers (on the main thread they block the event loop, which
  * Deno allows). A bounded queue (`maxsize > 0`) makes producers wait.
  *
- * Like Python's, `putNowait` never fails on an unbounded queue: an item
- * that finds the ring full waits in this process's feeder and is written
- * in order when room comes; `joinThread()` waits for the feeder.
+ * Like Python's, only `maxsize` makes a put wait: an item that finds the
+ * ring full waits in this process's feeder and is written in order as
+ * readers make room, so `await q.put(big); await q.get()` works in one
+ * process. The process's end waits for its feeders (`joinThread()` waits
+ * for one; `cancelJoinThread()` lets the process end without it). An
+ * item a reader was part-way through when it died or was killed is not
+ * lost: the next reader gets it, and `qsize()`/`full()`/`empty()` stay
+ * true.
  *
  * @typeParam T The items' type.
  *
@@ -185,6 +196,10 @@ function checkMaxsize(maxsize: number): number {
 export class Queue<T = unknown> {
   static {
     controlOf = (q) => q.#ctl;
+    pumpOf = (q) => {
+      q.#pump();
+    };
+    joinsAtExit = (q) => !q.#cancelled;
     reviveQueue = (state, id, make) => {
       reviving = state as QueueState;
       const q = make();
@@ -201,10 +216,18 @@ export class Queue<T = unknown> {
   #closed = false;
   /** Aborts this handle's waiting `get`s when it is closed. */
   readonly #closing = new AbortController();
-  /** Aborts the feeder (`cancelJoinThread`). */
-  readonly #cancelFeeder = new AbortController();
-  readonly #pending: PendingPut[] = [];
+  /** Accepted items not yet (wholly) in the ring, oldest first. */
+  readonly #pending: Uint8Array[] = [];
+  /** The write of `#pending[0]` under way, paused at `#paused`. */
+  #writing: Steps<true | typeof TIMED_OUT | typeof CLOSED> | null = null;
+  #paused: Wait | null = null;
+  /** The feeder's run on the event loop, while items are pending. */
   #feeder: Promise<void> | null = null;
+  /** `cancelJoinThread()` was called: the process end does not wait. */
+  #cancelled = false;
+  /** Puts of this handle waiting for a place under `maxsize`, in order. */
+  #placeWaits = 0;
+  #placeTail: Promise<unknown> = Promise.resolve();
 
   /**
    * Makes a queue.
@@ -262,18 +285,21 @@ export class Queue<T = unknown> {
   }
 
   /**
-   * Puts `item` at the end of the queue, waiting for room when the queue
-   * is full (bounded) or its ring is full.
+   * Puts `item` at the end of the queue. Only a bounded queue that is full
+   * makes it wait (for a place under `maxsize`); otherwise it resolves at
+   * once, as Python's: an item that does not fit the ring right now waits
+   * in this process's feeder, which writes it, in order, as readers make
+   * room (see {@linkcode Queue.joinThread}).
    *
    * Timeout: with `timeout`, rejects with {@linkcode Full} once that many
-   * seconds passed without room; with `block: false`, rejects at once
-   * when full. Cancellation: `cancelJoinThread()` rejects a waiting put;
-   * `close()` does not (the item is still delivered, as in Python).
+   * seconds passed without a place; with `block: false`, rejects at once
+   * when full. Cancellation: none (use a timeout); `close()` does not
+   * affect accepted items (they are still delivered, as in Python).
    *
    * @param item Any structured-cloneable value.
-   * @param options Whether and how long to wait.
-   * @returns A promise that resolves once the item is in the queue.
-   * @throws {Full} When there is no room within the timeout.
+   * @param options Whether and how long to wait for a place.
+   * @returns A promise that resolves once the item is accepted.
+   * @throws {Full} When there is no place within the timeout.
    * @throws {ValueError} When this handle was closed.
    * @throws {DOMException} `DataCloneError` when `item` cannot be cloned.
    *
@@ -287,27 +313,36 @@ export class Queue<T = unknown> {
    * ```
    */
   // async (not just returning promises) so bad input rejects, not throws.
-  // deno-lint-ignore require-await
   async put(item: T, options: PutOptions = {}): Promise<void> {
     this.#checkOpen("put");
     const { block, deadline } = waitOptions(options, "put");
     const payload = encodeItem(item);
-    if (this.#pending.length === 0) {
-      if (!this.#count()) {
-        if (!block || deadline <= performance.now()) throw this.#full();
-      } else {
-        if (this.#ring.tryWrite(payload)) return;
-        if (!block) {
-          this.#uncount();
-          throw this.#full();
-        }
-        return this.#enqueue(payload.slice(), deadline, true);
-      }
-    } else if (!block) {
-      // Earlier puts of this handle wait for room: this one must follow.
-      throw this.#full();
+    if (this.#placeWaits === 0 && this.#count()) {
+      this.#accept(payload, false);
+      return;
     }
-    return this.#enqueue(payload.slice(), deadline, false);
+    if (!block || deadline <= performance.now()) throw this.#full();
+    // Wait for a place behind this handle's earlier waiting puts, so its
+    // items enter the feeder in put order.
+    const own = payload.slice();
+    const prev = this.#placeTail;
+    const mine = (async () => {
+      await prev;
+      if (
+        !this.#count() &&
+        !await driveAsync(this.#reserve(deadline), this.#ctl)
+      ) {
+        throw this.#full();
+      }
+      this.#accept(own, true);
+    })();
+    this.#placeTail = mine.catch(() => {});
+    this.#placeWaits++;
+    try {
+      await mine;
+    } finally {
+      this.#placeWaits--;
+    }
   }
 
   /**
@@ -318,7 +353,8 @@ export class Queue<T = unknown> {
    * this process's feeder and is written, in order, as room comes.
    *
    * @param item Any structured-cloneable value.
-   * @throws {Full} When the queue holds `maxsize` items.
+   * @throws {Full} When the queue holds `maxsize` items (or earlier puts
+   * of this handle wait for a place).
    * @throws {ValueError} When this handle was closed.
    * @throws {DOMException} `DataCloneError` when `item` cannot be cloned.
    *
@@ -334,28 +370,27 @@ export class Queue<T = unknown> {
   putNowait(item: T): void {
     this.#checkOpen("put");
     const payload = encodeItem(item);
-    if (!this.#count()) throw this.#full();
-    if (this.#pending.length === 0 && this.#ring.tryWrite(payload)) return;
-    this.#enqueue(payload.slice(), Infinity, true).catch(() => {
-      // Nobody awaits a putNowait: a feeder failure (cancelJoinThread)
-      // drops the item, as Python's does.
-    });
+    // Earlier puts of this handle wait for a place: this one must follow.
+    if (this.#placeWaits !== 0 || !this.#count()) throw this.#full();
+    this.#accept(payload, false);
   }
 
   /**
-   * Puts `item`, blocking the thread until there is room. For workers; on
-   * the main thread it blocks the event loop.
+   * Puts `item`, blocking the thread only while a bounded queue is full
+   * (for workers; on the main thread it blocks the event loop). As with
+   * {@linkcode Queue.put}, an item that does not fit the ring now waits
+   * in this process's feeder.
    *
    * Timeout: with `timeout`, throws {@linkcode Full} once that many
-   * seconds passed without room; with `block: false`, throws at once.
+   * seconds passed without a place; with `block: false`, throws at once.
    * A blocked call cannot be cancelled.
    *
    * @param item Any structured-cloneable value.
-   * @param options Whether and how long to wait.
-   * @throws {Full} When there is no room within the timeout.
+   * @param options Whether and how long to wait for a place.
+   * @throws {Full} When there is no place within the timeout.
    * @throws {ValueError} When this handle was closed.
    * @throws {Error} When async puts of this handle in this thread are still
-   * waiting for room (this one would overtake them); await them first.
+   * waiting for a place (this one would overtake them); await them first.
    * @throws {DOMException} `DataCloneError` when `item` cannot be cloned.
    *
    * @example Usage
@@ -369,32 +404,33 @@ export class Queue<T = unknown> {
    */
   putSync(item: T, options: PutOptions = {}): void {
     this.#checkOpen("put");
-    if (this.#pending.length !== 0) {
+    if (this.#placeWaits !== 0) {
       throw new Error(
-        "Cannot put synchronously: earlier put() calls of this queue in this thread still wait for room; await them (or joinThread()) first",
+        "Cannot put synchronously: earlier put() calls of this queue in this thread still wait for a place; await them first",
       );
     }
     const { block, deadline } = waitOptions(options, "put");
     const payload = encodeItem(item);
     if (!this.#count()) {
-      if (!block || !driveSync(this.#reserve(deadline), this.#ctl, "put")) {
+      if (!block) throw this.#full();
+      const own = payload.slice();
+      // While waiting, this handle's feeder keeps writing, so the
+      // readers that are to make room get its items.
+      if (
+        !driveSync(
+          this.#reserve(deadline),
+          this.#ctl,
+          "put",
+          true,
+          this.#pumpHook,
+        )
+      ) {
         throw this.#full();
       }
+      this.#accept(own, true);
+      return;
     }
-    if (this.#ring.tryWrite(payload)) return;
-    let r: true | typeof TIMED_OUT | typeof CLOSED = TIMED_OUT;
-    try {
-      if (block) {
-        r = driveSync(
-          this.#ring.write(payload, deadline),
-          this.#ring.ctl,
-          "put",
-        );
-      }
-    } finally {
-      if (r !== true) this.#uncount();
-    }
-    if (r !== true) throw this.#full();
+    this.#accept(payload, false);
   }
 
   /**
@@ -424,6 +460,7 @@ export class Queue<T = unknown> {
   async get(options: GetOptions = {}): Promise<T> {
     this.#checkOpen("get");
     const { block, deadline } = waitOptions(options, "get");
+    this.#pump();
     const fast = this.#ring.tryRead(decodeItem);
     if (fast !== EMPTY) return this.#got(fast);
     if (!block) throw new Empty();
@@ -465,6 +502,7 @@ export class Queue<T = unknown> {
    */
   getNowait(): T {
     this.#checkOpen("get");
+    this.#pump();
     const r = this.#ring.tryRead(decodeItem);
     if (r === EMPTY) throw new Empty();
     return this.#got(r);
@@ -495,13 +533,17 @@ export class Queue<T = unknown> {
   getSync(options: GetOptions = {}): T {
     this.#checkOpen("get");
     const { block, deadline } = waitOptions(options, "get");
+    this.#pump();
     const fast = this.#ring.tryRead(decodeItem);
     if (fast !== EMPTY) return this.#got(fast);
     if (!block) throw new Empty();
+    // This handle's own feeder items reach the ring while we wait.
     const r = driveSync(
       this.#ring.read(deadline, decodeItem),
       this.#ring.ctl,
       "get",
+      true,
+      this.#pumpHook,
     );
     if (r === TIMED_OUT || r === CLOSED) throw new Empty();
     return this.#got(r);
@@ -587,10 +629,12 @@ export class Queue<T = unknown> {
 
   /**
    * Waits until this process's feeder has written every accepted item
-   * into the queue (Python's `join_thread`). Only after `close()`.
+   * into the queue (Python's `join_thread`). Only after `close()`. A
+   * process's end does the same for every queue it put to, unless
+   * {@linkcode Queue.cancelJoinThread} was called.
    *
-   * Cancellation: `cancelJoinThread()` ends the wait (dropping what is
-   * left).
+   * Cancellation: none; it returns once readers have made room for the
+   * items (a reader part-way through a large item has it all).
    *
    * @returns A promise that resolves when the feeder is empty.
    * @throws {ValueError} When the queue was not closed first.
@@ -615,9 +659,10 @@ export class Queue<T = unknown> {
   }
 
   /**
-   * Stops this process's feeder: items still waiting in it are dropped
-   * and their `put()` calls reject, so the process never waits for room
-   * at exit (Python's `cancel_join_thread`).
+   * Lets this process end without waiting for this handle's feeder, as
+   * Python's `cancel_join_thread`: items still in the feeder when the
+   * process ends are lost. Until then the feeder goes on writing, but no
+   * longer keeps the event loop alive.
    *
    * @example Usage
    * ```ts
@@ -628,9 +673,7 @@ export class Queue<T = unknown> {
    * ```
    */
   cancelJoinThread(): void {
-    this.#cancelFeeder.abort(
-      new Error("Cannot put: cancelJoinThread() dropped the item"),
-    );
+    this.#cancelled = true;
   }
 
   /** Closes this handle; same as {@linkcode Queue.close}. */
@@ -652,9 +695,7 @@ export class Queue<T = unknown> {
 
   #full(): Full {
     return new Full(
-      this.#maxsize > 0
-        ? `Cannot put: the queue is full (maxsize ${this.#maxsize})`
-        : "Cannot put: the queue's buffer is full; get items or raise 'bufferSize'",
+      `Cannot put: the queue is full (maxsize ${this.#maxsize})`,
     );
   }
 
@@ -677,15 +718,6 @@ export class Queue<T = unknown> {
     // taskDone() never runs ahead of it.
     if (this.#tasks) Atomics.add(ctl, UNFINISHED, 1);
     return true;
-  }
-
-  /** Gives back a place taken by {@linkcode Queue.#count} (put failed). */
-  #uncount(): void {
-    const ctl = this.#ctl;
-    this.#release();
-    if (this.#tasks && Atomics.sub(ctl, UNFINISHED, 1) === 1) {
-      if (Atomics.load(ctl, JOIN_WAITERS) > 0) Atomics.notify(ctl, UNFINISHED);
-    }
   }
 
   /** Frees a place under `maxsize` and wakes a waiting producer. */
@@ -734,46 +766,86 @@ export class Queue<T = unknown> {
     }
   }
 
-  #enqueue(
-    payload: Uint8Array,
-    deadline: number,
-    counted: boolean,
-  ): Promise<void> {
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.#pending.push({ payload, deadline, counted, resolve, reject });
-    this.#feeder ??= this.#feed().finally(() => {
-      this.#feeder = null;
-    });
-    return promise;
+  /**
+   * Takes an item whose place is counted: into the ring if it fits now
+   * and nothing of this handle is ahead of it, else into the feeder.
+   *
+   * @param owned Whether `payload` is the caller's own copy (not the
+   * codec's reused buffer).
+   */
+  #accept(payload: Uint8Array, owned: boolean): void {
+    if (this.#pending.length === 0 && this.#ring.tryWrite(payload)) return;
+    this.#pending.push(owned ? payload : payload.slice());
+    if (this.#pump() || this.#feeder !== null) return;
+    const run = this.#feed();
+    this.#feeder = run;
+    feeding.set(this as Queue<unknown>, run);
   }
 
-  /** Writes the pending puts, in order, as room comes. */
-  async #feed(): Promise<void> {
-    const signal = this.#cancelFeeder.signal;
+  /** Writes what fits of the feeder now; `true` when it is empty. */
+  #pump(): boolean {
     const pending = this.#pending;
-    while (pending.length > 0) {
-      const p = pending[0];
-      try {
-        signal.throwIfAborted();
-        if (!p.counted) {
-          if (!await driveAsync(this.#reserve(p.deadline), this.#ctl, signal)) {
-            throw this.#full();
-          }
-          p.counted = true;
-        }
-        const r = await driveAsync(
-          this.#ring.write(p.payload, p.deadline),
-          this.#ring.ctl,
-          signal,
-        );
-        if (r !== true) throw this.#full();
-        p.resolve();
-      } catch (e) {
-        if (p.counted) this.#uncount();
-        p.reject(e);
+    for (;;) {
+      if (this.#writing === null) {
+        if (pending.length === 0) return true;
+        this.#writing = this.#ring.write(pending[0], Infinity);
       }
+      // Each step re-checks the ring (a wait's wake may be spurious).
+      const r = this.#writing.next();
+      if (!r.done) {
+        this.#paused = r.value;
+        return false;
+      }
+      // A queue's ring is never closed and the write has no deadline, so
+      // it is written.
+      this.#writing = null;
+      this.#paused = null;
       pending.shift();
     }
+  }
+
+  /** `driveSync`'s hook: feeds the ring before the thread sleeps. */
+  readonly #pumpHook = (): void => {
+    if (this.#pending.length !== 0) this.#pump();
+  };
+
+  /** The feeder's run: sleeps on what the write waits for, then pumps. */
+  async #feed(): Promise<void> {
+    try {
+      do {
+        const w = this.#paused!;
+        if (this.#cancelled) {
+          // Not waitAsync: this wait must not keep the event loop alive.
+          const res = Atomics.waitAsync(
+            this.#ring.ctl,
+            w.slot,
+            w.expected,
+            Math.max(0, w.deadline - performance.now()),
+          );
+          if (res.async) await res.value;
+        } else {
+          await waitAsync(this.#ring.ctl, w.slot, w.expected, w.deadline);
+        }
+      } while (!this.#pump());
+    } finally {
+      this.#feeder = null;
+      feeding.delete(this as Queue<unknown>);
+    }
+  }
+}
+
+/**
+ * Waits until the feeders of this thread's queues have written their
+ * items, except those of handles that called `cancelJoinThread()`: the
+ * end of a process, as Python's joins its queues' feeder threads.
+ *
+ * @returns A promise that resolves when they are empty.
+ */
+export async function flushFeeders(): Promise<void> {
+  for (;;) {
+    const runs = [...feeding].filter(([q]) => joinsAtExit(q));
+    if (runs.length === 0) return;
+    await Promise.all(runs.map(([, run]) => run));
   }
 }
 
@@ -903,6 +975,8 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     const deadline = deadlineFrom(options.timeout, "join");
     const ctl = controlOf(this);
     while (!this.#joinStep(ctl, deadline)) {
+      // This handle's own feeder items must reach the consumers.
+      pumpOf(this);
       try {
         waitSync(
           ctl,
@@ -999,8 +1073,9 @@ export class SimpleQueue<T = unknown> {
   }
 
   /**
-   * Puts `item` at the end of the queue, waiting while its ring is full.
-   * Cancellation: none.
+   * Puts `item` at the end of the queue; never waits (an item that does
+   * not fit the ring now waits in this process's feeder, as in
+   * {@linkcode Queue.put}).
    *
    * @param item Any structured-cloneable value.
    * @returns A promise that resolves once the item is in the queue.
@@ -1020,8 +1095,8 @@ export class SimpleQueue<T = unknown> {
   }
 
   /**
-   * Puts `item`, blocking the thread while the ring is full (for workers;
-   * on the main thread it blocks the event loop).
+   * Puts `item`; never blocks (an item that does not fit the ring now
+   * waits in this process's feeder, as in {@linkcode Queue.putSync}).
    *
    * @param item Any structured-cloneable value.
    * @throws {ValueError} When this handle was closed.

@@ -48,6 +48,8 @@ Options:
   --allow-source         also run functions shipped by their source (anyone
                          who can write to the broker can then run any code
                          here); off by default
+  --tls-ca FILE          with a rediss:// broker: a PEM certificate to trust
+                         (the CA of a private Redis server)
   --broker-timeout S     seconds to keep trying an unreachable broker
                          (default: 10)
   -h, --help             show this help
@@ -71,6 +73,8 @@ export interface WorkerArgs {
   allowSource: boolean;
   /** Seconds to keep trying the broker. */
   brokerTimeout: number;
+  /** A certificate file to trust (rediss://). */
+  tlsCa?: string;
 }
 
 const STRINGS = [
@@ -83,6 +87,7 @@ const STRINGS = [
   "allow-net",
   "allow-module",
   "broker-timeout",
+  "tls-ca",
 ];
 
 /**
@@ -192,6 +197,7 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs | "help" {
     roots,
     allowSource: a["allow-source"] === true,
     brokerTimeout,
+    tlsCa: a["tls-ca"],
   };
 }
 
@@ -231,6 +237,9 @@ export async function main(argv: string[]): Promise<number> {
     host = await HostRunner.start({
       broker: args.broker,
       brokerTimeout: args.brokerTimeout,
+      tls: args.tlsCa === undefined
+        ? undefined
+        : { ca: await Deno.readTextFile(args.tlsCa) },
       name: args.name,
       processes: args.processes,
       local: { startMethod: args.startMethod, permissions: args.permissions },

@@ -11,6 +11,9 @@ import {
 } from "@std/assert";
 import * as mp from "../lib/cluster.ts";
 import { parseWorkerArgs } from "../lib/worker.ts";
+import { admit, RUN_SOURCE } from "../lib/_cluster/admit.ts";
+import { Broker } from "../lib/_cluster/broker.ts";
+import { dropDeadConsumers } from "../lib/_cluster/claims.ts";
 import { runWorkerCommand, startHost, startRedis } from "./testdata/redis.ts";
 
 const TASKS = new URL("./testdata/cluster_tasks.ts", import.meta.url);
@@ -112,6 +115,17 @@ Deno.test("cluster Pool: worker hosts serve a pure client; a SIGKILLed host lose
       Array.from({ length: n }, (_, i) => i),
     );
     assertEquals((await a.status).signal, "SIGKILL");
+    // Its consumer name is forgotten once idle (here: at once).
+    const consumers = () =>
+      redis.cli("XINFO", "CONSUMERS", "mp:kill:tasks", "hosts");
+    assertMatch(await consumers(), new RegExp(`-${a.pid}-`));
+    const broker = await Broker.connect(redis.url, 5);
+    try {
+      await dropDeadConsumers(broker, "mp:kill:tasks", 0);
+    } finally {
+      await broker.close();
+    }
+    assert(!(await consumers()).includes(`-${a.pid}-`));
   } finally {
     a.kill("SIGKILL");
     b.kill();
@@ -423,7 +437,7 @@ Deno.test("cluster Pool: timeout, signal and terminate stop the task on its host
   };
   const stopped = async (path: string) => {
     // Growing while it runs (every 20 ms); still once stopped.
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 500));
     const before = await lines(path);
     await new Promise((r) => setTimeout(r, 500));
     assertEquals(await lines(path), before, `${path} stopped growing`);
@@ -452,6 +466,25 @@ Deno.test("cluster Pool: timeout, signal and terminate stop the task on its host
       await stopped(`${dir}/signal`);
       // The host replaced its local worker and goes on.
       assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
+      // A task cancelled while it waits behind another never runs.
+      const busy = pool.apply(fn("touchSlow"), [`${dir}/busy`, 1500]);
+      busy.catch(() => {});
+      await stops(`${dir}/busy`);
+      const queued = new AbortController();
+      const dropped = pool.apply(fn("touch"), [`${dir}/dropped`], undefined, {
+        signal: queued.signal,
+      });
+      dropped.catch(() => {});
+      await new Promise((r) => setTimeout(r, 200));
+      queued.abort(new Error("not needed"));
+      await assertRejects(() => dropped, Error, "not needed");
+      await busy;
+      assertEquals(await pool.apply(fn("add"), [2, 2]), 4);
+      assertEquals(
+        await lines(`${dir}/dropped`),
+        0,
+        "the queued task never ran",
+      );
       const r = pool.applyAsync(fn("tick"), [`${dir}/terminate`]);
       await stops(`${dir}/terminate`);
       pool.terminate();
@@ -530,4 +563,205 @@ Deno.test("cluster Pool: a dead caller's streams expire and its queued tasks are
     await Deno.remove(dir, { recursive: true });
     await redis.stop();
   }
+});
+
+Deno.test("cluster Queue: FIFO by name, bounded, Empty/Full, fed from tasks", async () => {
+  const redis = await startRedis();
+  try {
+    await using a = new mp.Queue<number>({
+      broker: redis.url,
+      name: "jobs",
+      maxsize: 3,
+    });
+    await using b = new mp.Queue<number>({
+      broker: redis.url,
+      name: "jobs",
+      maxsize: 3,
+    });
+    assert(await a.empty());
+    await a.put(1);
+    await a.putNowait(2);
+    await b.put(3);
+    assert(await b.full());
+    assertEquals(await b.qsize(), 3);
+    await assertRejects(() => a.putNowait(4), mp.Full);
+    const t0 = performance.now();
+    await assertRejects(() => a.put(4, { timeout: 0.2 }), mp.Full);
+    assert(performance.now() - t0 >= 150);
+    assertEquals([await b.get(), await b.getNowait(), await a.get()], [
+      1,
+      2,
+      3,
+    ]);
+    await assertRejects(() => a.getNowait(), mp.Empty);
+    await assertRejects(() => a.get({ timeout: 0.2 }), mp.Empty);
+    // A blocked put goes on once a getter makes room.
+    for (const i of [10, 11, 12]) await a.put(i);
+    const late = a.put(13);
+    assertEquals(await b.get({ timeout: 5 }), 10);
+    await late;
+    assertEquals(await b.qsize(), 3);
+    await a.drop();
+
+    // Tasks on two local workers feed it; each item arrives once.
+    await using pool = new mp.Pool(2, { broker: redis.url, name: "qp" });
+    const feeding = pool.starmap(fn("produce"), [
+      [redis.url, "jobs", 0, 50],
+      [redis.url, "jobs", 50, 100],
+    ]);
+    const got: number[] = [];
+    while (got.length < 100) got.push(await b.get({ timeout: 20 }));
+    assertEquals(await feeding, [50, 50]);
+    assertEquals(
+      got.sort((x, y) => x - y),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    assert(await b.empty());
+  } finally {
+    await redis.stop();
+  }
+});
+
+Deno.test("cluster Pool and worker host reach a rediss:// (TLS) broker", async () => {
+  const redis = await startRedis([], { tls: true });
+  const host = await startHost([
+    "--broker",
+    redis.url,
+    "--tls-ca",
+    redis.ca!,
+    "--name",
+    "tls",
+    "--processes",
+    "1",
+  ]);
+  try {
+    const ca = await Deno.readTextFile(redis.ca!);
+    await using pool = new mp.Pool(0, {
+      broker: redis.url,
+      name: "tls",
+      tls: { ca },
+    });
+    assertEquals(await pool.map(fn("square"), [1, 2, 3]), [1, 4, 9]);
+    // Without trusting the certificate, the broker is refused.
+    await using untrusted = new mp.Pool(0, {
+      broker: redis.url,
+      name: "tls",
+      brokerTimeout: 0.5,
+    });
+    const err = await assertRejects(
+      () => untrusted.apply(fn("add"), [1, 2]),
+      mp.BrokerError,
+    );
+    assertMatch(err.message, /certificate/);
+  } finally {
+    host.kill();
+    await host.status;
+    await redis.stop();
+  }
+});
+
+Deno.test("worker host with --permissions none runs tasks sandboxed", async () => {
+  const redis = await startRedis();
+  const dir = await Deno.makeTempDir();
+  const host = await startHost([
+    "--broker",
+    redis.url,
+    "--name",
+    "sandbox",
+    "--processes",
+    "1",
+    "--permissions",
+    "none",
+  ]);
+  try {
+    await using pool = new mp.Pool(0, { broker: redis.url, name: "sandbox" });
+    assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
+    const err = await assertRejects(
+      () => pool.apply(fn("touch"), [`${dir}/x`]),
+      mp.ProcessError,
+    );
+    assertEquals(err.remoteName, "NotCapable");
+    assertEquals(await lines(`${dir}/x`), 0);
+  } finally {
+    host.kill();
+    await host.status;
+    await Deno.remove(dir, { recursive: true });
+    await redis.stop();
+  }
+});
+
+Deno.test("cluster Pool: a broker that goes away fails the waiting tasks with BrokerError in bounded time", async () => {
+  const redis = await startRedis();
+  let stopped = false;
+  try {
+    await using pool = new mp.Pool(1, {
+      broker: redis.url,
+      name: "drop",
+      module: TASKS,
+      brokerTimeout: 1,
+    });
+    assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
+    const waiting = pool.apply(fn("slow"), [1, 10_000]);
+    await new Promise((r) => setTimeout(r, 300));
+    await redis.stop();
+    stopped = true;
+    const t0 = performance.now();
+    const err = await assertRejects(() => waiting, mp.BrokerError);
+    assertMatch(err.message, /broker at redis:\/\/127\.0\.0\.1:\d+/);
+    assert(performance.now() - t0 < 8000, "failed in bounded time");
+    await assertRejects(() => pool.apply(fn("add"), [1, 2]), mp.BrokerError);
+  } finally {
+    if (!stopped) await redis.stop();
+  }
+});
+
+Deno.test("worker host maps the caller's working directory to its own and keeps modules under its roots", () => {
+  const entry = {
+    caller: "c",
+    cwd: "file:///home/me/proj/",
+    vt: 30,
+    maxDeaths: 3,
+    expire: 60,
+    tasks: [],
+  };
+  const task = (module?: string, source?: string) => ({
+    id: 1,
+    ref: { name: "f", module, source },
+    label: "f",
+    mode: 0 as const,
+    args: [],
+    cancellable: false,
+  });
+  const rules = {
+    cwd: "file:///srv/app/",
+    roots: ["file:///srv/app/"],
+    allowSource: false,
+    anyModule: false,
+  };
+  assertEquals(admit(entry, task("file:///home/me/proj/lib/t.ts"), rules), {
+    module: "file:///srv/app/lib/t.ts",
+    name: "f",
+  });
+  for (
+    const escape of [
+      "file:///srv/app/../etc/t.ts",
+      "file:///home/me/proj/../../../etc/t.ts",
+      "file:///srv/app/%2e%2e/etc/t.ts",
+      "https://example.com/t.ts",
+    ]
+  ) {
+    assertMatch(
+      admit(entry, task(escape), rules) as string,
+      /outside the modules this worker host may import .*--allow-module/,
+      escape,
+    );
+  }
+  assertMatch(
+    admit(entry, task(undefined, "(x) => x"), rules) as string,
+    /--allow-source/,
+  );
+  assertEquals(
+    admit(entry, task(undefined, "(x) => x"), { ...rules, allowSource: true }),
+    RUN_SOURCE,
+  );
 });

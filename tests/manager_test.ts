@@ -12,7 +12,9 @@ import {
   frame,
   FrameReader,
   HANDSHAKE_MAX_FRAME,
+  MAX_UNAUTHENTICATED,
   messageFrame,
+  SERVER_HANDSHAKE_MS,
 } from "../lib/_manager_wire.ts";
 
 const TASKS = new URL("./testdata/manager_tasks.ts", import.meta.url);
@@ -552,6 +554,116 @@ Deno.test("serveManager() refuses a wrong authkey and closes the connection", as
     TypeError,
     "authkey",
   );
+});
+
+/** Reads from `conn` until it closes; the bytes seen before the end. */
+async function readToEnd(conn: Deno.Conn): Promise<number> {
+  const buf = new Uint8Array(1024);
+  let seen = 0;
+  for (;;) {
+    const n = await conn.read(buf).catch(() => null);
+    if (n === null) return seen;
+    seen += n;
+  }
+}
+
+Deno.test("serveManager() refuses connections over its cap of strangers at once, then drops the silent ones", async () => {
+  await using server = await mp.serveManager({ authkey: "0123456789abcdef" });
+  const [hostname, port] = server.address;
+  // Strangers that connect and say nothing fill every place.
+  const silent: Deno.Conn[] = [];
+  const ends: Promise<number>[] = [];
+  const t0 = performance.now();
+  try {
+    for (let i = 0; i < MAX_UNAUTHENTICATED; i++) {
+      const c = await Deno.connect({ hostname, port });
+      silent.push(c);
+      ends.push(readToEnd(c));
+    }
+    // Each got the server's hello, so each holds a place.
+    await new Promise((r) => setTimeout(r, 200));
+    // One more is closed unread: no hello, at once.
+    const extra = await Deno.connect({ hostname, port });
+    const tExtra = performance.now();
+    assertEquals(await readToEnd(extra), 0);
+    extra.close();
+    assert(
+      performance.now() - tExtra < SERVER_HANDSHAKE_MS,
+      "the connection over the cap waited for the handshake deadline",
+    );
+    // The silent ones are dropped at the (short) handshake deadline, after
+    // the server's hello.
+    for (const seen of await Promise.all(ends)) assert(seen > 0);
+    const waited = performance.now() - t0;
+    assert(
+      waited >= SERVER_HANDSHAKE_MS - 100 && waited < 3 * SERVER_HANDSHAKE_MS,
+      `silent strangers dropped after ${waited.toFixed(0)} ms`,
+    );
+  } finally {
+    for (const c of silent) c.close();
+  }
+  // With the places free again, a client gets in.
+  const m = await mp.connectManager({
+    address: server.address,
+    authkey: "0123456789abcdef",
+  });
+  assertEquals(await (await m.list([1])).toArray(), [1]);
+  await m.shutdown();
+});
+
+Deno.test("serveManager() slows down repeated wrong authkeys from one address", async () => {
+  const authkey = "0123456789abcdef";
+  await using server = await mp.serveManager({ authkey });
+  const [hostname, port] = server.address;
+  const guess = async (key: string) => {
+    const conn = await Deno.connect({ hostname, port });
+    try {
+      const r = new FrameReader(conn, HANDSHAKE_MAX_FRAME);
+      return await clientHandshake(conn, r, new TextEncoder().encode(key));
+    } finally {
+      conn.close();
+    }
+  };
+  const t0 = performance.now();
+  for (let i = 0; i < 6; i++) {
+    assertEquals(await guess(`wrong ${i}`), "refused");
+  }
+  // Pauses of 50, 100, 200, 400 and 800 ms before guesses 2 to 6 (about
+  // 1,150 guesses a second were answered before).
+  const took = performance.now() - t0;
+  assert(took >= 1400, `6 wrong guesses answered in ${took.toFixed(0)} ms`);
+  // The right key still gets in (after its pause), and resets the address.
+  assertEquals(typeof await guess(authkey), "number");
+  const t1 = performance.now();
+  assertEquals(typeof await guess(authkey), "number");
+  assert(performance.now() - t1 < 1000, "a good address stayed slowed down");
+});
+
+Deno.test("serveManager() refuses an authkey under 16 bytes beyond loopback", async () => {
+  for (const host of ["0.0.0.0", "::", "192.168.1.10", "example.com"]) {
+    await assertRejects(
+      () => mp.serveManager({ address: [host, 0], authkey: "short" }),
+      RangeError,
+      "at least 16",
+    );
+  }
+  await assertRejects(
+    () =>
+      mp.serveManager({
+        address: ["0.0.0.0", 0],
+        authkey: new Uint8Array(15),
+      }),
+    RangeError,
+    "15 bytes",
+  );
+  // Loopback keeps short keys (only this machine can connect).
+  for (const host of ["127.0.0.1", "localhost"]) {
+    await using server = await mp.serveManager({
+      address: [host, 0],
+      authkey: "k",
+    });
+    assertEquals(server.authkey.length, 1);
+  }
 });
 
 Deno.test("serveManager() drops a client sending junk or an oversized frame, serves the rest", async () => {

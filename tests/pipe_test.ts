@@ -7,7 +7,15 @@ import {
   assertRejects,
   assertThrows,
 } from "@std/assert";
-import { Connection, EOFError, Pipe, Process, TimeoutError } from "../mod.ts";
+import {
+  BrokenPipeError,
+  Connection,
+  EOFError,
+  Pipe,
+  Process,
+  type StartMethod,
+  TimeoutError,
+} from "../mod.ts";
 
 const TASKS = new URL("./testdata/queue_tasks.ts", import.meta.url).href;
 
@@ -52,15 +60,18 @@ Deno.test("Pipe(false) gives a receive-only end, then a send-only end", async ()
   const [back, backW] = Pipe(false);
   const reader = start("recvAll", [r, backW]);
   const writer = start("sendAll", [w, 10_000]);
+  // Python's idiom: the parent closes its copies of the children's ends,
+  // so the reader sees EOF once the writer closed its own.
+  r.close();
+  w.close();
+  backW.close();
   assertEquals(await back.recv({ timeout: 60 }), {
     count: 10_000,
     sum: (10_000 * 9_999) / 2,
   });
   await joinOk(writer);
   await joinOk(reader);
-  r.close();
   back.close();
-  backW.close();
 });
 
 Deno.test("Connection.recv() after the other end closed and drained throws EOFError", async () => {
@@ -72,13 +83,14 @@ Deno.test("Connection.recv() after the other end closed and drained throws EOFEr
   await assertRejects(() => a.recv(), EOFError);
   assertThrows(() => a.recvSync(), EOFError);
   assert(await a.poll(), "poll() is true at EOF: recv() would not wait");
-  await assertRejects(() => a.send(1), Deno.errors.BrokenPipe);
+  await assertRejects(() => a.send(1), BrokenPipeError);
   a.close();
 });
 
 Deno.test("Connection.recv() that waits wakes with EOFError when a worker closes the other end", async () => {
   const [r, w] = Pipe(false);
   const writer = start("sendAll", [w, 3]);
+  w.close();
   const got = [];
   for (;;) {
     try {
@@ -179,7 +191,7 @@ Deno.test("Connection.close() ends this handle's waits and later calls", async (
   await assertRejects(() => waiting, Error, "closed");
   assertEquals(await polling, false);
   await assertRejects(() => a.recv(), Error, "closed");
-  await assertRejects(() => b.send(1), Deno.errors.BrokenPipe);
+  await assertRejects(() => b.send(1), BrokenPipeError);
   a.close();
   b.close();
 });
@@ -198,4 +210,82 @@ Deno.test("Connection closes with using (Symbol.dispose)", () => {
 
 Deno.test("Connection cannot be made with new", () => {
   assertThrows(() => new Connection(), TypeError, "Pipe()");
+});
+
+// --- issue 10 item 6: each process holds its own handle, as in Python ---
+
+async function recvUntilEOF(conn: Connection): Promise<unknown[]> {
+  const got = [];
+  for (;;) {
+    try {
+      got.push(await conn.recv({ timeout: 60 }));
+    } catch (e) {
+      assertInstanceOf(e, EOFError);
+      return got;
+    }
+  }
+}
+
+for (const sm of ["worker", "subprocess"] as StartMethod[]) {
+  const run = (name: string, args: unknown[]): Process => {
+    const p = new Process({
+      target: { module: TASKS, name },
+      args,
+      startMethod: sm,
+    });
+    p.start();
+    return p;
+  };
+
+  Deno.test(`[${sm}] Python's pipe idiom: the parent closes the child's end after start; recv() gets EOFError once the child ended`, async () => {
+    const [parentConn, childConn] = Pipe();
+    const p = run("sendAndEnd", [childConn, 3]);
+    childConn.close();
+    assert(childConn.closed && !parentConn.closed);
+    assertEquals(await recvUntilEOF(parentConn), [0, 1, 2]);
+    await joinOk(p);
+    await assertRejects(() => parentConn.send(1), BrokenPipeError);
+    parentConn.close();
+  });
+
+  Deno.test(`[${sm}] recv() gets EOFError when the only other holder threw or was killed`, async () => {
+    const [a, b] = Pipe();
+    const thrower = run("sendThenThrow", [b]);
+    b.close();
+    assertEquals(await recvUntilEOF(a), ["before"]);
+    await thrower.join(30);
+    assertEquals(thrower.exitCode, 1);
+    a.close();
+
+    const [c, d] = Pipe();
+    const waiter = run("readyThenWait", [d]);
+    d.close();
+    assertEquals(await c.recv({ timeout: 60 }), "ready");
+    waiter.kill();
+    await assertRejects(() => c.recv({ timeout: 60 }), EOFError);
+    await waiter.join(30);
+    c.close();
+  });
+
+  Deno.test(`[${sm}] send() gets BrokenPipeError once no process holds the receiving end`, async () => {
+    const [r, w] = Pipe(false);
+    const p = run("recvOneAndEnd", [r]);
+    r.close();
+    await w.send("one");
+    await joinOk(p);
+    await assertRejects(() => w.send("two"), BrokenPipeError);
+    assertThrows(() => w.sendSync("two"), BrokenPipeError);
+    w.close();
+  });
+}
+
+Deno.test("Connection.close() closes this process's handle only: a child holding the end still sends", async () => {
+  const [r, w] = Pipe(false);
+  const writer = start("sendAll", [w, 5]);
+  // A parent that keeps its copy open never sees EOF, as in Python; here
+  // it closes it, and the child's handle goes on working.
+  w.close();
+  assertEquals(await recvUntilEOF(r), [0, 1, 2, 3, 4]);
+  await joinOk(writer);
+  r.close();
 });

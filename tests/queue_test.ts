@@ -9,6 +9,7 @@ import {
 } from "@std/assert";
 import {
   Empty,
+  Event,
   Full,
   JoinableQueue,
   Process,
@@ -17,7 +18,8 @@ import {
   TimeoutError,
   ValueError,
 } from "../mod.ts";
-import { driveSync, Ring } from "../lib/_ring.ts";
+import { driveSync, Ring, type RingInit } from "../lib/_ring.ts";
+import { kShare } from "../lib/_transfer.ts";
 import { childRuntime, markDead } from "../lib/_runtime.ts";
 
 const TASKS = new URL("./testdata/queue_tasks.ts", import.meta.url).href;
@@ -243,9 +245,9 @@ Deno.test("Queue passes an item larger than its buffer, between other items", as
 Deno.test("Queue.putNowait() on an unbounded queue with a full buffer feeds in order", async () => {
   const q = new Queue<number>(0, { bufferSize: 64 });
   for (let i = 0; i < 100; i++) q.putNowait(i);
-  assertEquals(q.qsize(), 100);
-  assertThrows(() => q.putSync(100), Error, "await them");
-  for (let i = 0; i < 100; i++) assertEquals(await q.get({ timeout: 1 }), i);
+  q.putSync(100);
+  assertEquals(q.qsize(), 101);
+  for (let i = 0; i <= 100; i++) assertEquals(await q.get({ timeout: 1 }), i);
   q.close();
   await q.joinThread();
 });
@@ -263,16 +265,6 @@ Deno.test("Queue.close() rejects this handle's waiting get() and later calls", a
 Deno.test("Queue.joinThread() needs close() first", async () => {
   const q = new Queue();
   await assertRejects(() => q.joinThread(), ValueError);
-  q.close();
-  await q.joinThread();
-});
-
-Deno.test("Queue.cancelJoinThread() drops waiting puts", async () => {
-  const q = new Queue<number>(0, { bufferSize: 64 });
-  for (let i = 0; i < 20; i++) q.putNowait(i);
-  const last = q.put(99);
-  q.cancelJoinThread();
-  await assertRejects(() => last, Error, "cancelJoinThread");
   q.close();
   await q.joinThread();
 });
@@ -366,4 +358,135 @@ Deno.test("Queue ring: a lock whose holder died is taken over, not deadlocked", 
   assertEquals(driveSync(ring.write(payload, deadline), ring.ctl, "put"), true);
   const got = driveSync(ring.read(deadline, (p) => p.slice()), ring.ctl, "get");
   assertEquals(got, payload);
+});
+
+// --- issue 10: put never waits for a reader; a dead reader loses nothing ---
+
+const BIG = 4 << 20;
+
+Deno.test("Queue.put() of an item larger than the ring returns at once; get() in the same process receives it", async () => {
+  const q = new Queue<Uint8Array | string>();
+  await q.put(new Uint8Array(BIG).fill(7));
+  await q.put("after");
+  assertEquals(q.qsize(), 2);
+  const got = await q.get({ timeout: 30 }) as Uint8Array;
+  assertEquals(got.length, BIG);
+  assert(got.every((b) => b === 7));
+  assertEquals(await q.get({ timeout: 5 }), "after");
+  assertEquals(q.qsize(), 0);
+  // The blocking twins, in one thread.
+  q.putSync(new Uint8Array(BIG).fill(7));
+  assertEquals((q.getSync({ timeout: 30 }) as Uint8Array).length, BIG);
+});
+
+Deno.test("SimpleQueue.put() of an item larger than the ring returns at once", async () => {
+  const q = new SimpleQueue<Uint8Array>();
+  await q.put(new Uint8Array(BIG).fill(7));
+  q.putSync(new Uint8Array(BIG).fill(8));
+  assertEquals((await q.get())[0], 7);
+  assertEquals(q.getSync()[0], 8);
+});
+
+Deno.test("Queue(n).put() waits for a place under maxsize only, not for a reader", async () => {
+  const q = new Queue<Uint8Array>(2, { bufferSize: 1024 });
+  await q.put(new Uint8Array(100_000));
+  await q.put(new Uint8Array(100_000));
+  assert(q.full());
+  await assertRejects(() => q.put(new Uint8Array(1), { timeout: 0.05 }), Full);
+  assertEquals((await q.get({ timeout: 30 })).length, 100_000);
+  await q.put(new Uint8Array(3), { timeout: 5 });
+  assertEquals((await q.get({ timeout: 30 })).length, 100_000);
+  assertEquals((await q.get({ timeout: 30 })).length, 3);
+});
+
+for (const sm of ["worker", "subprocess"] as const) {
+  Deno.test(`[${sm}] a child's put of an item larger than the ring returns before any reader comes`, async () => {
+    const q = new Queue<Uint8Array | string>();
+    const returned = new Event();
+    const p = new Process({
+      target: { module: TASKS, name: "putBigThenSignal" },
+      args: [q, BIG, returned],
+      startMethod: sm,
+    });
+    p.start();
+    try {
+      assert(await returned.wait(60), "the child's putSync() never returned");
+      assertEquals((await q.get({ timeout: 30 }) as Uint8Array).length, BIG);
+      assertEquals(await q.get({ timeout: 30 }), "after");
+    } finally {
+      await p.join(30);
+    }
+    assertEquals(p.exitCode, 0);
+  });
+
+  Deno.test(`[${sm}] a consumer killed part-way through an 8 MiB item takes nothing with it`, async () => {
+    const size = 8 << 20;
+    const q = new Queue<Uint8Array>(1, { bufferSize: 64 << 10 });
+    const out = new Queue<{ length: number; sevens: boolean }>();
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    // The producer writes the first chunks, then stops part-way.
+    const producer = start("putBigPaused", [q, size, pause]);
+    const consumer = (): Process => {
+      const c = new Process({
+        target: { module: TASKS, name: "getAndReport" },
+        args: [q, out],
+        startMethod: sm,
+      });
+      c.start();
+      return c;
+    };
+    const first = consumer();
+    let second: Process | undefined;
+    try {
+      // The first consumer has read the chunks there are: it is part-way.
+      const ring = new Int32Array(
+        (q as unknown as { [k: symbol]: () => { data: { ring: RingInit } } })
+          [kShare]().data.ring.control,
+      );
+      const until = performance.now() + 30_000;
+      while (Atomics.load(ring, 0) === 0 && performance.now() < until) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert(Atomics.load(ring, 0) !== 0, "the consumer never started");
+      first.kill();
+      await first.join(30);
+      Atomics.store(pause, 0, 1);
+      Atomics.notify(pause, 0);
+      second = consumer();
+      assertEquals(await out.get({ timeout: 60 }), {
+        length: size,
+        sevens: true,
+      });
+      await second.join(30);
+      await producer.join(30);
+      assertEquals([second.exitCode, producer.exitCode], [0, 0]);
+      assertEquals(q.qsize(), 0);
+      assert(q.empty(), "empty() is false on an empty queue");
+      assert(!q.full(), "full() is true on an empty queue");
+      await q.put(new Uint8Array(1), { timeout: 5 });
+      assertEquals((await q.get({ timeout: 5 })).length, 1);
+    } finally {
+      Atomics.store(pause, 0, 1);
+      Atomics.notify(pause, 0);
+      for (const p of [first, second, producer]) {
+        if (p?.isAlive()) p.kill();
+        await p?.join(30);
+      }
+    }
+  });
+}
+
+Deno.test("a process's end waits for its queue feeder; after cancelJoinThread() it does not", async () => {
+  const q = new Queue<Uint8Array>(0, { bufferSize: 64 << 10 });
+  const waits = start("putBigAndEnd", [q, 1 << 20]);
+  await new Promise((r) => setTimeout(r, 500));
+  assert(waits.isAlive(), "the process ended with items in its feeder");
+  assertEquals((await q.get({ timeout: 30 })).length, 1 << 20);
+  await waits.join(30);
+  assertEquals(waits.exitCode, 0);
+
+  const q2 = new Queue<Uint8Array>(0, { bufferSize: 64 << 10 });
+  const ends = start("putBigCancelAndEnd", [q2, 1 << 20]);
+  await ends.join(30);
+  assertEquals(ends.exitCode, 0);
 });

@@ -164,6 +164,10 @@ Deno.test("remote: a program importing the module from a URL uses every feature,
         said["manager"],
         "NotCapable: Cannot start the manager at '127.0.0.1:0': the manager needs --allow-net=127.0.0.1",
       );
+      assertStringIncludes(
+        said["served manager"],
+        "NotCapable: Cannot start the manager at '127.0.0.1:45999': the manager needs --allow-net=127.0.0.1:45999",
+      );
     });
 
     await t.step(

@@ -8,13 +8,15 @@
  * (`timeout`): the client retries with a short backoff until then, and
  * every command waiting on it fails with that error.
  *
- * May import: node-redis, `node:buffer`. Nothing else of this package.
+ * May import: node-redis, `node:buffer`, `@std/async/deadline`. Nothing
+ * else of this package.
  *
  * @module
  */
 
 import { createClient, RESP_TYPES } from "redis";
 import { Buffer } from "node:buffer";
+import { deadline } from "@std/async/deadline";
 
 /**
  * The Redis broker could not be reached, dropped the connection for
@@ -88,6 +90,41 @@ export function checkBrokerUrl(
   return text;
 }
 
+/** TLS settings of a `rediss://` broker. */
+export interface TlsOptions {
+  /**
+   * Certificates (PEM text) to trust besides the system's, e.g. the CA
+   * that signed a private Redis server's certificate.
+   */
+  ca?: string | string[];
+}
+
+/**
+ * The error that ends a pool (or host) whose broker commands keep
+ * failing, once they have failed for longer than `brokerTimeout`
+ * (node-redis reconnects meanwhile); `null` before.
+ *
+ * @param err The last failure.
+ * @param since When the failures began (`performance.now()`).
+ * @param opts The broker URL and `brokerTimeout` (seconds).
+ * @returns The error, or `null` to try again.
+ */
+export function lasting(
+  err: unknown,
+  since: number,
+  opts: { broker: string; brokerTimeout: number },
+): BrokerError | null {
+  if (performance.now() - since < opts.brokerTimeout * 1000 + 1000) {
+    return null;
+  }
+  return new BrokerError(
+    `Cannot use the broker at ${redactUrl(opts.broker)}: ${
+      err instanceof Error ? err.message : String(err)
+    } (for ${opts.brokerTimeout}s)`,
+    { cause: err },
+  );
+}
+
 /** A reply as node-redis gives it (arrays, strings or Buffers, numbers). */
 export type Reply = unknown;
 
@@ -98,12 +135,23 @@ export class Broker {
   #client: ReturnType<typeof createClient>;
   #url: string;
   #timeout: number;
+  #tls: TlsOptions | undefined;
   #failure: BrokerError | null = null;
   #closed = false;
 
-  private constructor(url: string, timeoutSeconds: number) {
+  private constructor(
+    url: string,
+    timeoutSeconds: number,
+    tls: TlsOptions | undefined,
+  ) {
     this.#url = url;
     this.#timeout = timeoutSeconds;
+    this.#tls = tls;
+    const ca = tls?.ca === undefined
+      ? undefined
+      : Array.isArray(tls.ca)
+      ? tls.ca
+      : [tls.ca];
     let since = 0;
     this.#client = createClient({
       url,
@@ -111,6 +159,9 @@ export class Broker {
       // (bounded by the reconnect strategy below), not forever.
       disableOfflineQueue: false,
       socket: {
+        ...(url.startsWith("rediss:") && ca !== undefined
+          ? { tls: true as const, ca }
+          : {}),
         connectTimeout: Math.max(100, timeoutSeconds * 1000),
         reconnectStrategy: (retries: number, cause: Error) => {
           if (this.#closed) return false;
@@ -144,29 +195,29 @@ export class Broker {
    *
    * @param url The broker URL.
    * @param timeout Seconds to keep trying.
+   * @param tls TLS settings of a `rediss://` URL.
    * @returns The connected broker.
    * @throws {BrokerError} When it cannot connect in time, or Redis
    *   refuses the login.
    */
-  static async connect(url: string, timeout: number): Promise<Broker> {
-    const broker = new Broker(url, timeout);
-    let timer: ReturnType<typeof setTimeout> | undefined;
+  static async connect(
+    url: string,
+    timeout: number,
+    tls?: TlsOptions,
+  ): Promise<Broker> {
+    const broker = new Broker(url, timeout, tls);
     try {
-      await Promise.race([
-        broker.#client.connect(),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(broker.#lost(new Error("connection timed out"))),
-            timeout * 1000 + 500,
-          );
-        }),
-      ]);
+      // node-redis's own connect timeout covers one attempt; this bounds
+      // the attempts and their backoff together.
+      await deadline(broker.#client.connect(), timeout * 1000 + 500);
     } catch (err) {
       broker.destroy();
       throw broker.#failure ??
-        (err instanceof BrokerError ? err : broker.#lost(err));
-    } finally {
-      clearTimeout(timer);
+        (err instanceof BrokerError ? err : broker.#lost(
+          err instanceof DOMException && err.name === "TimeoutError"
+            ? new Error("connection timed out")
+            : err,
+        ));
     }
     return broker;
   }
@@ -178,7 +229,7 @@ export class Broker {
    * @returns The new connection.
    */
   duplicate(): Promise<Broker> {
-    return Broker.connect(this.#url, this.#timeout);
+    return Broker.connect(this.#url, this.#timeout, this.#tls);
   }
 
   /** The lasting failure, once the broker is given up on. */

@@ -24,7 +24,7 @@ import { setLongTimeout } from "../_timer.ts";
 import type { PoolStats, TaskSpec } from "../_pool_engine.ts";
 import type { Engine } from "../_pool_hook.ts";
 import type { Buffer } from "node:buffer";
-import { Broker, BrokerError } from "./broker.ts";
+import { Broker, BrokerError, lasting, type TlsOptions } from "./broker.ts";
 import {
   type ClusterTask,
   decode,
@@ -40,7 +40,7 @@ import {
 import { HostRunner, type LocalPoolOptions, STREAM_TTL } from "./host.ts";
 
 /** Tasks of `apply` calls travelling in one stream entry, at most. */
-const ENTRY_TASKS = 16;
+const ENTRY_TASKS = 32;
 
 /** What the caller engine needs. */
 export interface CallerOptions {
@@ -60,6 +60,8 @@ export interface CallerOptions {
   brokerTimeout: number;
   /** How the local worker processes run. */
   local: LocalPoolOptions;
+  /** TLS settings of a `rediss://` broker. */
+  tls?: TlsOptions;
 }
 
 interface Pending {
@@ -123,6 +125,7 @@ export class CallerEngine implements Engine {
     const cmd = await Broker.connect(
       this.#opts.broker,
       this.#opts.brokerTimeout,
+      this.#opts.tls,
     );
     this.#cmd = cmd;
     if (this.#stopped) {
@@ -146,6 +149,7 @@ export class CallerEngine implements Engine {
       this.#host = await HostRunner.start({
         broker: this.#opts.broker,
         brokerTimeout: this.#opts.brokerTimeout,
+        tls: this.#opts.tls,
         name: this.#opts.name,
         processes: this.#opts.processes,
         local: this.#opts.local,
@@ -394,6 +398,7 @@ export class CallerEngine implements Engine {
   async #readLoop(): Promise<void> {
     const reader = this.#reader!;
     const key = this.#keys.results(this.#id);
+    let since: number | undefined;
     while (!this.#stopped) {
       let reply: unknown;
       try {
@@ -408,9 +413,19 @@ export class CallerEngine implements Engine {
           this.#lastResult,
         ]);
       } catch (err) {
-        if (!this.#stopped) this.#break(err);
-        return;
+        if (this.#stopped) return;
+        const lost = reader.failure ?? this.#cmd?.failure ??
+          lasting(err, since ??= performance.now(), this.#opts);
+        if (lost !== null) {
+          this.#break(lost);
+          return;
+        }
+        // The link dropped: node-redis reconnects (for up to
+        // brokerTimeout seconds), then this read goes on.
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
       }
+      since = undefined;
       if (!Array.isArray(reply) || reply.length === 0) continue;
       const ids: string[] = [];
       for (const [, entries] of reply as [unknown, [unknown, unknown][]][]) {

@@ -30,11 +30,12 @@ import {
 import { TaskMode, toRemoteError } from "../_protocol.ts";
 import type { StartMethod } from "../_start_method.ts";
 import type { Buffer } from "node:buffer";
-import { Broker } from "./broker.ts";
+import { Broker, lasting, type TlsOptions } from "./broker.ts";
+import { admit, parseEntry, RUN_SOURCE } from "./admit.ts";
+import { dropDeadConsumers, findLost } from "./claims.ts";
 import {
   type CancelMessage,
   type ClusterTask,
-  decode,
   encode,
   type FailKind,
   fieldsOf,
@@ -47,6 +48,9 @@ import {
 
 /** Seconds the task stream outlives its last user (renewed by use). */
 export const STREAM_TTL = 3600;
+
+/** What an entry of `apply` tasks counts against a host's capacity. */
+const SMALL_WEIGHT = 1 / 16;
 
 /** How long (ms) a host stopping gracefully waits for its tasks. */
 const GRACE_MS = 10_000;
@@ -70,6 +74,8 @@ export interface HostOptions {
   broker: string;
   /** Seconds to keep trying an unreachable broker. */
   brokerTimeout: number;
+  /** TLS settings of a `rediss://` broker. */
+  tls?: TlsOptions;
   /** Cluster name. */
   name: string;
   /** Local worker processes. */
@@ -89,12 +95,8 @@ export interface HostOptions {
 interface Held {
   entry: TaskEntry;
   left: number;
+  weight: number;
 }
-
-const RUN_SOURCE = {
-  module: new URL("./run_source.ts", import.meta.url).href,
-  name: "runSource",
-};
 
 /** A running worker host. */
 export class HostRunner {
@@ -107,6 +109,8 @@ export class HostRunner {
   #reader: Broker;
   #sub: Broker;
   #held = new Map<string, Held>();
+  #weight = 0;
+  #reclaiming = false;
   #running = new Map<string, AbortController>();
   /** Caller → when last seen alive (ms); negated once it terminated. */
   #callers = new Map<string, number>();
@@ -149,7 +153,11 @@ export class HostRunner {
    * @throws {BrokerError} When the broker cannot be reached.
    */
   static async start(opts: HostOptions): Promise<HostRunner> {
-    const cmd = await Broker.connect(opts.broker, opts.brokerTimeout);
+    const cmd = await Broker.connect(
+      opts.broker,
+      opts.brokerTimeout,
+      opts.tls,
+    );
     const conns: Broker[] = [cmd];
     try {
       conns.push(await cmd.duplicate());
@@ -216,13 +224,20 @@ export class HostRunner {
     ]);
   }
 
+  /**
+   * Entries a host holds at once, in units of a chunk: two per local
+   * process, so the chunks of a map spread over the hosts. An entry of
+   * small `apply` tasks weighs {@linkcode SMALL_WEIGHT}: a flood of them
+   * needs many in hand to keep the local workers busy.
+   */
   get #capacity(): number {
     return this.#opts.processes * 2;
   }
 
   async #readLoop(): Promise<void> {
+    let since: number | undefined;
     while (!this.#stopping) {
-      const free = this.#capacity - this.#held.size;
+      const free = Math.floor(this.#capacity - this.#weight);
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.#slotFreed = resolve));
         continue;
@@ -249,9 +264,17 @@ export class HostRunner {
           await this.#createGroup().catch(() => {});
           continue;
         }
-        this.#fail(err);
-        return;
+        const lost = this.#reader.failure ??
+          lasting(err, since ??= performance.now(), this.#opts);
+        if (lost !== null) {
+          this.#fail(lost);
+          return;
+        }
+        // The link dropped: node-redis reconnects, then reading goes on.
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
       }
+      since = undefined;
       if (!Array.isArray(reply)) continue;
       for (const [, entries] of reply as [unknown, [unknown, unknown][]][]) {
         for (const [rawId, fields] of entries) {
@@ -271,8 +294,15 @@ export class HostRunner {
       this.#ack(id);
       return;
     }
-    const held: Held = { entry, left: entry.tasks.length };
+    const small = entry.tasks.length > 1 ||
+      entry.tasks[0]?.mode === TaskMode.Apply;
+    const held: Held = {
+      entry,
+      left: entry.tasks.length,
+      weight: small ? SMALL_WEIGHT : 1,
+    };
     this.#held.set(id, held);
+    this.#weight += held.weight;
     if (delivered - 1 >= entry.maxDeaths) {
       for (const t of entry.tasks) {
         this.#report(entry, id, held, t, "lost", {
@@ -301,7 +331,15 @@ export class HostRunner {
           this.#run(id, held, t, controllers[i].signal);
         }
       });
-    }, (err) => this.#fail(err));
+    }, (err) => {
+      // Not checked: leave the entry to be claimed again.
+      this.#held.delete(id);
+      this.#weight -= held.weight;
+      for (const t of entry.tasks) {
+        this.#running.delete(`${entry.caller}:${t.id}`);
+      }
+      this.#trouble(err);
+    });
   }
 
   /** Which of the entry's tasks to skip: a dead caller's, cancelled ones. */
@@ -336,7 +374,13 @@ export class HostRunner {
 
   #run(id: string, held: Held, t: ClusterTask, signal: AbortSignal): void {
     const entry = held.entry;
-    const target = this.#target(entry, t);
+    const target = admit(entry, t, {
+      cwd: this.#cwd,
+      roots: this.#opts.roots,
+      allowSource: this.#opts.allowSource ||
+        entry.caller === this.#opts.trusted,
+      anyModule: entry.caller === this.#opts.trusted,
+    });
     if (typeof target === "string") {
       this.#running.delete(`${entry.caller}:${t.id}`);
       this.#report(entry, id, held, t, "refused", {
@@ -391,34 +435,6 @@ export class HostRunner {
     );
   }
 
-  /**
-   * What the local pool should run for `t`, or why it is refused.
-   */
-  #target(
-    entry: TaskEntry,
-    t: ClusterTask,
-  ): { module: string; name: string } | string {
-    const trusted = entry.caller === this.#opts.trusted;
-    const label = t.label;
-    if (t.ref.module === undefined) {
-      if (typeof t.ref.source !== "string") {
-        return `Cannot run task '${label}': it names no module and no source`;
-      }
-      if (trusted || this.#opts.allowSource) return RUN_SOURCE;
-      return `Cannot run task '${label}': no module the caller looked in exports it, so it was shipped by its source, and this worker host runs only exported functions; export '${label}' from the caller's main module (or pass { module, name }), or start the worker host with --allow-source`;
-    }
-    let url = t.ref.module;
-    if (url.startsWith(entry.cwd)) {
-      url = this.#cwd + url.slice(entry.cwd.length);
-    }
-    if (!trusted && !this.#opts.roots.some((r) => url.startsWith(r))) {
-      return `Cannot run task '${label}': its module ${url} is outside the modules this worker host may import (${
-        this.#opts.roots.join(", ")
-      }); start the worker host with --allow-module <root> to allow it`;
-    }
-    return { module: url, name: t.ref.name };
-  }
-
   #report(
     entry: TaskEntry,
     id: string,
@@ -446,7 +462,10 @@ export class HostRunner {
   /** One task of entry `id` is finished; the entry is acked with its last. */
   #done(id: string, held: Held): void {
     if (--held.left > 0) return;
-    if (this.#held.get(id) === held) this.#held.delete(id);
+    if (this.#held.get(id) === held) {
+      this.#held.delete(id);
+      this.#weight -= held.weight;
+    }
     this.#ack(id);
     const wake = this.#slotFreed;
     this.#slotFreed = null;
@@ -484,7 +503,9 @@ export class HostRunner {
       ops.push(cmd.send(["XDEL", this.#keys.tasks, ...this.#acks]));
       this.#acks = [];
     }
-    Promise.all(ops).catch((err) => this.#fail(err));
+    // Results not written leave their entries pending: they are claimed
+    // again after their visibility timeout (by this host too).
+    Promise.all(ops).catch((err) => this.#trouble(err));
   }
 
   #onCancel(message: string): void {
@@ -519,6 +540,9 @@ export class HostRunner {
       for (const [caller, seen] of this.#callers) {
         if (Math.abs(seen) < old) this.#callers.delete(caller);
       }
+      dropDeadConsumers(this.#cmd, this.#keys.tasks).catch((err) =>
+        this.#trouble(err)
+      );
     }
     const held = [...this.#held.keys()];
     if (held.length > 0) {
@@ -534,51 +558,41 @@ export class HostRunner {
         "JUSTID",
       ]).catch(() => {});
     }
-    if (this.#held.size < this.#capacity) {
-      this.#reclaim().catch((err) => this.#fail(err));
+    {
+      this.#reclaim().catch((err) => this.#trouble(err));
     }
   }
 
   /** Claims entries whose host stopped renewing them. */
   async #reclaim(): Promise<void> {
-    const pending = await this.#cmd.send([
-      "XPENDING",
-      this.#keys.tasks,
-      GROUP,
-      "IDLE",
-      "1000",
-      "-",
-      "+",
-      "32",
-    ]).catch(() => []);
-    if (!Array.isArray(pending)) return;
-    for (const row of pending as [string, string, number, number][]) {
-      if (this.#stopping || this.#held.size >= this.#capacity) return;
-      const [id, consumer, idle, delivered] = row;
-      if (consumer === this.#id) continue;
-      const got = await this.#cmd.sendRaw(["XRANGE", this.#keys.tasks, id, id]);
-      const first = Array.isArray(got) ? got[0] : undefined;
-      if (first === undefined) {
-        // Deleted but never acked: nothing to run.
-        await this.#cmd.send(["XACK", this.#keys.tasks, GROUP, id]);
-        continue;
+    if (this.#reclaiming) return;
+    this.#reclaiming = true;
+    try {
+      const lost = findLost(this.#cmd, this.#keys.tasks, this.#id, {
+        held: (id) => this.#held.has(id),
+        // Claimed even when busy (up to twice the capacity): the tasks of
+        // a dead host must not wait for the end of a long map.
+        room: () => !this.#stopping && this.#weight < 2 * this.#capacity,
+      });
+      for await (const { id, fields, delivered } of lost) {
+        this.#take(id, fields, delivered);
       }
-      const entry = parseEntry(fieldsOf(first[1]).get("e"));
-      const vt = typeof entry === "string" ? 1 : entry.vt;
-      if (Number(idle) < vt * 1000) continue;
-      const claimed = await this.#cmd.sendRaw([
-        "XCLAIM",
-        this.#keys.tasks,
-        GROUP,
-        this.#id,
-        String(Math.round(vt * 1000)),
-        id,
-      ]);
-      if (!Array.isArray(claimed) || claimed.length === 0 || !claimed[0]) {
-        continue; // Another host was quicker, or its host came back.
-      }
-      const [, fields] = claimed[0] as [unknown, unknown];
-      this.#take(id, fields, Number(delivered) + 1);
+    } finally {
+      this.#reclaiming = false;
+    }
+  }
+
+  /** A command failed: fatal once the broker is given up on. */
+  #trouble(err: unknown): void {
+    if (this.#stopping) return;
+    const lost = this.#cmd.failure;
+    if (lost !== null) this.#fail(lost);
+    else {
+      this.#opts.log(
+        `worker host ${this.#id}: broker command failed: ${
+          err instanceof Error ? err.message : String(err)
+        }`,
+      );
     }
   }
 
@@ -660,39 +674,6 @@ export class HostRunner {
     })();
     return this.#stopped;
   }
-}
-
-/** The entry's task payload, or why it is malformed. */
-function parseEntry(bytes: unknown): TaskEntry | string {
-  if (!(bytes instanceof Uint8Array)) return "no 'e' field with a payload";
-  let e: TaskEntry;
-  try {
-    e = decode<TaskEntry>(bytes);
-  } catch (err) {
-    return `undecodable payload (${
-      err instanceof Error ? err.message : String(err)
-    })`;
-  }
-  if (
-    e === null || typeof e !== "object" || typeof e.caller !== "string" ||
-    typeof e.cwd !== "string" || typeof e.vt !== "number" ||
-    typeof e.maxDeaths !== "number" || typeof e.expire !== "number" ||
-    !Array.isArray(e.tasks)
-  ) {
-    return "payload is not a task entry";
-  }
-  for (const t of e.tasks) {
-    if (
-      t === null || typeof t !== "object" || typeof t.id !== "number" ||
-      typeof t.label !== "string" || !Array.isArray(t.args) ||
-      t.ref === null || typeof t.ref !== "object" ||
-      typeof t.ref.name !== "string" ||
-      ![TaskMode.Apply, TaskMode.Map, TaskMode.Starmap].includes(t.mode)
-    ) {
-      return "a task in it is malformed";
-    }
-  }
-  return e;
 }
 
 /** A result that can be encoded: an uncloneable value becomes an error. */

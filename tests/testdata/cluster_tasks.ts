@@ -52,3 +52,21 @@ export async function touchSlow(path: string, ms: number): Promise<string> {
   await new Promise((r) => setTimeout(r, ms));
   return path;
 }
+
+/** Puts `from..to-1` into the broker queue `name` (from a task). */
+export async function produce(
+  broker: string,
+  name: string,
+  from: number,
+  to: number,
+): Promise<number> {
+  const { Queue } = await import("../../lib/cluster.ts");
+  await using q = new Queue<number>({ broker, name, maxsize: 10 });
+  for (let i = from; i < to; i++) await q.put(i);
+  return to - from;
+}
+
+/** Returns its argument (a no-op task for benchmarks). */
+export function noop(x: unknown): unknown {
+  return x;
+}

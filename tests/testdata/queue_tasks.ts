@@ -228,3 +228,73 @@ export function pingPipe(
   conn.sendSync(null);
   out.putSync(percentiles(samples));
 }
+
+/**
+ * Puts `size` bytes of 7s, then `"after"`, with the blocking put, and sets
+ * `returned` once both calls returned (before any reader came).
+ */
+export function putBigThenSignal(
+  q: Queue<unknown>,
+  size: number,
+  returned: { set(): void },
+) {
+  q.putSync(new Uint8Array(size).fill(7));
+  q.putSync("after");
+  returned.set();
+}
+
+/**
+ * Starts putting `size` bytes of 7s, then blocks this thread (so its
+ * feeder stops part-way) until `pause[0]` is set, then lets it finish.
+ */
+export async function putBigPaused(
+  q: Queue<unknown>,
+  size: number,
+  pause: Int32Array,
+) {
+  const put = q.put(new Uint8Array(size).fill(7));
+  Atomics.wait(pause, 0, 0);
+  await put;
+}
+
+/** Gets one item and reports its length and whether it is all 7s. */
+export async function getAndReport(
+  q: Queue<Uint8Array>,
+  out: Queue<{ length: number; sevens: boolean }>,
+) {
+  const x = await q.get({ timeout: 120 });
+  await out.put({ length: x.length, sevens: x.every((b) => b === 7) });
+}
+
+/** Puts `size` bytes (more than the ring holds) and returns at once. */
+export async function putBigAndEnd(q: Queue<unknown>, size: number) {
+  await q.put(new Uint8Array(size).fill(7));
+}
+
+/** As {@linkcode putBigAndEnd}, after `cancelJoinThread()`. */
+export async function putBigCancelAndEnd(q: Queue<unknown>, size: number) {
+  q.cancelJoinThread();
+  await q.put(new Uint8Array(size).fill(7));
+}
+
+/** Sends 0..n-1 and returns without closing: its end closes the handle. */
+export async function sendAndEnd(conn: Connection, n: number) {
+  for (let i = 0; i < n; i++) await conn.send(i);
+}
+
+/** Sends `"before"`, then throws. */
+export async function sendThenThrow(conn: Connection) {
+  await conn.send("before");
+  throw new Error("boom (expected by the test)");
+}
+
+/** Sends `"ready"`, then waits on `recv` until it is killed. */
+export async function readyThenWait(conn: Connection) {
+  await conn.send("ready");
+  await conn.recv({ timeout: 120 });
+}
+
+/** Receives one message, then returns. */
+export async function recvOneAndEnd(conn: Connection) {
+  await conn.recv({ timeout: 60 });
+}

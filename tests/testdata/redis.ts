@@ -13,6 +13,8 @@ export interface Redis {
   port: number;
   /** `redis://127.0.0.1:<port>` (with user:pass@ when made with acl). */
   url: string;
+  /** With `tls`: the PEM certificate to trust. */
+  ca?: string;
   /** Runs redis-cli against it; returns its stdout. */
   cli(...args: string[]): Promise<string>;
   stop(): Promise<void>;
@@ -30,15 +32,65 @@ function freePort(): number {
  *
  * @param extra More redis-server options (e.g. an ACL user).
  */
-export async function startRedis(extra: string[] = []): Promise<Redis> {
+export async function startRedis(
+  extra: string[] = [],
+  { tls = false } = {},
+): Promise<Redis> {
   const dir = await Deno.makeTempDir({ prefix: "mp_redis_" });
   const port = freePort();
+  let ca: string | undefined;
+  let listen = ["--port", String(port)];
+  let cliTls: string[] = [];
+  if (tls) {
+    // A self-signed certificate for 127.0.0.1, trusted through `ca`.
+    const made = await new Deno.Command("openssl", {
+      args: [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        `${dir}/key.pem`,
+        "-out",
+        `${dir}/cert.pem`,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!made.success) {
+      throw new Error(
+        `Cannot make a test certificate: ${
+          new TextDecoder().decode(made.stderr)
+        }`,
+      );
+    }
+    ca = `${dir}/cert.pem`;
+    listen = [
+      "--port",
+      "0",
+      "--tls-port",
+      String(port),
+      "--tls-cert-file",
+      ca,
+      "--tls-key-file",
+      `${dir}/key.pem`,
+      "--tls-auth-clients",
+      "no",
+    ];
+    cliTls = ["--tls", "--cacert", ca];
+  }
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("redis-server", {
       args: [
-        "--port",
-        String(port),
+        ...listen,
         "--bind",
         "127.0.0.1",
         "--save",
@@ -63,7 +115,7 @@ export async function startRedis(extra: string[] = []): Promise<Redis> {
   }
   const cli = async (...args: string[]) => {
     const out = await new Deno.Command("redis-cli", {
-      args: ["-p", String(port), ...args],
+      args: [...cliTls, "-p", String(port), ...args],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -81,7 +133,8 @@ export async function startRedis(extra: string[] = []): Promise<Redis> {
   }
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls ? "rediss" : "redis"}://127.0.0.1:${port}`,
+    ca,
     cli,
     async stop() {
       try {

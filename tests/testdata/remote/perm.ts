@@ -35,4 +35,11 @@ if (import.meta.main) {
     await using m = await mp.Manager();
     return await (await m.dict()).toObject();
   });
+  await attempt("served manager", async () => {
+    const server = await mp.serveManager({
+      address: ["127.0.0.1", 45999],
+      authkey: "secret",
+    });
+    await server.shutdown();
+  });
 }
