@@ -119,11 +119,14 @@ export function encodeShared(
   holder?: number,
 ): unknown {
   const outer = sendingTo;
+  const outerCopies = bufferCopies;
   sendingTo = holder ?? outer;
+  bufferCopies = null;
   try {
     return rewrite(value, toMarker, transfer);
   } finally {
     sendingTo = outer;
+    bufferCopies = outerCopies;
   }
 }
 
@@ -135,13 +138,103 @@ export function encodeShared(
  */
 let sendingTo: number | undefined;
 
+/**
+ * The copies {@linkcode viewMarker} made in the current
+ * {@linkcode encodeShared} call, by original buffer: views over one buffer
+ * arrive over one buffer, as structured clone gives.
+ */
+let bufferCopies: Map<ArrayBuffer, ArrayBuffer> | null = null;
+
 /** The {@linkcode rewrite} visitor of {@linkcode encodeShared}. */
 function toMarker(obj: object, transfer: Transferable[] | undefined): unknown {
+  if (ArrayBuffer.isView(obj)) return viewMarker(obj, transfer);
   if (!isShareable(obj)) return KEEP;
   const d = obj[kShare](sendingTo);
   if (d.transfer && transfer) transfer.push(...d.transfer);
   const marker: Marker = { [MARK]: d.tag, id: d.id, data: d.data };
   return marker;
+}
+
+/** The tag of a typed array's or DataView's marker (see {@linkcode viewMarker}). */
+const VIEW_TAG = "mp.view";
+
+/** Views over smaller buffers cross as they are. */
+const VIEW_MIN_BYTES = 64;
+
+/** What a view's marker holds. */
+interface ViewData {
+  /** Its class: `Uint8Array` … `DataView`. */
+  type: string;
+  buffer: ArrayBufferLike;
+  offset: number;
+  /** Elements (bytes for a DataView). */
+  length: number;
+}
+
+/**
+ * Swaps a typed array or DataView for a marker holding its bare buffer.
+ * Deno 2.9.6's `receiveMessageOnPort` (how a busy pool worker takes its
+ * next tasks) takes ~240 ns per ELEMENT to receive a view, transferred or
+ * not: 5 s for a 16 MiB Uint8Array, where a bare ArrayBuffer takes a few
+ * ms. The marker keeps structured clone's result: the whole buffer is
+ * copied (once for all views over it) unless it is transferred, which
+ * moves it, or shared; the view is rebuilt at its offset and length.
+ * A resizable buffer crosses as it is (a copy would lose that).
+ */
+function viewMarker(
+  view: ArrayBufferView,
+  transfer: Transferable[] | undefined,
+): unknown {
+  const buffer = view.buffer;
+  if (
+    buffer.byteLength < VIEW_MIN_BYTES ||
+    (buffer as ArrayBuffer).resizable ||
+    (buffer as SharedArrayBuffer).growable
+  ) {
+    return KEEP;
+  }
+  let sent: ArrayBufferLike = buffer;
+  if (
+    !(buffer instanceof SharedArrayBuffer) &&
+    !transfer?.includes(buffer as ArrayBuffer)
+  ) {
+    bufferCopies ??= new Map();
+    // Not added to `transfer`: a pool task that transfers travels alone,
+    // and one that is sent again (its worker died) would find it moved.
+    let copy = bufferCopies.get(buffer as ArrayBuffer);
+    if (copy === undefined) {
+      copy = (buffer as ArrayBuffer).slice(0);
+      bufferCopies.set(buffer as ArrayBuffer, copy);
+    }
+    sent = copy;
+  }
+  const data: ViewData = {
+    type: Object.prototype.toString.call(view).slice(8, -1),
+    buffer: sent,
+    offset: view.byteOffset,
+    length: view instanceof DataView
+      ? view.byteLength
+      : (view as Uint8Array).length,
+  };
+  const marker: Marker = { [MARK]: VIEW_TAG, id: "", data };
+  return marker;
+}
+
+/** Views rebuilt from their markers, so one view sent twice is one view. */
+const revivedViews = new WeakMap<object, ArrayBufferView>();
+
+function reviveView(marker: Marker): ArrayBufferView {
+  let view = revivedViews.get(marker);
+  if (view === undefined) {
+    const d = marker.data as ViewData;
+    const Type = (globalThis as unknown as Record<
+      string,
+      new (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView
+    >)[d.type];
+    view = new Type(d.buffer, d.offset, d.length);
+    revivedViews.set(marker, view);
+  }
+  return view;
 }
 
 /** What a {@linkcode rewrite} visitor returns to leave an object as it is. */
@@ -334,6 +427,7 @@ function decodeIn(
 
 function revive(marker: Marker): unknown {
   const tag = marker[MARK];
+  if (tag === VIEW_TAG) return reviveView(marker);
   if (uncached.has(tag)) return revivers.get(tag)!(marker.data, marker.id);
   const key = `${tag}:${marker.id}`;
   const cached = revived.get(key)?.deref();
@@ -471,7 +565,8 @@ function findSharedMemory(value: unknown, seen: Set<object>): string | null {
   const rec = value as Record<string, unknown>;
   if (!Array.isArray(value) && typeof rec[MARK] === "string") {
     const tag = (rec[MARK] as string).replace(/^mp\./, "");
-    return holdsSharedMemory(rec.data, new Set()) ? tag : null;
+    if (!holdsSharedMemory(rec.data, new Set())) return null;
+    return rec[MARK] === VIEW_TAG ? "" : tag;
   }
   for (const k of Object.keys(rec)) {
     const hit = findSharedMemory(rec[k], seen);

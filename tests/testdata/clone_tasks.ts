@@ -75,3 +75,17 @@ export function describeValue(x: unknown): Record<string, unknown> {
 export function useQueueInCycle(o: { q: Queue<string>; self: unknown }): void {
   o.q.putSync(o.self === o ? "cycle kept" : "cycle lost");
 }
+
+/** A big view's class, size, whether it owns its buffer, and a checksum. */
+export function summarize(v: ArrayBufferView): Record<string, unknown> {
+  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i += 4093) sum = (sum + bytes[i] * i) % 1e9;
+  return {
+    type: Object.prototype.toString.call(v),
+    byteLength: v.byteLength,
+    own: v.byteOffset === 0 && v.buffer.byteLength === v.byteLength,
+    last: bytes[bytes.length - 1],
+    sum,
+  };
+}
