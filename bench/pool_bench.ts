@@ -12,24 +12,11 @@
  * - startup: `new Pool(2)` to the first result.
  */
 import { parentProcess, Pool } from "../mod.ts";
+import { burn, noop, TASKS } from "./_tasks.ts";
 
-const HERE = import.meta.url;
+const HERE = TASKS;
 
-/** Spins for about `us` microseconds of real CPU work. */
-export function burn(us: number): number {
-  const end = performance.now() + us / 1000;
-  let x = 0;
-  while (performance.now() < end) {
-    for (let i = 0; i < 100; i++) x += Math.sqrt(i + x);
-  }
-  return x;
-}
-
-export function noop(x: number): number {
-  return x;
-}
-
-// Workers import this module to find `burn` and `noop`; the benchmarks
+// Workers import bench/_tasks.ts to find `burn` and `noop`; the benchmarks
 // themselves run only in the main program (`import.meta.main` is false
 // under `deno bench`, so it cannot be the guard here).
 if (parentProcess() === null) {
