@@ -1,7 +1,7 @@
 /**
  * Why use a Pool: the same CPU-bound job done serially, then spread over
  * every core, with the times and the speed-up. Counts the primes below
- * 4,000,000 in 48 ranges; a progress bar shows the parallel run.
+ * 6,000,000 in 48 ranges; a progress bar shows the parallel run.
  *
  * Run: deno task example   (deno run --allow-all examples/cpu_speedup.ts)
  */
@@ -24,11 +24,15 @@ export function countPrimes([lo, hi]: [number, number]): number {
 }
 
 if (import.meta.main) {
-  const limit = 4_000_000;
+  const limit = 6_000_000;
   const parts = 48;
   const ranges = Array.from(
     { length: parts },
-    (_, i) => [i * limit / parts, (i + 1) * limit / parts] as [number, number],
+    (_, i) =>
+      [
+        Math.floor(i * limit / parts),
+        Math.floor((i + 1) * limit / parts),
+      ] as [number, number],
   );
 
   let start = performance.now();
