@@ -15,7 +15,15 @@
  *
  * The child's stdout and stderr are the parent's (inherited); its stdin is
  * a pipe the parent holds open, so the child sees EOF when the parent
- * dies, however it dies. The socket (Unix domain; loopback TCP on
+ * dies, however it dies. A child busy in synchronous code never reads
+ * that EOF, so on Linux the child also gets a parent-death signal: it is
+ * started through util-linux's `setpriv --pdeathsig KILL` (present on
+ * Debian and most distributions), which sets `PR_SET_PDEATHSIG` and then
+ * execs `deno` (same pid). The kernel kills the child the moment the
+ * thread that spawned it ends: the program's main thread, or the worker
+ * thread that started it (which waits for its non-daemon children
+ * first). Where `setpriv` is missing or `--allow-run` does not cover it,
+ * the child is started directly and relies on EOF alone. The socket (Unix domain; loopback TCP on
  * Windows) carries frames: a u32
  * little-endian length, then an item encoded by `_ring_codec.ts` (a fast
  * tagged encoding for plain data, `node:v8` serialization for the rest),
@@ -495,6 +503,34 @@ const SIGNALS: Record<string, number> = {
   SIGALRM: 14,
   SIGTERM: 15,
 };
+
+/** Where `setpriv` may be (util-linux). */
+const SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
+
+/** `undefined` until looked for; then the path, or `null` for none. */
+let setprivPath: string | null | undefined;
+
+/**
+ * The `setpriv` that starts a child with a parent-death signal (see the
+ * module doc), or `null` where there is none this program may run.
+ */
+function deathSignalWrapper(): string | null {
+  if (setprivPath !== undefined) return setprivPath;
+  setprivPath = null;
+  if (Deno.build.os !== "linux") return null;
+  for (const path of SETPRIV_PATHS) {
+    try {
+      const run = Deno.permissions.querySync({ name: "run", command: path });
+      if (run.state !== "granted") continue;
+      if (!Deno.statSync(path).isFile) continue;
+      setprivPath = path;
+      break;
+    } catch {
+      // Not there, or not readable here: try the next, or go without.
+    }
+  }
+  return setprivPath;
+}
 
 /** Seconds after `terminate()` before a child that ignores SIGTERM is killed. */
 const TERMINATE_GRACE_MS = 3000;
@@ -1137,8 +1173,12 @@ export function spawnChild(
       checkNoSharedMemory(init.initargs, action);
     }
     initFrame = encodeFrame(wireInit(init));
-    child = new Deno.Command(Deno.execPath(), {
-      args: childArgs(address, options, grants, syncPath),
+    const args = childArgs(address, options, grants, syncPath);
+    const setpriv = deathSignalWrapper();
+    child = new Deno.Command(setpriv ?? Deno.execPath(), {
+      args: setpriv === null
+        ? args
+        : ["--pdeathsig", "KILL", "--", Deno.execPath(), ...args],
       stdin: "piped",
       stdout: "inherit",
       stderr: "inherit",

@@ -136,7 +136,7 @@ const children = new Set<Process>();
 /**
  * How long (ms) a worker thread asked to stop may take before a warning
  * says it cannot be stopped. One blocked in a library wait ends within a
- * 20 ms slice plus its exit (about 10 ms); this leaves room for a loaded
+ * 10 ms slice plus its exit (about 10 ms); this leaves room for a loaded
  * machine.
  */
 const STOP_WARNING_MS = 300;
@@ -511,7 +511,7 @@ export class Process<A extends unknown[] = any[]> {
    * returns to its event loop (at its next `await` of a timer, I/O or
    * message) or waits on any of this module's primitives (a `Lock`, a
    * `Queue` get, an `Event`, `joinSync`…: such a wait throws
-   * `StopRequested` within 20 ms, which unwinds it); its `exitCode` is
+   * `StopRequested` within 10 ms, which unwinds it); its `exitCode` is
    * then `-15`. Deno cannot interrupt a thread busy in synchronous code:
    * such a process stays alive (`isAlive()` true, `join()` waiting, its
    * locks held) until its code reaches one of those points, and a warning

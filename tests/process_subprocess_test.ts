@@ -187,6 +187,46 @@ for (const mode of ["exit", "throw", "sigterm", "sigkill"]) {
   });
 }
 
+for (const signal of ["SIGKILL", "SIGINT", "SIGHUP"] as const) {
+  Deno.test({
+    name:
+      `A busy subprocess child is gone within 1 s of its program's death by ${signal}`,
+    ignore: Deno.build.os !== "linux",
+    fn: async () => {
+      const main = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-all",
+          new URL("./testdata/busy_child_main.ts", import.meta.url).pathname,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        stdin: "null",
+      }).spawn();
+      const reader = main.stdout.pipeThrough(new TextDecoderStream())
+        .getReader();
+      let text = "";
+      while (!text.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      const pid = JSON.parse(text) as number;
+      try {
+        assert(pidAlive(pid), "the child is not running");
+        main.kill(signal);
+        await Promise.all([main.status, reader.cancel(), main.stderr.cancel()]);
+        // Busy in a loop, it never reads its stdin's EOF: only the
+        // parent-death signal (setpriv --pdeathsig) ends it.
+        await new Promise((r) => setTimeout(r, 1000));
+        assertEquals(pidAlive(pid), false, "the child outlived its program");
+      } finally {
+        if (pidAlive(pid)) Deno.kill(pid, "SIGKILL");
+      }
+    },
+  });
+}
+
 Deno.test("Process [subprocess] children inherit the program's V8 and unstable flags", async () => {
   const main = new URL("./testdata/flags_main.ts", import.meta.url);
   const run = async (flags: string[]) => {

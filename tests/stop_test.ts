@@ -10,7 +10,18 @@ import {
   assertRejects,
   assertStringIncludes,
 } from "@std/assert";
-import { Lock, Pool, Process, Queue, WorkerLostError } from "../mod.ts";
+import {
+  Barrier,
+  Condition,
+  Event,
+  Lock,
+  Pipe,
+  Pool,
+  Process,
+  Queue,
+  Semaphore,
+  WorkerLostError,
+} from "../mod.ts";
 import { runDeno } from "./testdata/run_deno.ts";
 import * as stop from "./testdata/stop_tasks.ts";
 import * as tasks from "./testdata/tasks.ts";
@@ -89,6 +100,60 @@ for (const target of [stop.readSync, stop.readAsync]) {
     await p.join();
   });
 }
+
+Deno.test("A worker process blocked in any library wait, sync or async, stops at terminate()", async () => {
+  const times: Record<string, number> = {};
+  for (const sync of [true, false]) {
+    const lock = new Lock();
+    lock.acquireSync();
+    const full = new Queue<number>(1);
+    await full.put(0);
+    const [, theirs] = Pipe();
+    const blockers: stop.Blocker[] = [
+      ["lock", lock],
+      ["semaphore", new Semaphore(0)],
+      ["event", new Event()],
+      ["condition", new Condition()],
+      ["barrier", new Barrier(2)],
+      ["recv", theirs],
+      ["put", full],
+    ];
+    for (const blocker of blockers) {
+      const rep = report();
+      const p = new Process({
+        target: stop.blockIn,
+        args: [blocker, sync, rep],
+        module: STOP_TASKS,
+      });
+      p.start();
+      await until("started", () => Atomics.load(rep, stop.Slot.Started) === 1);
+      await sleep(50);
+      assert(p.isAlive());
+      const t0 = performance.now();
+      p.terminate();
+      await until(`${blocker[0]} stopped`, () => !p.isAlive());
+      times[`${blocker[0]}${sync ? "Sync" : ""}`] = performance.now() - t0;
+      assertEquals(p.exitCode, -15);
+      assertEquals(Atomics.load(rep, stop.Slot.Done), 0, "its wait returned");
+      await p.join();
+      if (linux) {
+        // Its thread really went (not only the report of it).
+        const tid = Atomics.load(rep, stop.Slot.Tid);
+        await until(
+          `${blocker[0]}'s thread gone`,
+          () => stop.threadTicks(tid) === null,
+          5000,
+        );
+      }
+    }
+    lock.release();
+  }
+  // The issue asks for 50 ms (measured: see bench/RESULTS.md); a loaded
+  // test machine gets more room.
+  for (const [what, ms] of Object.entries(times)) {
+    assert(ms < 1000, `${what} took ${ms} ms to stop`);
+  }
+});
 
 Deno.test("A lock holder terminated in its critical section keeps the lock until its thread stops", async () => {
   const lock = new Lock();

@@ -1,7 +1,15 @@
 // Targets for the tests of stopping processes (tests/stop_test.ts and the
 // programs it runs). Each reports through shared memory what it did, so a
 // test can tell a real stop from a reported one.
-import type { Lock, Queue } from "../../mod.ts";
+import type {
+  Barrier,
+  Condition,
+  Connection,
+  Event,
+  Lock,
+  Queue,
+  Semaphore,
+} from "../../mod.ts";
 
 /** Slots of the `Int32Array` a target reports through. */
 export const Slot = {
@@ -115,4 +123,50 @@ export async function onSigterm(path: string, code: number | null) {
 /** Leaves a rejected promise unhandled, and returns. */
 export function rejectUnhandled(): void {
   void Promise.reject(new Error("nobody handled this rejection"));
+}
+
+/** What {@linkcode blockIn} waits on, by kind. */
+export type Blocker =
+  | ["lock", Lock]
+  | ["semaphore", Semaphore]
+  | ["event", Event]
+  | ["condition", Condition]
+  | ["barrier", Barrier]
+  | ["recv", Connection]
+  | ["put", Queue<number>];
+
+/**
+ * Blocks for good in one library wait, synchronously (`…Sync`) or not,
+ * after saying it started: nothing it waits for ever comes.
+ */
+export async function blockIn(
+  [kind, obj]: Blocker,
+  sync: boolean,
+  report: Int32Array,
+) {
+  if (Deno.build.os === "linux") Atomics.store(report, Slot.Tid, threadTid());
+  Atomics.store(report, Slot.Started, 1);
+  switch (kind) {
+    case "lock":
+    case "semaphore":
+      sync ? obj.acquireSync() : await obj.acquire();
+      break;
+    case "event":
+      sync ? obj.waitSync() : await obj.wait();
+      break;
+    case "condition":
+      obj.acquireSync();
+      sync ? obj.waitSync() : await obj.wait();
+      break;
+    case "barrier":
+      sync ? obj.waitSync() : await obj.wait();
+      break;
+    case "recv":
+      sync ? obj.recvSync() : await obj.recv();
+      break;
+    case "put":
+      sync ? obj.putSync(1) : await obj.put(1);
+      break;
+  }
+  Atomics.store(report, Slot.Done, 1);
 }
