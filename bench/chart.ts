@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { sizeLabel, SIZES } from "./speedup_bench.ts";
+import { sizeLabel, SIZES } from "./_tasks.ts";
 
 /** One row of `deno bench --json`. */
 interface BenchRow {

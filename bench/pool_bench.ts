@@ -14,28 +14,11 @@
  *   array copied (not transferred) to the worker.
  */
 import { parentProcess, Pool } from "../mod.ts";
+import { burn, byteLength, noop, TASKS } from "./_tasks.ts";
 
-const HERE = import.meta.url;
+const HERE = TASKS;
 
-/** Spins for about `us` microseconds of real CPU work. */
-export function burn(us: number): number {
-  const end = performance.now() + us / 1000;
-  let x = 0;
-  while (performance.now() < end) {
-    for (let i = 0; i < 100; i++) x += Math.sqrt(i + x);
-  }
-  return x;
-}
-
-export function noop(x: number): number {
-  return x;
-}
-
-export function byteLength(v: ArrayBufferView): number {
-  return v.byteLength;
-}
-
-// Workers import this module to find `burn` and `noop`; the benchmarks
+// Workers import bench/_tasks.ts to find `burn` and `noop`; the benchmarks
 // themselves run only in the main program (`import.meta.main` is false
 // under `deno bench`, so it cannot be the guard here).
 if (parentProcess() === null) {

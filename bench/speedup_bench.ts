@@ -11,37 +11,15 @@
  * - `noop`: 20,000 no-op `applyAsync` calls in flight on `Pool(N)`.
  */
 import { cpuCount, parentProcess, Pool } from "../mod.ts";
+import { burn, noop, sizeLabel, SIZES, TASKS } from "./_tasks.ts";
 
-/** Spins for about `us` microseconds of real CPU work. */
-export function burn(us: number): number {
-  const end = performance.now() + us / 1000;
-  let x = 0;
-  while (performance.now() < end) {
-    for (let i = 0; i < 100; i++) x += Math.sqrt(i + x);
-  }
-  return x;
-}
-
-/** Returns its argument: a task with no work, to time the pool itself. */
-export function noop(x: number): number {
-  return x;
-}
-
-/** Task sizes in microseconds, smallest first. */
-export const SIZES = [10, 100, 1000, 10_000];
-
-/** How a size is named in the benchmark names: `10us`, `1ms`. */
-export function sizeLabel(us: number): string {
-  return us >= 1000 ? `${us / 1000}ms` : `${us}us`;
-}
-
-// Under `deno bench`, `import.meta.main` is false: workers that import this
-// module (to find `burn`) must not start pools of their own.
+// Under `deno bench`, `import.meta.main` is false: the benchmarks run only
+// in the main program, not in workers that might import this module.
 if (parentProcess() === null) {
   const workers = Math.max(1, cpuCount());
   const pools: Pool[] = [];
   for (let k = 1; k <= workers; k++) {
-    const pool = new Pool(k, { module: import.meta.url });
+    const pool = new Pool(k, { module: TASKS });
     await pool.map(noop, Array.from({ length: 4 * k }, (_, i) => i), 1);
     pools.push(pool);
   }

@@ -73,11 +73,18 @@ export function withLibraryImport(
     return grant.includes(host) ? grant : [...grant, host];
   }
   if (grant === false) return [host];
-  if (DEFAULT_IMPORT_HOSTS.includes(host)) return null;
   const kept = DEFAULT_IMPORT_HOSTS.filter((h) =>
     granted({ name: "import", host: h })
   );
-  return [...kept, host];
+  // No flag gives the child the whole default list: right only when this
+  // program has it too (a child never gets more than its parent).
+  if (
+    kept.length === DEFAULT_IMPORT_HOSTS.length &&
+    DEFAULT_IMPORT_HOSTS.includes(host)
+  ) {
+    return null;
+  }
+  return kept.includes(host) ? kept : [...kept, host];
 }
 
 /**

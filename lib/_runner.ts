@@ -273,6 +273,10 @@ function servePool(init: PoolInit): void {
         receive(msg);
         continue;
       }
+      // Asked to stop (a task of this worker timed out, the pool was
+      // terminated) while a long synchronous task ran: run nothing more of
+      // what was queued here; the parent gave it to another worker.
+      if (stopRequested()) stopNow();
       const task = queue.shift()!;
       Atomics.store(state, STATE_CURRENT, task.id);
       const r = runTask(task);

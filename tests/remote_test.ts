@@ -292,6 +292,21 @@ Deno.test("remote: a child may import from the library's host, and keeps Deno's 
   assert(grant.includes("jsr.io:443") && grant.includes("deno.land:443"));
 });
 
+Deno.test("remote: a child never gets Deno's default import hosts its program lacks", async () => {
+  const script = new URL("import_hosts.ts", TESTDATA);
+  const out = await deno(decodeURIComponent(ROOT.pathname), undefined, [
+    "run",
+    `--allow-read=${decodeURIComponent(ROOT.pathname)}`,
+    "--allow-import=jsr.io:443,esm.sh:443",
+    decodeURIComponent(script.pathname),
+  ]);
+  assertEquals(out.code, 0, explain(out));
+  assertEquals(JSON.parse(out.stdout), [
+    ["jsr.io:443", "esm.sh:443"],
+    ["jsr.io:443", "esm.sh:443", "127.0.0.1:8080"],
+  ]);
+});
+
 Deno.test("remote: a child gets the config Deno found for the program", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mp-config-" });
   try {

@@ -213,6 +213,23 @@ Deno.test("A pool worker that took its stop but ends slowly is waited for, not r
   assert(!r.stderr.includes("taken out of service"), r.stderr);
 });
 
+Deno.test("A terminated pool's busy worker runs nothing more of what it was sent", async () => {
+  const pool = new Pool(1, { module: STOP_TASKS });
+  await pool.apply(stop.countRun, [report()]); // started, function loaded
+  const rep = report();
+  // The second task is sent while the first runs (two messages in flight).
+  const busy = pool.apply(stop.busyThenReturn, [600]);
+  const next = pool.apply(stop.countRun, [rep]);
+  await sleep(150);
+  pool.terminate();
+  await assertRejects(() => busy, Error, "terminated");
+  await assertRejects(() => next, Error, "terminated");
+  // The busy task ends on its own, 600 ms in; then the worker stops.
+  await pool.join();
+  await sleep(200);
+  assertEquals(Atomics.load(rep, stop.Slot.Count), 0, "a cancelled task ran");
+});
+
 Deno.test({
   name: "Canary: does this Deno stop a worker thread busy in synchronous code?",
   ignore: !linux,

@@ -170,3 +170,14 @@ export async function blockIn(
   }
   Atomics.store(report, Slot.Done, 1);
 }
+
+/** Busy in synchronous code for `ms`, then returns. */
+export function busyThenReturn(ms: number): number {
+  busyFor(ms);
+  return ms;
+}
+
+/** Counts its runs in `report`. */
+export function countRun(report: Int32Array): void {
+  Atomics.add(report, Slot.Count, 1);
+}
