@@ -10,9 +10,11 @@
  * - noop/map 1M: `map` over 1,000,000 no-op items, automatic chunking.
  * - latency/apply: one `await pool.apply(noop)` at a time.
  * - startup: `new Pool(2)` to the first result.
+ * - big: `await pool.apply(byteLength, [new Uint8Array(16 MiB)])`, the
+ *   array copied (not transferred) to the worker.
  */
 import { parentProcess, Pool } from "../mod.ts";
-import { burn, noop, TASKS } from "./_tasks.ts";
+import { burn, byteLength, noop, TASKS } from "./_tasks.ts";
 
 const HERE = TASKS;
 
@@ -70,6 +72,25 @@ if (parentProcess() === null) {
     group: "latency",
     async fn() {
       await pool.apply(noop, [1]);
+    },
+  });
+
+  const big = new Uint8Array(16 << 20);
+  Deno.bench({
+    name: "apply with a 16 MiB Uint8Array",
+    group: "big",
+    n: 10,
+    async fn() {
+      await pool.apply(byteLength, [big]);
+    },
+  });
+  Deno.bench({
+    name: "structuredClone of the same 16 MiB Uint8Array (reference)",
+    group: "big",
+    baseline: true,
+    n: 10,
+    fn() {
+      structuredClone(big);
     },
   });
 

@@ -45,6 +45,7 @@ import {
   type PoolWorkerMessage,
   type RunMessage,
   STATE_CURRENT,
+  STATE_ENDING,
   TaskMode,
   type WireTask,
 } from "./_protocol.ts";
@@ -221,6 +222,9 @@ let workerCounter = 0;
  * says it cannot be stopped (as for a `Process`, see `process.ts`).
  */
 const STOP_WARNING_MS = 300;
+
+/** How long a worker that took its stop may take to end, unreported. */
+const ENDING_GRACE_MS = 10_000;
 
 /** The scheduler of one pool. */
 export class PoolEngine {
@@ -834,15 +838,25 @@ export class PoolEngine {
     // Held until it ends (a join() awaits that), or until it is reported:
     // one that never stops must not keep the program alive.
     worker.thread.ref();
-    const timer = setTimeout(() => {
+    const asked = performance.now();
+    const check = () => {
       if (worker.exited) return;
+      // It took the stop and is ending: freeing a big heap or running
+      // unload handlers can take a while, but it is not stuck in a task.
+      if (
+        Atomics.load(worker.state!, STATE_CURRENT) === STATE_ENDING &&
+        performance.now() - asked < ENDING_GRACE_MS
+      ) {
+        Deno.unrefTimer(setTimeout(check, STOP_WARNING_MS));
+        return;
+      }
       worker.thread.unref();
       worker.onSettled();
       console.warn(
         `Warning: pool worker '${worker.name}' was taken out of service but its thread is still running synchronous code, which Deno cannot interrupt; another worker took its place, and stats().stopping counts it until it ends. Use startMethod: "subprocess" for tasks that must be stoppable at any time.`,
       );
-    }, STOP_WARNING_MS);
-    Deno.unrefTimer(timer);
+    };
+    Deno.unrefTimer(setTimeout(check, STOP_WARNING_MS));
   }
 
   /** Workers keep the program alive only while tasks are outstanding. */

@@ -95,6 +95,13 @@ export interface PoolInit {
 /** Index of the running task id in {@linkcode PoolInit.state}. */
 export const STATE_CURRENT = 0;
 
+/**
+ * What a pool worker thread stores at {@linkcode STATE_CURRENT} when it
+ * took a stop request and is ending: its code ran its course, only the
+ * thread's teardown is left.
+ */
+export const STATE_ENDING = -1;
+
 /** How a task applies its function to its arguments. */
 export const TaskMode = {
   /** `fn(...args, kwargs?)`. */

@@ -23,6 +23,7 @@ import {
   type RunMessage,
   showThrown,
   STATE_CURRENT,
+  STATE_ENDING,
   TaskMode,
   toRemoteError,
   type WireResult,
@@ -139,6 +140,10 @@ const STOPPED_CODE = 143;
  * after the thread is gone).
  */
 export function stopNow(): never {
+  // Tells the pool this thread is ending, not stuck (see _pool_engine.ts).
+  if (init.kind === "pool") {
+    Atomics.store(new Int32Array(init.state), STATE_CURRENT, STATE_ENDING);
+  }
   return exit(STOPPED_CODE);
 }
 

@@ -119,6 +119,31 @@ export function runAs<T>(child: ActingFor, fn: () => T): T {
   return actingAs.run(child, fn);
 }
 
+/** Keys of the live `"subprocess"` children this thread serves. */
+const servedHere = new Set<number>();
+
+/**
+ * Records that this thread serves primitives to a child (or no longer).
+ *
+ * @param k The child's key.
+ * @param on Whether it is served from now on.
+ */
+export function setServedHere(k: number, on: boolean): void {
+  if (on) servedHere.add(k);
+  else servedHere.delete(k);
+}
+
+/**
+ * Whether `k` is a live child whose every operation on a served primitive
+ * this thread's event loop answers: a blocking wait here for something
+ * only it can do would never end.
+ *
+ * @param k A process key.
+ */
+export function isServedHere(k: number): boolean {
+  return servedHere.has(k);
+}
+
 /** The root program's main module URL. */
 export function mainModuleUrl(): string {
   return rootMainModule;

@@ -16,7 +16,7 @@
  */
 
 import { toRemoteError } from "./_protocol.ts";
-import { type ActingFor, runAs } from "./_runtime.ts";
+import { type ActingFor, runAs, setServedHere } from "./_runtime.ts";
 import {
   allowed,
   SERVED,
@@ -79,6 +79,7 @@ export class ServedPeer {
   constructor(key: number, sync: () => SyncAddress) {
     this.key = key;
     this.#for = { key, timers: new Set(), ended: false };
+    setServedHere(key, true);
     this.#sync = sync;
   }
 
@@ -138,6 +139,7 @@ export class ServedPeer {
    */
   end(): void {
     this.#ended = true;
+    setServedHere(this.key, false);
     // Waits still pending for it (a lock, an event …) no longer keep this
     // program alive; should they complete, `giveBack` undoes them.
     this.#for.ended = true;

@@ -568,7 +568,8 @@ export class Process<A extends unknown[] = any[]> {
     // A thread that never stops must not keep the program from ending.
     worker.unref();
     const timer = setTimeout(() => {
-      if (this.#endRecorded) return;
+      // Its exit is recorded (state slot 0) before the thread's teardown.
+      if (this.#endRecorded || Atomics.load(this.#shared!, 0) === 1) return;
       console.warn(
         `Warning: process '${this.#name}' was asked to stop but its worker thread is still running synchronous code, which Deno cannot interrupt. It counts as alive until that code returns to its event loop or waits on a primitive of this module. Use startMethod: "subprocess" for code that must be stoppable at any time.`,
       );

@@ -28,7 +28,7 @@
  */
 
 import { BrokenBarrierError, TimeoutError, ValueError } from "./errors.ts";
-import { currentKey, isAlive } from "./_runtime.ts";
+import { currentKey, isAlive, isServedHere } from "./_runtime.ts";
 import {
   decodeShared,
   encodeShared,
@@ -250,6 +250,11 @@ class Mutex {
           continue;
         }
         if (performance.now() >= deadline) return this.#giveUp(me);
+        if (deadline === Infinity && isServedHere(seen)) {
+          throw new Error(
+            `Cannot acquire the ${what}: a "subprocess" child holds it, and its release is one of the calls this thread's event loop serves, which acquireSync() would block for good; use await acquire() here, or give acquireSync a timeout`,
+          );
+        }
         // Returns on release, on a (possibly spurious) wake, or at the end
         // of the slice; the loop re-reads the word in every case.
         waitSync(i32, OWNER, seen, sliceEnd(deadline));

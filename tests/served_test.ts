@@ -54,6 +54,32 @@ Deno.test("served: a Value stays exact under a Lock contended by children and th
   assertEquals(lock.locked(), false);
 });
 
+Deno.test("served: acquireSync() on a lock a child holds throws here, where it would deadlock; acquire() waits", async () => {
+  const lock = new mp.Lock();
+  const held = new mp.Event();
+  const go = new mp.Event();
+  const p = start("holdUntil", [lock, held, go]);
+  try {
+    assert(await held.wait(60), "the child never took the lock");
+    // The child's release would be served by this thread, blocked here.
+    const err = assertThrows(() => lock.acquireSync());
+    assertStringIncludes(String(err), '"subprocess" child holds it');
+    assertStringIncludes(String(err), "await acquire()");
+    // With a timeout it just waits that long; the async form gets it.
+    assertEquals(lock.acquireSync({ timeout: 0.05 }), false);
+    go.set();
+    assert(await lock.acquire({ timeout: 60 }), "never got the lock");
+    lock.release();
+    // Once released, acquireSync() takes it at once.
+    assert(lock.acquireSync());
+    lock.release();
+  } finally {
+    go.set();
+    await p.join();
+  }
+  assertEquals(p.exitCode, 0);
+});
+
 Deno.test("served: a Value's own lock taken with await lock() in children", async () => {
   const v = new mp.Value("i", 0);
   const ps = [start("countAsync", [v, 200]), start("countAsync", [v, 200])];

@@ -201,6 +201,18 @@ Deno.test("A pool task with a timeout on a busy loop rejects on time; the pool k
   assertStringIncludes(r.stderr, 'startMethod: "subprocess"');
 });
 
+Deno.test("A pool worker that took its stop but ends slowly is waited for, not reported as running code", async () => {
+  const r = await runDeno("./pool_ending_main.ts", [], 90);
+  assertEquals(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  // Its thread was still tearing down 600 ms after terminate(): counted.
+  assertEquals(out.meanwhile.stopping, 1, r.stdout);
+  // join() returned once it had really ended, not at the warning's timer.
+  assertEquals(out.endedBeforeJoin, 1, r.stdout);
+  assertEquals(out.after.stopping, 0, r.stdout);
+  assert(!r.stderr.includes("taken out of service"), r.stderr);
+});
+
 Deno.test("A terminated pool's busy worker runs nothing more of what it was sent", async () => {
   const pool = new Pool(1, { module: STOP_TASKS });
   await pool.apply(stop.countRun, [report()]); // started, function loaded

@@ -300,3 +300,15 @@ export async function leaveWaiting(
   await out.put("waiting");
   await new Promise(() => {});
 }
+
+/** Holds `lock` from when it sets `held` until `go` is set. */
+export async function holdUntil(
+  lock: mp.Lock,
+  held: mp.Event,
+  go: mp.Event,
+): Promise<void> {
+  await lock.acquire();
+  held.set();
+  await go.wait();
+  lock.release();
+}
