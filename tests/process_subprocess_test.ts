@@ -176,11 +176,20 @@ for (const mode of ["exit", "throw", "sigterm", "sigkill"]) {
         for (const pid of pids) assert(pidAlive(pid), `${pid} not running`);
         child.kill(mode === "sigterm" ? "SIGTERM" : "SIGKILL");
       }
+      // A program that never ends fails here within a minute instead of
+      // holding up the whole run.
+      let hung = false;
+      const deadline = setTimeout(() => {
+        hung = true;
+        child.kill("SIGKILL");
+      }, 60_000);
       const [status] = await Promise.all([
         child.status,
         rest,
         child.stderr.cancel(),
       ]);
+      clearTimeout(deadline);
+      assert(!hung, `the program did not end within 60 s (${mode})`);
       if (mode === "exit") assertEquals(status.code, 0);
       assertEquals(await allGone(pids), [], "children outlived the program");
     },
