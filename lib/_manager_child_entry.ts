@@ -12,18 +12,10 @@
  * @module
  */
 
-import { ManagerServer } from "./_manager_server.ts";
+import { logUncaughtErrors, ManagerServer } from "./_manager_server.ts";
 import { fromBase64 } from "./_manager_wire.ts";
 
-// A bug here must not end the server: log it and keep serving.
-globalThis.addEventListener("error", (e) => {
-  e.preventDefault();
-  console.error("Manager server error:", e.error ?? e.message);
-});
-globalThis.addEventListener("unhandledrejection", (e) => {
-  e.preventDefault();
-  console.error("Manager server error:", e.reason);
-});
+logUncaughtErrors();
 
 const lines = Deno.stdin.readable
   .pipeThrough(new TextDecoderStream())

@@ -51,6 +51,23 @@ import {
 } from "./_manager_objects.ts";
 import { GuessThrottle } from "./_manager_throttle.ts";
 
+/**
+ * Keeps a server alive through its own bugs: an uncaught error or an
+ * unhandled rejection in the server's thread or process is logged, and
+ * the server goes on serving (uncaught, it would end the whole program
+ * when the server is a worker thread).
+ */
+export function logUncaughtErrors(): void {
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    console.error("Manager server error:", e.error ?? e.message);
+  });
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    console.error("Manager server error:", e.reason);
+  });
+}
+
 /** How to start a {@linkcode ManagerServer}. */
 export interface ServerOptions {
   /** The interface to listen on. */

@@ -11,20 +11,15 @@
  */
 
 import { parentPort, workerData } from "node:worker_threads";
-import { ManagerServer, type ServerOptions } from "./_manager_server.ts";
+import {
+  logUncaughtErrors,
+  ManagerServer,
+  type ServerOptions,
+} from "./_manager_server.ts";
 
 const port = parentPort!;
 
-// A bug here must not end the whole program (an uncaught error in a
-// worker does): log it and keep serving.
-globalThis.addEventListener("error", (e) => {
-  e.preventDefault();
-  console.error("Manager server error:", e.error ?? e.message);
-});
-globalThis.addEventListener("unhandledrejection", (e) => {
-  e.preventDefault();
-  console.error("Manager server error:", e.reason);
-});
+logUncaughtErrors();
 
 let server: ManagerServer | undefined;
 try {

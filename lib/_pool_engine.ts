@@ -38,7 +38,7 @@
  * @module
  */
 
-import { ProcessError, TimeoutError, WorkerLostError } from "./errors.ts";
+import { ProcessError, WorkerLostError } from "./errors.ts";
 import {
   type FunctionRef,
   type PoolInit,
@@ -65,7 +65,7 @@ import { type ResourceLimits, spawnWorker } from "./_worker_spawn.ts";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { type ProcessThread, spawnChild } from "./_child_spawn.ts";
 import type { StartMethod } from "./_start_method.ts";
-import { setLongTimeout } from "./_timer.ts";
+import { watchTask } from "./_pool_hook.ts";
 
 /** Most tasks sent to a worker in one message. */
 const MAX_BATCH = 256;
@@ -357,28 +357,18 @@ export class PoolEngine {
   }
 
   #watch(task: Task): void {
-    const { signal, timeout } = task.spec;
-    if (signal === undefined && timeout === undefined) return;
+    const signal = task.spec.signal;
     if (signal?.aborted) {
       task.settled = true;
       this.#failed++;
       task.reject(signal.reason);
       return;
     }
-    const onAbort = () => this.#cancel(task, signal!.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const timer = setLongTimeout(() => {
-      this.#cancel(
-        task,
-        new TimeoutError(
-          `Cannot finish task '${task.spec.label}': it did not finish within ${timeout}s; its worker was replaced`,
-        ),
-      );
-    }, (timeout ?? Infinity) * 1000);
-    task.cleanup = () => {
-      signal?.removeEventListener("abort", onAbort);
-      timer.clear();
-    };
+    task.cleanup = watchTask(
+      task.spec,
+      "its worker was replaced",
+      (reason) => this.#cancel(task, reason),
+    );
   }
 
   /** Stops a task: dropped if queued, its worker replaced if running. */

@@ -9,6 +9,8 @@
  */
 
 import type { PoolStats, TaskSpec } from "./_pool_engine.ts";
+import { TimeoutError } from "./errors.ts";
+import { setLongTimeout } from "./_timer.ts";
 
 /** What `Pool` needs from an engine. */
 export interface Engine {
@@ -28,3 +30,36 @@ export interface Engine {
 
 /** The options key under which a subclass of `Pool` passes its engine. */
 export const ENGINE: unique symbol = Symbol("mp.pool.engine");
+
+/**
+ * Watches a submitted task's `signal` and `timeout` for an engine: the
+ * first to fire calls `cancel` with its reason (the signal's, or a
+ * `TimeoutError` whose message ends with `stopped`, what the engine did to
+ * the running task). A signal that has already fired is the engine's to
+ * check before queueing the task.
+ *
+ * @returns The cleanup to run once the task settles, or `null` when there
+ * is nothing to watch.
+ */
+export function watchTask(
+  spec: Pick<TaskSpec, "signal" | "timeout" | "label">,
+  stopped: string,
+  cancel: (reason: unknown) => void,
+): (() => void) | null {
+  const { signal, timeout } = spec;
+  if (signal === undefined && timeout === undefined) return null;
+  const onAbort = () => cancel(signal!.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  // Any length, Infinity included (see `_timer.ts`).
+  const timer = setLongTimeout(() => {
+    cancel(
+      new TimeoutError(
+        `Cannot finish task '${spec.label}': it did not finish within ${timeout}s; ${stopped}`,
+      ),
+    );
+  }, (timeout ?? Infinity) * 1000);
+  return () => {
+    signal?.removeEventListener("abort", onAbort);
+    timer.clear();
+  };
+}

@@ -18,11 +18,10 @@
  * @module
  */
 
-import { ProcessError, TimeoutError, WorkerLostError } from "../errors.ts";
+import { ProcessError, WorkerLostError } from "../errors.ts";
 import { type FunctionRef, TaskMode } from "../_protocol.ts";
-import { setLongTimeout } from "../_timer.ts";
 import type { PoolStats, TaskSpec } from "../_pool_engine.ts";
-import type { Engine } from "../_pool_hook.ts";
+import { type Engine, watchTask } from "../_pool_hook.ts";
 import type { Buffer } from "node:buffer";
 import { Broker, BrokerError, lasting, type TlsOptions } from "./broker.ts";
 import {
@@ -213,29 +212,18 @@ export class CallerEngine implements Engine {
   }
 
   #watch(task: Pending): void {
-    const { signal, timeout } = task.spec;
-    if (signal === undefined && timeout === undefined) return;
+    const signal = task.spec.signal;
     if (signal?.aborted) {
       task.settled = true;
       this.#failed++;
       task.reject(signal.reason);
       return;
     }
-    const onAbort = () => this.#cancel(task, signal!.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    // Any length, Infinity included (see `_timer.ts`).
-    const timer = setLongTimeout(() => {
-      this.#cancel(
-        task,
-        new TimeoutError(
-          `Cannot finish task '${task.spec.label}': it did not finish within ${timeout}s; it was stopped on its worker host`,
-        ),
-      );
-    }, (timeout ?? Infinity) * 1000);
-    task.cleanup = () => {
-      signal?.removeEventListener("abort", onAbort);
-      timer.clear();
-    };
+    task.cleanup = watchTask(
+      task.spec,
+      "it was stopped on its worker host",
+      (reason) => this.#cancel(task, reason),
+    );
   }
 
   /** Drops a queued task on the hosts, stops a running one. */
