@@ -19,7 +19,7 @@ import {
   encodeValue,
   messageFrame,
   parseMessage,
-} from "../lib/_manager_wire.ts";
+} from "../lib/_manager/wire.ts";
 import { roundTrips } from "../tests/testdata/manager_bench_tasks.ts";
 
 const TASKS = new URL(

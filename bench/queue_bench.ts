@@ -11,7 +11,7 @@
 
 import process from "node:process";
 import { Pipe, Process, Queue } from "../mod.ts";
-import { decodeItem, encodeItem } from "../lib/_ring_codec.ts";
+import { decodeItem, encodeItem } from "../lib/_shm/codec.ts";
 import { deserialize, serialize } from "node:v8";
 
 const TASKS = new URL("../tests/testdata/queue_tasks.ts", import.meta.url)

@@ -12,9 +12,9 @@ import {
   defaultStartMethod,
   setDefaultStartMethod,
   type StartMethod,
-} from "./_start_method.ts";
+} from "./_common/start_method.ts";
 
-export type { StartMethod } from "./_start_method.ts";
+export type { StartMethod } from "./_common/start_method.ts";
 
 /**
  * An object with the same constructors as the module, whose processes

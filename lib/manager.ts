@@ -64,7 +64,7 @@ import {
   SERVER_OBJECT,
   type TypeId,
   TYPEIDS,
-} from "./_manager_wire.ts";
+} from "./_manager/wire.ts";
 import {
   call,
   disconnect,
@@ -72,13 +72,16 @@ import {
   ServerId,
   setProxyHooks,
   watchServer,
-} from "./_manager_client.ts";
-import { ServerThread } from "./_manager_thread.ts";
-import { canStartServerProcess, ServerProcess } from "./_manager_child.ts";
-import { checkResourceLimits, type ResourceLimits } from "./_worker_spawn.ts";
-import { checkNotBootstrapping } from "./_self.ts";
-import type { DictKey as ServerDictKey } from "./_manager_objects.ts";
-import { kShare, registerShareable } from "./_transfer.ts";
+} from "./_manager/client.ts";
+import { ServerThread } from "./_manager/thread.ts";
+import { canStartServerProcess, ServerProcess } from "./_manager/child.ts";
+import {
+  checkResourceLimits,
+  type ResourceLimits,
+} from "./_launch/worker_spawn.ts";
+import { checkNotBootstrapping } from "./_common/self.ts";
+import type { DictKey as ServerDictKey } from "./_manager/objects.ts";
+import { kShare, registerShareable } from "./_common/transfer.ts";
 
 /** A manager's TCP address: `[hostname, port]`. */
 export type ManagerAddress = [hostname: string, port: number];
@@ -248,7 +251,7 @@ export abstract class BaseProxy {
   }
 
   /**
-   * Describes the proxy for another process (see `_transfer.ts`): the
+   * Describes the proxy for another process (see `_common/transfer.ts`): the
    * server's address and authkey, and the object's id and type.
    *
    * @returns The descriptor.

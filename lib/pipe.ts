@@ -8,7 +8,7 @@
  *  Pipe(false):  [r, w]:  w.send ──► ring ──► r.recv
  * ```
  *
- * Each direction is a shared-memory ring (`_ring.ts`), the same as a
+ * Each direction is a shared-memory ring (`_shm/ring.ts`), the same as a
  * queue's, so either end may be passed to any process.
  *
  * As in Python, each process holds its own handle of an end, and an end
@@ -24,13 +24,13 @@
  *                   the receiver adds its own key when it revives the end
  *  close()          takes this process's key out of its end's table
  *  a process ends   its key is marked dead in the liveness table
- *                   (`_runtime.ts`): its entries no longer count
+ *                   (`_common/runtime.ts`): its entries no longer count
  * ```
  *
  * An end "has no holder" when no entry of its table names a live process.
  * Then the other end's `recv` throws `EOFError` once drained, and its
  * `send` throws `BrokenPipeError`. Nothing has to run when a process
- * dies: waiters look again at least every 50 ms (`_ring.ts`), and
+ * dies: waiters look again at least every 50 ms (`_shm/ring.ts`), and
  * `close()` wakes them at once.
  *
  * @module
@@ -45,16 +45,16 @@ import {
   Ring,
   type RingInit,
   TIMED_OUT,
-} from "./_ring.ts";
-import { decodeItem, encodeBytes, encodeItem } from "./_ring_codec.ts";
+} from "./_shm/ring.ts";
+import { decodeItem, encodeBytes, encodeItem } from "./_shm/codec.ts";
 import {
   kShare,
   newShareId,
   registerShareable,
   rememberShared,
-} from "./_transfer.ts";
-import { currentKey, isAlive } from "./_runtime.ts";
-import { deadlineFrom } from "./_wait.ts";
+} from "./_common/transfer.ts";
+import { currentKey, isAlive } from "./_common/runtime.ts";
+import { deadlineFrom } from "./_shm/wait.ts";
 
 /** The default ring size of each direction of a pipe, in bytes. */
 const DEFAULT_BUFFER_SIZE = 1 << 18;
@@ -216,7 +216,7 @@ export class Connection {
   }
 
   /**
-   * Describes this end for another process (see `_transfer.ts`).
+   * Describes this end for another process (see `_common/transfer.ts`).
    *
    * @returns The descriptor: the rings' shared buffers.
    */

@@ -1,28 +1,31 @@
 /**
  * `Pool`: a fixed set of worker processes that run tasks, as Python's
  * `multiprocessing.Pool`. This file validates and documents; the
- * scheduling lives in `_pool_engine.ts`.
+ * scheduling lives in `_pool/engine.ts`.
  *
  * @module
  */
 
-import { ProgressBar, type ProgressOutcome } from "./_progress.ts";
+import { ProgressBar, type ProgressOutcome } from "./_pool/progress.ts";
 import { TimeoutError, ValueError } from "./errors.ts";
-import { type FunctionRef, TaskMode } from "./_protocol.ts";
-import { PoolEngine, type PoolStats, type TaskSpec } from "./_pool_engine.ts";
-import { ENGINE, type Engine } from "./_pool_hook.ts";
-import { checkNotBootstrapping, self } from "./_self.ts";
-import { moduleUrl, toFunctionRef } from "./_shipping.ts";
-import { mainModuleUrl } from "./_runtime.ts";
-import { checkPermissions } from "./_child_spawn.ts";
-import { checkStartMethod, type StartMethod } from "./_start_method.ts";
-import { describe, integerIn, timeoutMs } from "./_check.ts";
-import { settlesWithin } from "./_timer.ts";
-import { checkResourceLimits, type ResourceLimits } from "./_worker_spawn.ts";
+import { type FunctionRef, TaskMode } from "./_launch/protocol.ts";
+import { PoolEngine, type PoolStats, type TaskSpec } from "./_pool/engine.ts";
+import { ENGINE, type Engine } from "./_pool/hook.ts";
+import { checkNotBootstrapping, self } from "./_common/self.ts";
+import { moduleUrl, toFunctionRef } from "./_launch/shipping.ts";
+import { mainModuleUrl } from "./_common/runtime.ts";
+import { checkPermissions } from "./_launch/child_spawn.ts";
+import { checkStartMethod, type StartMethod } from "./_common/start_method.ts";
+import { describe, integerIn, timeoutMs } from "./_common/check.ts";
+import { settlesWithin } from "./_common/timer.ts";
+import {
+  checkResourceLimits,
+  type ResourceLimits,
+} from "./_launch/worker_spawn.ts";
 import { cpuCount } from "./process.ts";
 
-export type { PoolStats } from "./_pool_engine.ts";
-export type { ResourceLimits } from "./_worker_spawn.ts";
+export type { PoolStats } from "./_pool/engine.ts";
+export type { ResourceLimits } from "./_launch/worker_spawn.ts";
 
 /**
  * The most workers a pool may have. Python sets no limit, but every

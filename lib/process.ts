@@ -8,33 +8,33 @@
 
 import { threadId } from "node:worker_threads";
 import { ValueError } from "./errors.ts";
-import type { FunctionRef, ProcessInit } from "./_protocol.ts";
+import type { FunctionRef, ProcessInit } from "./_launch/protocol.ts";
 import {
   childRuntime,
   currentKey,
   isAlive as keyAlive,
   markDead,
   requestStop,
-} from "./_runtime.ts";
-import { checkNotBootstrapping, self, selfAsParent } from "./_self.ts";
-import { toFunctionRef } from "./_shipping.ts";
-import { encodeShared } from "./_transfer.ts";
-import { deadlineFrom, waitSync } from "./_wait.ts";
-import { settlesWithin } from "./_timer.ts";
+} from "./_common/runtime.ts";
+import { checkNotBootstrapping, self, selfAsParent } from "./_common/self.ts";
+import { toFunctionRef } from "./_launch/shipping.ts";
+import { encodeShared } from "./_common/transfer.ts";
+import { deadlineFrom, waitSync } from "./_shm/wait.ts";
+import { settlesWithin } from "./_common/timer.ts";
 import {
   describe,
   optionalBoolean,
   optionalString,
   timeoutMs,
-} from "./_check.ts";
-import { spawnWorker } from "./_worker_spawn.ts";
+} from "./_common/check.ts";
+import { spawnWorker } from "./_launch/worker_spawn.ts";
 import {
   checkPermissions,
   type ProcessThread,
   spawnChild,
-} from "./_child_spawn.ts";
-import type { ChildExitWatch } from "./_child_wait.ts";
-import { checkStartMethod, type StartMethod } from "./_start_method.ts";
+} from "./_launch/child_spawn.ts";
+import type { ChildExitWatch } from "./_launch/child_wait.ts";
+import { checkStartMethod, type StartMethod } from "./_common/start_method.ts";
 
 /**
  * The arguments `args` takes for a `target` with parameters `A`: all of
@@ -548,7 +548,7 @@ export class Process<A extends unknown[] = any[]> {
   }
 
   /**
-   * Asks a worker thread to stop, and lets it end itself (`_runner.ts`):
+   * Asks a worker thread to stop, and lets it end itself (`_launch/runner.ts`):
    * its stop word makes every library wait throw, and a "stop" message
    * ends it when its event loop runs. `Worker.terminate()` is not used:
    * in Deno it reports the worker gone at once (its "exit" event fires

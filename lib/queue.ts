@@ -8,15 +8,15 @@
  *  get() ◄─ decode ◄─ copy out of the ring ◄──────────────────────┘
  * ```
  *
- * Items live in a shared-memory byte ring (`_ring.ts`), encoded by
- * `_ring_codec.ts`; a `maxsize` counter in shared memory bounds the items.
+ * Items live in a shared-memory byte ring (`_shm/ring.ts`), encoded by
+ * `_shm/codec.ts`; a `maxsize` counter in shared memory bounds the items.
  * As in Python, only `maxsize` makes a put wait: an item that does not fit
  * the ring now waits in this handle's feeder (Python's feeder thread),
  * which writes it as readers make room, in this handle's put order. The
  * feeder runs on the event loop, and every sync call of the handle
  * (`putSync`, `getSync` …) also writes what fits, so a worker looping on
  * `putSync` keeps its readers fed. A process's end waits for its feeders
- * (`_runner.ts` calls {@linkcode flushFeeders}) unless
+ * (`_launch/runner.ts` calls {@linkcode flushFeeders}) unless
  * `cancelJoinThread()` was called on the handle.
  *
  * @module
@@ -33,16 +33,16 @@ import {
   type Steps,
   TIMED_OUT,
   type Wait,
-} from "./_ring.ts";
-import { decodeItem, encodeItem } from "./_ring_codec.ts";
+} from "./_shm/ring.ts";
+import { decodeItem, encodeItem } from "./_shm/codec.ts";
 import {
   kShare,
   newShareId,
   registerShareable,
   rememberShared,
-} from "./_transfer.ts";
-import { deadlineFrom, waitAsync, waitSync } from "./_wait.ts";
-import { waitOptions } from "./_check.ts";
+} from "./_common/transfer.ts";
+import { deadlineFrom, waitAsync, waitSync } from "./_shm/wait.ts";
+import { waitOptions } from "./_common/check.ts";
 
 /** Items counted against `maxsize` (put in, not yet got). */
 const SIZE = 0;
@@ -54,7 +54,7 @@ const UNFINISHED = 16;
 const JOIN_WAITERS = 17;
 const QUEUE_SLOTS = 32;
 
-/** See `_ring.ts`: the longest sleep between looks. */
+/** See `_shm/ring.ts`: the longest sleep between looks. */
 const SLICE_MS = 50;
 
 /** The default ring size of a queue, in bytes. */
@@ -277,7 +277,7 @@ export class Queue<T = unknown> {
   }
 
   /**
-   * Describes the queue for another process (see `_transfer.ts`).
+   * Describes the queue for another process (see `_common/transfer.ts`).
    *
    * @returns The descriptor: the shared buffers and `maxsize`.
    */
@@ -1070,7 +1070,7 @@ export class SimpleQueue<T = unknown> {
   }
 
   /**
-   * Describes the queue for another process (see `_transfer.ts`).
+   * Describes the queue for another process (see `_common/transfer.ts`).
    *
    * @returns The descriptor.
    */

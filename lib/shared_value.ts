@@ -56,7 +56,7 @@ import {
   newShareId,
   registerShareable,
   rememberShared,
-} from "./_transfer.ts";
+} from "./_common/transfer.ts";
 
 /** A type code of Python's `array` module (see the module doc). */
 export type Typecode =

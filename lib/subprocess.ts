@@ -20,9 +20,9 @@
  */
 
 import { CalledProcessError, TimeoutExpired, ValueError } from "./errors.ts";
-import { concat } from "./_bytes.ts";
-import { timeoutMs } from "./_check.ts";
-import { settlesWithin } from "./_timer.ts";
+import { concat } from "./_common/bytes.ts";
+import { timeoutMs } from "./_common/check.ts";
+import { settlesWithin } from "./_common/timer.ts";
 
 /**
  * Connect the stream to a pipe the caller reads or writes (Python's

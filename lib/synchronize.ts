@@ -14,7 +14,7 @@
  * sees the waiter and wakes it. No wake-up is lost.
  *
  * Ownership: `Lock` and `RLock` store the holder's process key (see
- * `_runtime.ts`) in their state word. The owner is the process (worker
+ * `_common/runtime.ts`) in their state word. The owner is the process (worker
  * thread), not the async task: two async tasks of one process share it.
  * Waiters sleep in slices of about 50 ms and, on each wake, check
  * whether the holder is still alive; when it died holding the lock, one of
@@ -28,7 +28,7 @@
  */
 
 import { BrokenBarrierError, TimeoutError, ValueError } from "./errors.ts";
-import { currentKey, isAlive, isServedHere } from "./_runtime.ts";
+import { currentKey, isAlive, isServedHere } from "./_common/runtime.ts";
 import {
   decodeShared,
   encodeShared,
@@ -36,9 +36,9 @@ import {
   newShareId,
   registerShareable,
   rememberShared,
-} from "./_transfer.ts";
-import { deadlineFrom, waitAsync, waitSync } from "./_wait.ts";
-import { waitOptions } from "./_check.ts";
+} from "./_common/transfer.ts";
+import { deadlineFrom, waitAsync, waitSync } from "./_shm/wait.ts";
+import { waitOptions } from "./_common/check.ts";
 
 /**
  * How long a lock waiter sleeps before it looks whether the holder died.

@@ -4,7 +4,7 @@
 // Queue and Pipe items, under both start methods.
 import { assert, assertEquals, assertStrictEquals } from "@std/assert";
 import { Pipe, Pool, Process, Queue, type StartMethod } from "../mod.ts";
-import { decodeShared, encodeShared } from "../lib/_transfer.ts";
+import { decodeShared, encodeShared } from "../lib/_common/transfer.ts";
 import * as tasks from "./testdata/clone_tasks.ts";
 
 const TASKS = new URL("./testdata/clone_tasks.ts", import.meta.url).href;

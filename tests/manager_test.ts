@@ -16,7 +16,7 @@ import {
   MAX_UNAUTHENTICATED,
   messageFrame,
   SERVER_HANDSHAKE_MS,
-} from "../lib/_manager_wire.ts";
+} from "../lib/_manager/wire.ts";
 
 const TASKS = new URL("./testdata/manager_tasks.ts", import.meta.url);
 const SERVER = new URL("./testdata/manager_server.ts", import.meta.url);

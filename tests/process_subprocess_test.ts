@@ -9,7 +9,7 @@ import {
 } from "@std/assert";
 import * as mp from "../mod.ts";
 import { processSuite } from "./testdata/process_suite.ts";
-import { inheritableFlags, withV8Flags } from "../lib/_child_flags.ts";
+import { inheritableFlags, withV8Flags } from "../lib/_launch/child_flags.ts";
 
 processSuite("subprocess");
 

@@ -12,7 +12,7 @@ import {
   formatRate,
   ProgressBar,
   type ProgressSink,
-} from "../lib/_progress.ts";
+} from "../lib/_pool/progress.ts";
 import { runDeno } from "./testdata/run_deno.ts";
 import * as tasks from "./testdata/tasks.ts";
 

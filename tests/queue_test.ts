@@ -18,9 +18,9 @@ import {
   TimeoutError,
   ValueError,
 } from "../mod.ts";
-import { driveSync, Ring, type RingInit } from "../lib/_ring.ts";
-import { kShare } from "../lib/_transfer.ts";
-import { childRuntime, markDead } from "../lib/_runtime.ts";
+import { driveSync, Ring, type RingInit } from "../lib/_shm/ring.ts";
+import { kShare } from "../lib/_common/transfer.ts";
+import { childRuntime, markDead } from "../lib/_common/runtime.ts";
 
 const TASKS = new URL("./testdata/queue_tasks.ts", import.meta.url).href;
 

@@ -5,8 +5,12 @@
 // a folder of their own, with their own deno.json (not ours), run with
 // the flags a user gives, with a private DENO_DIR so caching is real.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { libraryHost, threadEntry, withLibraryImport } from "../lib/_entry.ts";
-import { configOf } from "../lib/_child_flags.ts";
+import {
+  libraryHost,
+  threadEntry,
+  withLibraryImport,
+} from "../lib/_launch/entry.ts";
+import { configOf } from "../lib/_launch/child_flags.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const TESTDATA = new URL("./testdata/remote/", import.meta.url);
@@ -256,10 +260,10 @@ Deno.test("remote: too few permissions for a library loaded from files are named
 });
 
 Deno.test("remote: a thread's entry is a data: module importing a remote library", async () => {
-  const file = new URL("../lib/_worker_entry.ts", import.meta.url);
+  const file = new URL("../lib/_launch/worker_entry.ts", import.meta.url);
   assertEquals(threadEntry(file), file);
   const remote = new URL(
-    "https://jsr.io/@seed/multiprocessing/0.1.0/lib/_worker_entry.ts",
+    "https://jsr.io/@seed/multiprocessing/0.1.0/lib/_launch/worker_entry.ts",
   );
   const entry = threadEntry(remote);
   assertEquals(entry.protocol, "data:");

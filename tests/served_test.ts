@@ -1,5 +1,5 @@
 // Shared-memory primitives used from "subprocess" children: the parent
-// serves them (lib/_served_*.ts). Every test runs real `deno` children
+// serves them (lib/_served/). Every test runs real `deno` children
 // that contend with each other and with the parent.
 import {
   assert,

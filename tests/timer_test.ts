@@ -1,7 +1,7 @@
-// Unit tests of the timer behind every timeout (lib/_timer.ts).
+// Unit tests of the timer behind every timeout (lib/_common/timer.ts).
 import { assert, assertEquals } from "@std/assert";
 import { delay } from "@std/async/delay";
-import { setLongTimeout, settlesWithin } from "../lib/_timer.ts";
+import { setLongTimeout, settlesWithin } from "../lib/_common/timer.ts";
 
 Deno.test("setLongTimeout() waits its whole delay across several chunks", async () => {
   const t0 = performance.now();

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { TaskMode } from "../_protocol.ts";
+import { TaskMode } from "../_launch/protocol.ts";
 import { type ClusterTask, decode, type TaskEntry } from "./protocol.ts";
 
 /** The local-pool target that runs a function shipped by source. */

@@ -1,6 +1,6 @@
 /**
  * The caller's side of the broker pool: the engine `./cluster`'s `Pool`
- * runs on (see `../_pool_hook.ts`). It sends tasks to the task stream,
+ * runs on (see `../_pool/hook.ts`). It sends tasks to the task stream,
  * reads its own result stream, and settles each task once.
  *
  * ```text
@@ -19,9 +19,9 @@
  */
 
 import { ProcessError, WorkerLostError } from "../errors.ts";
-import { type FunctionRef, TaskMode } from "../_protocol.ts";
-import type { PoolStats, TaskSpec } from "../_pool_engine.ts";
-import { type Engine, watchTask } from "../_pool_hook.ts";
+import { type FunctionRef, TaskMode } from "../_launch/protocol.ts";
+import type { PoolStats, TaskSpec } from "../_pool/engine.ts";
+import { type Engine, watchTask } from "../_pool/hook.ts";
 import type { Buffer } from "node:buffer";
 import { Broker, BrokerError, lasting, type TlsOptions } from "./broker.ts";
 import {

@@ -27,8 +27,8 @@ import {
   type RemoteErrorInfo,
   WorkerLostError,
 } from "../errors.ts";
-import { TaskMode, toRemoteError } from "../_protocol.ts";
-import type { StartMethod } from "../_start_method.ts";
+import { TaskMode, toRemoteError } from "../_launch/protocol.ts";
+import type { StartMethod } from "../_common/start_method.ts";
 import type { Buffer } from "node:buffer";
 import { Broker, lasting, type TlsOptions } from "./broker.ts";
 import { admit, parseEntry, RUN_SOURCE } from "./admit.ts";

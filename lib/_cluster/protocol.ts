@@ -22,7 +22,7 @@
 import { deserialize, serialize } from "node:v8";
 import type { Buffer } from "node:buffer";
 import type { RemoteErrorInfo } from "../errors.ts";
-import type { TaskMode } from "../_protocol.ts";
+import type { TaskMode } from "../_launch/protocol.ts";
 
 /** The consumer group of worker hosts on the task stream. */
 export const GROUP = "hosts";

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { TaskMode } from "../_protocol.ts";
-import { explainShippingError, loadFunction } from "../_shipping.ts";
+import { TaskMode } from "../_launch/protocol.ts";
+import { explainShippingError, loadFunction } from "../_launch/shipping.ts";
 
 /**
  * Rebuilds `source` and applies it as the task's mode says.

@@ -3,7 +3,7 @@
 // their stand-ins, this program must not hold on to them. Prints how many
 // primitives it still serves.
 import * as mp from "../../mod.ts";
-import { servedCount } from "../../lib/_served_host.ts";
+import { servedCount } from "../../lib/_served/host.ts";
 
 /** Uses `lock` (when given), then collects garbage in this child. */
 export async function useAndCollect(lock: mp.Lock | null): Promise<void> {

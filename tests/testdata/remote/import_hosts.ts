@@ -1,7 +1,7 @@
 // Run by tests/remote_test.ts with a narrowed --allow-import: prints the
 // --allow-import list a child gets for a library from JSR and from
 // another host.
-import { withLibraryImport } from "../../../lib/_entry.ts";
+import { withLibraryImport } from "../../../lib/_launch/entry.ts";
 
 console.log(JSON.stringify([
   withLibraryImport(null, "jsr.io:443"),

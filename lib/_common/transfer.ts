@@ -1,0 +1,600 @@
+/**
+ * How this module's primitives cross into another process.
+ *
+ * A primitive (`Lock`, `Queue`, `Value`, `Connection` …) implements
+ * {@linkcode kShare}: it returns a descriptor `{ tag, id, data }` whose
+ * `data` is structured-cloneable (SharedArrayBuffers, MessagePorts, plain
+ * values). {@linkcode encodeShared} walks task arguments (arrays and plain
+ * objects, to any depth) and swaps every primitive for a marker object;
+ * {@linkcode decodeShared} in the receiving process swaps each marker back
+ * for a working primitive, made by the reviver registered for its tag with
+ * {@linkcode registerShareable}. Revived objects are cached by `tag` and
+ * `id`, so the same primitive passed twice is the same object there.
+ *
+ * Every module that defines a shareable registers it when it is loaded;
+ * the worker and child entries import `mod.ts`, so all are registered.
+ *
+ * @module
+ */
+
+/** The method a shareable primitive implements to describe itself. */
+export const kShare: unique symbol = Symbol.for("@seed/multiprocessing.share");
+
+/** What a shareable primitive turns into when it crosses. */
+export interface ShareDescriptor {
+  /** The reviver's name, as given to {@linkcode registerShareable}. */
+  tag: string;
+  /** A stable id: the same primitive always gives the same id. */
+  id: string;
+  /** Structured-cloneable state (SharedArrayBuffers, ports, numbers …). */
+  data: unknown;
+  /** Ports to transfer (not clone) with the message. */
+  transfer?: Transferable[];
+}
+
+/** An object that can be sent to another process as a working primitive. */
+export interface Shareable {
+  /**
+   * Describes the primitive for the receiving process.
+   *
+   * @param holder The key of the process it is sent to, when known (a
+   * `Connection` counts it as a holder from now on).
+   */
+  [kShare](holder?: number): ShareDescriptor;
+}
+
+const MARK = "\u0000mp-share";
+
+interface Marker {
+  [MARK]: string;
+  id: string;
+  data: unknown;
+}
+
+type Reviver = (data: unknown, id: string) => unknown;
+
+const revivers = new Map<string, Reviver>();
+const revived = new Map<string, WeakRef<object>>();
+
+/** Tags whose reviver keeps its own cache (it sees every marker). */
+const uncached = new Set<string>();
+
+/**
+ * Registers how to rebuild a primitive of `tag` in the receiving process.
+ *
+ * @param tag A name unique to the primitive's class.
+ * @param revive Builds a working primitive from the descriptor's data.
+ * @param options `cached: false` calls `revive` for every marker, not
+ *   only the first of an id (the reviver then keeps its own cache).
+ */
+export function registerShareable(
+  tag: string,
+  revive: Reviver,
+  options: { cached?: boolean } = {},
+): void {
+  revivers.set(tag, revive);
+  if (options.cached === false) uncached.add(tag);
+  else uncached.delete(tag);
+}
+
+/**
+ * Remembers `obj` as the local object for `tag`/`id`, so that a marker
+ * for it coming back into this process revives as `obj` itself.
+ *
+ * @param tag The primitive's tag.
+ * @param id The primitive's id.
+ * @param obj The primitive.
+ */
+export function rememberShared(tag: string, id: string, obj: object): void {
+  revived.set(`${tag}:${id}`, new WeakRef(obj));
+}
+
+/** A fresh id for a new shareable primitive. */
+export function newShareId(): string {
+  return crypto.randomUUID();
+}
+
+function isShareable(value: object): value is Shareable {
+  return typeof (value as Partial<Shareable>)[kShare] === "function";
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Replaces every shareable primitive inside `value` (itself, or nested in
+ * arrays and plain objects) with a marker. Returns `value` unchanged (the
+ * same object) when it holds none, so the common case allocates nothing.
+ *
+ * @param value Task arguments, a result, or any value about to cross.
+ * @param transfer Collects ports the descriptors ask to transfer.
+ * @param holder The key of the process it is sent to, when known.
+ * @returns The value to send.
+ */
+export function encodeShared(
+  value: unknown,
+  transfer?: Transferable[],
+  holder?: number,
+): unknown {
+  const outer = sendingTo;
+  const outerCopies = bufferCopies;
+  sendingTo = holder ?? outer;
+  bufferCopies = null;
+  try {
+    return rewrite(value, toMarker, transfer);
+  } finally {
+    sendingTo = outer;
+    bufferCopies = outerCopies;
+  }
+}
+
+/**
+ * The key of the process an {@linkcode encodeShared} call (and those it
+ * makes, from `[kShare]()` methods) sends to, when known. A variable, not
+ * a parameter, so the descriptors nested in a primitive's `[kShare]()`
+ * see it too; encoding is synchronous, so calls never interleave.
+ */
+let sendingTo: number | undefined;
+
+/**
+ * The copies {@linkcode viewMarker} made in the current
+ * {@linkcode encodeShared} call, by original buffer: views over one buffer
+ * arrive over one buffer, as structured clone gives.
+ */
+let bufferCopies: Map<ArrayBuffer, ArrayBuffer> | null = null;
+
+/** The {@linkcode rewrite} visitor of {@linkcode encodeShared}. */
+function toMarker(obj: object, transfer: Transferable[] | undefined): unknown {
+  if (ArrayBuffer.isView(obj)) return viewMarker(obj, transfer);
+  if (!isShareable(obj)) return KEEP;
+  const d = obj[kShare](sendingTo);
+  if (d.transfer && transfer) transfer.push(...d.transfer);
+  const marker: Marker = { [MARK]: d.tag, id: d.id, data: d.data };
+  return marker;
+}
+
+/** The tag of a typed array's or DataView's marker (see {@linkcode viewMarker}). */
+const VIEW_TAG = "mp.view";
+
+/** Views over smaller buffers cross as they are. */
+const VIEW_MIN_BYTES = 64;
+
+/** What a view's marker holds. */
+interface ViewData {
+  /** Its class: `Uint8Array` … `DataView`. */
+  type: string;
+  buffer: ArrayBufferLike;
+  offset: number;
+  /** Elements (bytes for a DataView). */
+  length: number;
+}
+
+/**
+ * Swaps a typed array or DataView for a marker holding its bare buffer.
+ * Deno 2.9.6's `receiveMessageOnPort` (how a busy pool worker takes its
+ * next tasks) takes ~240 ns per ELEMENT to receive a view, transferred or
+ * not: 5 s for a 16 MiB Uint8Array, where a bare ArrayBuffer takes a few
+ * ms. The marker keeps structured clone's result: the whole buffer is
+ * copied (once for all views over it) unless it is transferred, which
+ * moves it, or shared; the view is rebuilt at its offset and length.
+ * A resizable buffer crosses as it is (a copy would lose that).
+ */
+function viewMarker(
+  view: ArrayBufferView,
+  transfer: Transferable[] | undefined,
+): unknown {
+  const buffer = view.buffer;
+  if (
+    buffer.byteLength < VIEW_MIN_BYTES ||
+    (buffer as ArrayBuffer).resizable ||
+    (buffer as SharedArrayBuffer).growable
+  ) {
+    return KEEP;
+  }
+  let sent: ArrayBufferLike = buffer;
+  if (
+    !(buffer instanceof SharedArrayBuffer) &&
+    !transfer?.includes(buffer as ArrayBuffer)
+  ) {
+    bufferCopies ??= new Map();
+    // Not added to `transfer`: a pool task that transfers travels alone,
+    // and one that is sent again (its worker died) would find it moved.
+    let copy = bufferCopies.get(buffer as ArrayBuffer);
+    if (copy === undefined) {
+      copy = (buffer as ArrayBuffer).slice(0);
+      bufferCopies.set(buffer as ArrayBuffer, copy);
+    }
+    sent = copy;
+  }
+  const data: ViewData = {
+    type: Object.prototype.toString.call(view).slice(8, -1),
+    buffer: sent,
+    offset: view.byteOffset,
+    length: view instanceof DataView
+      ? view.byteLength
+      : (view as Uint8Array).length,
+  };
+  const marker: Marker = { [MARK]: VIEW_TAG, id: "", data };
+  return marker;
+}
+
+/** Views rebuilt from their markers, so one view sent twice is one view. */
+const revivedViews = new WeakMap<object, ArrayBufferView>();
+
+function reviveView(marker: Marker): ArrayBufferView {
+  let view = revivedViews.get(marker);
+  if (view === undefined) {
+    const d = marker.data as ViewData;
+    const Type = (globalThis as unknown as Record<
+      string,
+      new (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView
+    >)[d.type];
+    view = new Type(d.buffer, d.offset, d.length);
+    revivedViews.set(marker, view);
+  }
+  return view;
+}
+
+/** What a {@linkcode rewrite} visitor returns to leave an object as it is. */
+const KEEP: unique symbol = Symbol("keep");
+
+/**
+ * Deeper than this, a walk starts again in its cycle-safe form: values
+ * that cross are nearly always shallow trees, walked without allocating,
+ * but structured clone allows cycles, which the plain recursion would
+ * follow until the stack overflows.
+ */
+const TREE_DEPTH = 64;
+
+/** Thrown inside a tree walk that went too deep; never escapes. */
+const TOO_DEEP: unique symbol = Symbol("too deep");
+
+/** One {@linkcode rewrite}: its visitor and what the walk found. */
+interface Walk<C> {
+  visit: (obj: object, ctx: C) => unknown;
+  ctx: C;
+  /** What `visit` replaces, by original (made on the first). */
+  replaced: Map<object, unknown> | null;
+  /** Tree form: the arrays and objects on the way to a replacement. */
+  onPath: Set<object> | null;
+  /** Cycle-safe form: what was walked (`null` in the tree form). */
+  walked: Set<object> | null;
+}
+
+/**
+ * Walks arrays and plain objects (to any depth, cycles included), asking
+ * `visit` about each object first, once (with `ctx`): what it returns
+ * replaces the object, and {@linkcode KEEP} walks on into it. Returns
+ * `value` itself when nothing was replaced, so the common case copies
+ * nothing; otherwise a copy in which shared and cyclic references stay
+ * shared and cyclic, and holes stay holes.
+ */
+function rewrite<C>(
+  value: unknown,
+  visit: (obj: object, ctx: C) => unknown,
+  ctx: C,
+): unknown {
+  if (value === null || typeof value !== "object") return value;
+  const w: Walk<C> = {
+    visit,
+    ctx,
+    replaced: null,
+    onPath: null,
+    walked: null,
+  };
+  try {
+    findReplacements(value, w, 0);
+  } catch (e) {
+    if (e !== TOO_DEEP) throw e;
+    // Deep or cyclic: walk again, remembering what was walked, and copy
+    // every array and object (a cycle may lead anywhere). `replaced`
+    // keeps what `visit` said, so no object is visited twice.
+    w.walked = new Set();
+    w.onPath = null;
+    findReplacements(value, w, 0);
+  }
+  if (w.replaced === null) return value;
+  return copyReplacing(value, w, new Map());
+}
+
+/**
+ * Asks `visit` about `value` and, unless it is replaced, about every
+ * object in it (arrays and plain objects). Tree form (`walked` null):
+ * no allocation unless something is replaced; throws
+ * {@linkcode TOO_DEEP} past {@linkcode TREE_DEPTH}.
+ *
+ * @returns Whether something in `value` (or itself) is replaced.
+ */
+function findReplacements<C>(
+  value: object,
+  w: Walk<C>,
+  depth: number,
+): boolean {
+  const walked = w.walked;
+  if (walked === null) {
+    if (depth > TREE_DEPTH) throw TOO_DEEP;
+  } else {
+    if (walked.has(value)) return false;
+    walked.add(value);
+  }
+  let r: unknown;
+  if (w.replaced?.has(value)) r = w.replaced.get(value);
+  else r = w.visit(value, w.ctx);
+  if (r !== KEEP) {
+    (w.replaced ??= new Map()).set(value, r);
+    return true;
+  }
+  if (!Array.isArray(value) && !isPlainObject(value)) return false;
+  let found = false;
+  const rec = value as Record<string, unknown>;
+  const keys = Object.keys(rec);
+  for (let i = 0; i < keys.length; i++) {
+    const v = rec[keys[i]];
+    if (v === null || typeof v !== "object") continue;
+    if (findReplacements(v, w, depth + 1)) found = true;
+  }
+  if (found && walked === null) (w.onPath ??= new Set()).add(value);
+  return found;
+}
+
+/**
+ * Copies the arrays and plain objects of `value` that lead to a
+ * replacement (all of them in the cycle-safe form), swapping replaced
+ * objects for their replacements. `copies` maps each original to its
+ * copy, so shared and cyclic references stay so.
+ */
+function copyReplacing<C>(
+  value: unknown,
+  w: Walk<C>,
+  copies: Map<object, unknown>,
+): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (w.replaced!.has(value)) return w.replaced!.get(value);
+  if (w.walked === null && !w.onPath?.has(value)) return value;
+  if (copies.has(value)) return copies.get(value);
+  let out: Record<string, unknown>;
+  if (Array.isArray(value)) {
+    out = new Array(value.length) as unknown as Record<string, unknown>;
+  } else if (isPlainObject(value)) {
+    out = Object.getPrototypeOf(value) === null ? Object.create(null) : {};
+  } else {
+    return value;
+  }
+  copies.set(value, out);
+  const rec = value as Record<string, unknown>;
+  // Object.keys skips holes, so they stay holes.
+  for (const k of Object.keys(rec)) {
+    const v = copyReplacing(rec[k], w, copies);
+    if (k === "__proto__") {
+      // Plain assignment would set the prototype instead.
+      Object.defineProperty(out, k, {
+        value: v,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+/**
+ * Rebuilds the primitives that {@linkcode encodeShared} replaced, in
+ * place (cycles included). Returns `value` itself, or the primitive when
+ * `value` is a marker.
+ *
+ * @param value A value that crossed.
+ * @returns The value with working primitives in place of markers.
+ */
+export function decodeShared(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  try {
+    return decodeIn(value, null, 0);
+  } catch (e) {
+    if (e !== TOO_DEEP) throw e;
+    // Markers already swapped stay swapped; the rest is walked once more.
+    return decodeIn(value, new Set(), 0);
+  }
+}
+
+function decodeIn(
+  value: object,
+  walked: Set<object> | null,
+  depth: number,
+): unknown {
+  if (!Array.isArray(value) && !isPlainObject(value)) return value;
+  const rec = value as Record<string, unknown>;
+  if (typeof rec[MARK] === "string") return revive(rec as unknown as Marker);
+  if (walked === null) {
+    if (depth > TREE_DEPTH) throw TOO_DEEP;
+  } else {
+    if (walked.has(value)) return value;
+    walked.add(value);
+  }
+  // Object.keys skips an array's holes, so they stay holes.
+  for (const k of Object.keys(rec)) {
+    const v = rec[k];
+    if (v === null || typeof v !== "object") continue;
+    const d = decodeIn(v, walked, depth + 1);
+    if (d !== v) rec[k] = d;
+  }
+  return value;
+}
+
+function revive(marker: Marker): unknown {
+  const tag = marker[MARK];
+  if (tag === VIEW_TAG) return reviveView(marker);
+  if (uncached.has(tag)) return revivers.get(tag)!(marker.data, marker.id);
+  const key = `${tag}:${marker.id}`;
+  const cached = revived.get(key)?.deref();
+  if (cached !== undefined) return cached;
+  const reviver = revivers.get(tag);
+  if (reviver === undefined) {
+    throw new TypeError(
+      `Cannot receive a '${tag}': this process has not loaded the module that defines it; import "@seed/multiprocessing" in it`,
+    );
+  }
+  const obj = reviver(marker.data, marker.id) as object;
+  revived.set(key, new WeakRef(obj));
+  return obj;
+}
+
+/** A primitive's marker, as {@linkcode encodeShared} leaves it. */
+export interface SharedMarker {
+  /** The reviver's tag. */
+  tag: string;
+  /** The primitive's id. */
+  id: string;
+  /** The descriptor's data. */
+  data: unknown;
+}
+
+/**
+ * Makes the marker for a primitive, as a `[kShare]()` descriptor would.
+ *
+ * @param marker Its tag, id and data.
+ * @returns The marker object to send.
+ */
+export function makeMarker(marker: SharedMarker): unknown {
+  const out: Marker = { [MARK]: marker.tag, id: marker.id, data: marker.data };
+  return out;
+}
+
+/**
+ * Replaces each marker inside an encoded value with what `fn` returns for
+ * it, copying only the arrays and objects on the way to a replaced
+ * marker; `value` itself is never changed.
+ *
+ * @param value A value passed through {@linkcode encodeShared}.
+ * @param fn Called with each marker; returns its replacement.
+ * @returns The value with the replacements.
+ */
+export function mapMarkers(
+  value: unknown,
+  fn: (marker: SharedMarker) => unknown,
+): unknown {
+  return rewrite(value, mapMarker, fn);
+}
+
+/** The {@linkcode rewrite} visitor of {@linkcode mapMarkers}. */
+function mapMarker(
+  obj: object,
+  fn: (marker: SharedMarker) => unknown,
+): unknown {
+  const rec = obj as Record<string, unknown>;
+  if (Array.isArray(obj) || typeof rec[MARK] !== "string") return KEEP;
+  return fn({ tag: rec[MARK] as string, id: rec.id as string, data: rec.data });
+}
+
+/**
+ * Builds a new handle for a marker's primitive with its reviver, without
+ * the cache {@linkcode decodeShared} uses: state kept per handle (a
+ * queue's `close()`) then stays with whoever holds this one.
+ *
+ * @param marker The marker.
+ * @returns A working primitive over the same shared memory.
+ */
+export function reviveFresh(marker: SharedMarker): unknown {
+  const reviver = revivers.get(marker.tag);
+  if (reviver === undefined) {
+    throw new TypeError(
+      `Cannot receive a '${marker.tag}': this process has not loaded the module that defines it; import "@seed/multiprocessing" in it`,
+    );
+  }
+  // A reviver may remember what it builds; keep the cache as it was.
+  const key = `${marker.tag}:${marker.id}`;
+  const cached = revived.get(key);
+  const obj = reviver(marker.data, marker.id);
+  if (cached !== undefined) revived.set(key, cached);
+  else revived.delete(key);
+  return obj;
+}
+
+/**
+ * Whether a marker's primitive lives in shared memory (so it cannot cross
+ * to an OS process as it is).
+ *
+ * @param marker The marker.
+ */
+export function markerHoldsSharedMemory(marker: SharedMarker): boolean {
+  return holdsSharedMemory(marker.data, new Set());
+}
+
+/**
+ * Checks that a value about to cross to a `"subprocess"` process holds no
+ * shared memory left: the parent serves this module's primitives to such
+ * a child (`_served/host.ts`), but a bare SharedArrayBuffer, or a
+ * primitive it cannot serve, cannot reach an OS process, which shares no
+ * memory with its parent.
+ *
+ * @param value A value already passed through {@linkcode encodeShared}.
+ * @param action What is being done, for the error message.
+ * @throws {TypeError} Naming the primitive (or the SharedArrayBuffer) and
+ *   suggesting a `Manager()` proxy.
+ */
+export function checkNoSharedMemory(value: unknown, action: string): void {
+  const found = findSharedMemory(value, new Set());
+  if (found === null) return;
+  const what = found === "" ? "a SharedArrayBuffer" : `a '${found}'`;
+  throw new TypeError(
+    `Cannot ${action}: ${what} cannot reach a "subprocess" process: it is shared memory, which OS processes do not share; pass a Value or Array (the parent serves those), a Manager() proxy, or use the "worker" start method`,
+  );
+}
+
+/**
+ * The tag of the first marker holding shared memory ("" for a bare SAB).
+ * `seen` makes it cycle-safe (this walk is for OS children only, whose
+ * sends cost far more than a Set).
+ */
+function findSharedMemory(value: unknown, seen: Set<object>): string | null {
+  if (value === null || typeof value !== "object" || seen.has(value)) {
+    return null;
+  }
+  seen.add(value);
+  if (
+    value instanceof SharedArrayBuffer ||
+    (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)
+  ) {
+    return "";
+  }
+  if (!Array.isArray(value) && !isPlainObject(value)) return null;
+  const rec = value as Record<string, unknown>;
+  if (!Array.isArray(value) && typeof rec[MARK] === "string") {
+    const tag = (rec[MARK] as string).replace(/^mp\./, "");
+    if (!holdsSharedMemory(rec.data, new Set())) return null;
+    return rec[MARK] === VIEW_TAG ? "" : tag;
+  }
+  for (const k of Object.keys(rec)) {
+    const hit = findSharedMemory(rec[k], seen);
+    if (hit !== null) return hit;
+  }
+  return null;
+}
+
+function holdsSharedMemory(value: unknown, seen: Set<object>): boolean {
+  if (value === null || typeof value !== "object" || seen.has(value)) {
+    return false;
+  }
+  seen.add(value);
+  if (value instanceof SharedArrayBuffer) return true;
+  if (typeof MessagePort !== "undefined" && value instanceof MessagePort) {
+    return true;
+  }
+  if (ArrayBuffer.isView(value)) {
+    return value.buffer instanceof SharedArrayBuffer;
+  }
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      if (holdsSharedMemory(k, seen) || holdsSharedMemory(v, seen)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  if (!Array.isArray(value) && !isPlainObject(value)) return false;
+  return Object.values(value).some((v) => holdsSharedMemory(v, seen));
+}
