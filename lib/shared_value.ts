@@ -48,15 +48,21 @@
  * @module
  */
 
-import { Lock, RLock } from "./synchronize.ts";
+import type { Lock, RLock } from "./synchronize.ts";
+import { checkTypecode, newArrayCells, newValueCells } from "./_value/cells.ts";
+import { lockFrom, RawBase, SynchronizedBase } from "./_value/base.ts";
 import {
-  decodeShared,
-  encodeShared,
-  kShare,
-  newShareId,
-  registerShareable,
-  rememberShared,
-} from "./_common/transfer.ts";
+  ARRAY,
+  kCells,
+  type Kind,
+  kKind,
+  kRaw,
+  RAW_ARRAY,
+  RAW_VALUE,
+  VALUE,
+} from "./_value/kinds.ts";
+
+export { RawBase, SynchronizedBase };
 
 /** A type code of Python's `array` module (see the module doc). */
 export type Typecode =
@@ -85,6 +91,16 @@ export type TypecodeInput<T extends Typecode> = T extends "q" | "Q"
   : T extends "c" ? Uint8Array | string
   : number;
 
+/**
+ * What makes an array of typecode `T`: a length (all zeros), or the
+ * elements; for `c` also a string (Latin-1) or a `Uint8Array`.
+ */
+export type SizeOrInitializer<T extends Typecode> =
+  | number
+  | string
+  | Uint8Array
+  | Iterable<TypecodeInput<T>>;
+
 /** Options of {@linkcode Value} and {@linkcode Array}. */
 export interface SharedValueOptions {
   /**
@@ -97,242 +113,7 @@ export interface SharedValueOptions {
   lock?: boolean | Lock | RLock;
 }
 
-// --- Element access -----------------------------------------------------
-
-/** Reads and writes the elements of one typecode, each atomically. */
-interface Cells {
-  get(i: number): unknown;
-  set(i: number, v: unknown): void;
-}
-
-// Floats have no `Atomics`; they are moved through an integer of the same
-// size, so a read never sees half of a concurrent write. Each isolate is
-// single-threaded, so one scratch buffer per module is safe.
-const scratch = new ArrayBuffer(8);
-const sF64 = new Float64Array(scratch);
-const sI64 = new BigInt64Array(scratch);
-const sF32 = new Float32Array(scratch);
-const sI32 = new Int32Array(scratch);
-
-type IntView =
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array;
-
-function badValue(code: Typecode, want: string, v: unknown): TypeError {
-  const shown = typeof v === "string" ? `'${v}'` : String(v);
-  return new TypeError(
-    `Cannot store ${shown} in typecode '${code}': expected ${want}`,
-  );
-}
-
-class IntCells implements Cells {
-  #view: IntView;
-  #code: Typecode;
-  constructor(view: IntView, code: Typecode) {
-    this.#view = view;
-    this.#code = code;
-  }
-  get(i: number): number {
-    return Atomics.load(this.#view, i);
-  }
-  set(i: number, v: unknown): void {
-    if (typeof v !== "number" || !Number.isInteger(v)) {
-      throw badValue(this.#code, "an integer number", v);
-    }
-    Atomics.store(this.#view, i, v);
-  }
-}
-
-class BigCells implements Cells {
-  #view: BigInt64Array | BigUint64Array;
-  #code: Typecode;
-  constructor(view: BigInt64Array | BigUint64Array, code: Typecode) {
-    this.#view = view;
-    this.#code = code;
-  }
-  get(i: number): bigint {
-    return Atomics.load(this.#view, i);
-  }
-  set(i: number, v: unknown): void {
-    if (typeof v === "number" && Number.isInteger(v)) v = BigInt(v);
-    if (typeof v !== "bigint") {
-      throw badValue(this.#code, "a bigint or an integer number", v);
-    }
-    Atomics.store(this.#view, i, v);
-  }
-}
-
-class F32Cells implements Cells {
-  #view: Int32Array;
-  constructor(view: Int32Array) {
-    this.#view = view;
-  }
-  get(i: number): number {
-    sI32[0] = Atomics.load(this.#view, i);
-    return sF32[0];
-  }
-  set(i: number, v: unknown): void {
-    if (typeof v !== "number") throw badValue("f", "a number", v);
-    sF32[0] = v;
-    Atomics.store(this.#view, i, sI32[0]);
-  }
-}
-
-class F64Cells implements Cells {
-  #view: BigInt64Array;
-  constructor(view: BigInt64Array) {
-    this.#view = view;
-  }
-  get(i: number): number {
-    sI64[0] = Atomics.load(this.#view, i);
-    return sF64[0];
-  }
-  set(i: number, v: unknown): void {
-    if (typeof v !== "number") throw badValue("d", "a number", v);
-    sF64[0] = v;
-    Atomics.store(this.#view, i, sI64[0]);
-  }
-}
-
-/** The byte of a `c` element, from a 1-byte array or a Latin-1 char. */
-function charByte(v: unknown): number {
-  if (v instanceof Uint8Array && v.length === 1) return v[0];
-  if (typeof v === "string" && v.length === 1 && v.charCodeAt(0) <= 255) {
-    return v.charCodeAt(0);
-  }
-  throw badValue(
-    "c",
-    "a one-byte Uint8Array or a one-character Latin-1 string",
-    v,
-  );
-}
-
-class CharCells implements Cells {
-  #view: Uint8Array;
-  constructor(view: Uint8Array) {
-    this.#view = view;
-  }
-  get(i: number): Uint8Array {
-    return Uint8Array.of(Atomics.load(this.#view, i));
-  }
-  set(i: number, v: unknown): void {
-    Atomics.store(this.#view, i, charByte(v));
-  }
-}
-
-const SIZES: Record<Typecode, number> = {
-  b: 1,
-  B: 1,
-  h: 2,
-  H: 2,
-  i: 4,
-  I: 4,
-  l: 4,
-  L: 4,
-  q: 8,
-  Q: 8,
-  f: 4,
-  d: 8,
-  c: 1,
-};
-
-const CODES = Object.keys(SIZES).map((c) => `'${c}'`).join(", ");
-
-function checkTypecode(typecode: unknown, what: string): Typecode {
-  if (typeof typecode !== "string" || !Object.hasOwn(SIZES, typecode)) {
-    const shown = typeof typecode === "string"
-      ? `'${typecode}'`
-      : String(typecode);
-    throw new TypeError(
-      `Cannot make ${what}: unknown typecode ${shown}; use one of ${CODES}`,
-    );
-  }
-  return typecode as Typecode;
-}
-
-function makeCells(code: Typecode, buf: SharedArrayBuffer): Cells {
-  switch (code) {
-    case "b":
-      return new IntCells(new Int8Array(buf), code);
-    case "B":
-      return new IntCells(new Uint8Array(buf), code);
-    case "h":
-      return new IntCells(new Int16Array(buf), code);
-    case "H":
-      return new IntCells(new Uint16Array(buf), code);
-    case "i":
-    case "l":
-      return new IntCells(new Int32Array(buf), code);
-    case "I":
-    case "L":
-      return new IntCells(new Uint32Array(buf), code);
-    case "q":
-      return new BigCells(new BigInt64Array(buf), code);
-    case "Q":
-      return new BigCells(new BigUint64Array(buf), code);
-    case "f":
-      return new F32Cells(new Int32Array(buf));
-    case "d":
-      return new F64Cells(new BigInt64Array(buf));
-    case "c":
-      return new CharCells(new Uint8Array(buf));
-  }
-}
-
-/** The lock a synchronized value uses, from its `lock` option. */
-function lockFrom(
-  lock: SharedValueOptions["lock"],
-  what: string,
-): Lock | RLock | null {
-  if (lock === undefined || lock === true) return new RLock();
-  if (lock === false) return null;
-  if (lock instanceof Lock || lock instanceof RLock) return lock;
-  throw new TypeError(
-    `Cannot make ${what}: 'lock' must be a boolean, a Lock or an RLock`,
-  );
-}
-
-function noLock(what: string): TypeError {
-  return new TypeError(
-    `Cannot get the lock: this ${what} was made with { lock: false }`,
-  );
-}
-
-/** Revived state handed to a constructor (see `synchronize.ts`). */
-let adopting: unknown;
-
-function adopt<T>(): T | undefined {
-  const a = adopting as T | undefined;
-  adopting = undefined;
-  return a;
-}
-
-function revive<T>(state: unknown, make: () => T): T {
-  adopting = state;
-  try {
-    return make();
-  } finally {
-    adopting = undefined;
-  }
-}
-
-const inspect: unique symbol = Symbol.for("Deno.customInspect");
-
-type InspectFn = (value: unknown, options?: unknown) => string;
-
-function show(
-  inspectFn: InspectFn | undefined,
-  options: unknown,
-  v: unknown,
-): string {
-  return inspectFn ? inspectFn(v, options) : String(v);
-}
-
-// --- RawValue and Value -------------------------------------------------
+// --- RawValue and Value ---------------------------------------------------
 
 /**
  * One number in shared memory, without a lock (Python's
@@ -350,18 +131,9 @@ function show(
  * console.log(flag.value); // 1
  * ```
  */
-export class RawValue<T extends Typecode = Typecode> {
-  #code: T;
-  #buf: SharedArrayBuffer;
-  #cells: Cells;
-  #id: string;
-
-  static {
-    registerShareable("mp.RawValue", (data, id) => {
-      const d = data as { code: Typecode; buf: SharedArrayBuffer };
-      return revive({ buf: d.buf, id }, () => new RawValue(d.code));
-    });
-  }
+export class RawValue<T extends Typecode = Typecode> extends RawBase<T> {
+  /** @ignore */
+  protected static readonly [kKind]: Kind = RAW_VALUE;
 
   /**
    * Makes a shared number.
@@ -378,53 +150,15 @@ export class RawValue<T extends Typecode = Typecode> {
    * ```
    */
   constructor(typecode: T, initial?: TypecodeInput<T>) {
-    const a = adopt<{ buf: SharedArrayBuffer; id: string }>();
-    this.#code = checkTypecode(typecode, "a RawValue") as T;
-    this.#buf = a?.buf ?? new SharedArrayBuffer(SIZES[typecode]);
-    this.#cells = makeCells(typecode, this.#buf);
-    if (a === undefined && initial !== undefined) this.#cells.set(0, initial);
-    this.#id = a?.id ?? newShareId();
-    rememberShared("mp.RawValue", this.#id, this);
-  }
-
-  /** The typecode the value was made with. */
-  get typecode(): T {
-    return this.#code;
+    super(newValueCells(checkTypecode(typecode, "a RawValue"), initial));
   }
 
   /** The current value (an atomic read or write). */
   get value(): TypecodeValue<T> {
-    return this.#cells.get(0) as TypecodeValue<T>;
+    return this[kCells].get(0) as TypecodeValue<T>;
   }
   set value(v: TypecodeInput<T>) {
-    this.#cells.set(0, v);
-  }
-
-  /**
-   * Describes the value for another process.
-   *
-   * @returns The share descriptor.
-   */
-  [kShare](): { tag: string; id: string; data: unknown } {
-    return {
-      tag: "mp.RawValue",
-      id: this.#id,
-      data: { code: this.#code, buf: this.#buf },
-    };
-  }
-
-  /**
-   * How `console.log` shows the value.
-   *
-   * @param inspectFn Deno's inspect.
-   * @param options Deno's inspect options.
-   * @returns The text.
-   */
-  [inspect](
-    inspectFn?: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    return `RawValue('${this.#code}', ${show(inspectFn, options, this.value)})`;
+    this[kCells].set(0, v);
   }
 }
 
@@ -432,7 +166,7 @@ export class RawValue<T extends Typecode = Typecode> {
  * One number in shared memory with a lock (Python's
  * `multiprocessing.Value`). Each read or write of `.value` is atomic; to
  * read-modify-write (`v.value += 1`) from several processes, hold
- * {@linkcode Value.getLock} around it.
+ * {@linkcode SynchronizedBase.getLock} around it.
  *
  * @typeParam T The typecode.
  *
@@ -448,19 +182,10 @@ export class RawValue<T extends Typecode = Typecode> {
  * console.log(counter.value); // 1
  * ```
  */
-export class Value<T extends Typecode = Typecode> {
-  #raw: RawValue<T>;
-  #lock: Lock | RLock | null;
-  #id: string;
-
-  static {
-    registerShareable("mp.Value", (data, id) => {
-      const d = data as { raw: unknown; lock: unknown };
-      const raw = decodeShared(d.raw) as RawValue;
-      const lock = decodeShared(d.lock) as Lock | RLock | null;
-      return revive({ raw, lock, id }, () => new Value(raw.typecode));
-    });
-  }
+export class Value<T extends Typecode = Typecode>
+  extends SynchronizedBase<T, RawValue<T>> {
+  /** @ignore */
+  protected static readonly [kKind]: Kind = VALUE;
 
   /**
    * Makes a shared number with a lock.
@@ -485,199 +210,21 @@ export class Value<T extends Typecode = Typecode> {
     initial?: TypecodeInput<T>,
     options?: SharedValueOptions,
   ) {
-    const a = adopt<
-      { raw: RawValue<T>; lock: Lock | RLock | null; id: string }
-    >();
-    if (a !== undefined) {
-      this.#raw = a.raw;
-      this.#lock = a.lock;
-    } else {
-      checkTypecode(typecode, "a Value");
-      this.#lock = lockFrom(options?.lock, "a Value");
-      this.#raw = new RawValue(typecode, initial);
-    }
-    this.#id = a?.id ?? newShareId();
-    rememberShared("mp.Value", this.#id, this);
-  }
-
-  /** The typecode the value was made with. */
-  get typecode(): T {
-    return this.#raw.typecode;
+    checkTypecode(typecode, "a Value");
+    const lock = lockFrom(options?.lock, "a Value");
+    super(new RawValue(typecode, initial), lock);
   }
 
   /** The current value (an atomic read or write; the lock is not taken). */
   get value(): TypecodeValue<T> {
-    return this.#raw.value;
+    return this[kRaw].value;
   }
   set value(v: TypecodeInput<T>) {
-    this.#raw.value = v;
-  }
-
-  /**
-   * The lock that guards the value (Python's `get_lock()`).
-   *
-   * @returns The lock.
-   * @throws {TypeError} When the value was made with `{ lock: false }`.
-   *
-   * @example Usage
-   * ```ts
-   * import * as mp from "@seed/multiprocessing";
-   * const v = new mp.Value("i", 0);
-   * console.log(v.getLock() instanceof mp.RLock); // true
-   * ```
-   */
-  getLock(): Lock | RLock {
-    if (this.#lock === null) throw noLock("Value");
-    return this.#lock;
-  }
-
-  /**
-   * The unsynchronized value underneath (Python's `get_obj()`): the same
-   * memory, without the lock.
-   *
-   * @returns The raw value.
-   *
-   * @example Usage
-   * ```ts
-   * import * as mp from "@seed/multiprocessing";
-   * const v = new mp.Value("i", 7);
-   * console.log(v.getObj().value); // 7
-   * ```
-   */
-  getObj(): RawValue<T> {
-    return this.#raw;
-  }
-
-  /**
-   * Describes the value (its memory and its lock) for another process.
-   *
-   * @returns The share descriptor.
-   */
-  [kShare](): { tag: string; id: string; data: unknown } {
-    return {
-      tag: "mp.Value",
-      id: this.#id,
-      data: { raw: encodeShared(this.#raw), lock: encodeShared(this.#lock) },
-    };
-  }
-
-  /**
-   * How `console.log` shows the value.
-   *
-   * @param inspectFn Deno's inspect.
-   * @param options Deno's inspect options.
-   * @returns The text.
-   */
-  [inspect](
-    inspectFn?: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    return `Value('${this.typecode}', ${show(inspectFn, options, this.value)})`;
+    this[kRaw].value = v;
   }
 }
 
 // --- RawArray and Array ---------------------------------------------------
-
-/**
- * The index named by a property key, or `undefined` for other keys. It
- * parses by hand: this runs on every property access of an array, and
- * `String(Number(p)) === p` would allocate a string each time.
- */
-function toIndex(p: string | symbol): number | undefined {
-  if (typeof p !== "string") return undefined;
-  const len = p.length;
-  let i = 0;
-  if (len > 0 && p.charCodeAt(0) === 45) i = 1; // "-"
-  if (i >= len || len - i > 15) return undefined;
-  const first = p.charCodeAt(i);
-  // Only canonical integers: no leading zeros, no "-0".
-  if (first < 48 || first > 57 || (first === 48 && (len > i + 1 || i === 1))) {
-    return undefined;
-  }
-  let n = 0;
-  for (; i < len; i++) {
-    const c = p.charCodeAt(i);
-    if (c < 48 || c > 57) return undefined;
-    n = n * 10 + (c - 48);
-  }
-  return p.charCodeAt(0) === 45 ? -n : n;
-}
-
-/** The real object behind each array proxy, for calls that skip the trap. */
-const targets = new WeakMap<object, object>();
-
-interface Indexable {
-  get(i: number): unknown;
-  set(i: number, v: unknown): void;
-  readonly length: number;
-}
-
-/**
- * Wraps an array object so that `a[i]` reads and `a[i] = v` writes element
- * `i`. Methods are bound to the real object, because `#private` fields
- * cannot be reached through a proxy as `this`.
- */
-function indexed<A extends Indexable>(target: A): A {
-  const bound = new Map<string | symbol, unknown>();
-  const proxy = new Proxy(target, {
-    get(t, p) {
-      const i = toIndex(p);
-      if (i !== undefined) return t.get(i);
-      const v = Reflect.get(t, p, t);
-      if (typeof v !== "function" || p === "constructor") return v;
-      let b = bound.get(p);
-      if (b === undefined) {
-        b = (v as (...args: unknown[]) => unknown).bind(t);
-        bound.set(p, b);
-      }
-      return b;
-    },
-    set(t, p, v) {
-      const i = toIndex(p);
-      if (i === undefined) return Reflect.set(t, p, v, t);
-      t.set(i, v);
-      return true;
-    },
-    has(t, p) {
-      const i = toIndex(p);
-      if (i === undefined) return Reflect.has(t, p);
-      return i >= 0 && i < t.length;
-    },
-  });
-  targets.set(proxy, target);
-  return proxy;
-}
-
-/** The elements an initializer gives, checked against the typecode. */
-function initialValues(
-  code: Typecode,
-  init: unknown,
-  what: string,
-): unknown[] | number {
-  if (typeof init === "number") {
-    if (!Number.isInteger(init) || init < 0) {
-      throw new RangeError(
-        `Cannot make ${what}: the size must be a non-negative integer, got ${init}`,
-      );
-    }
-    return init;
-  }
-  if (code === "c" && typeof init === "string") return [...init];
-  if (code === "c" && init instanceof Uint8Array) {
-    return Array.from(init, (b) => Uint8Array.of(b));
-  }
-  if (
-    init !== null && typeof init === "object" &&
-    typeof (init as Iterable<unknown>)[Symbol.iterator] === "function"
-  ) {
-    return Array.from(init as Iterable<unknown>);
-  }
-  throw new TypeError(
-    `Cannot make ${what}: 'sizeOrInitializer' must be a size or an iterable of values, got ${
-      String(init)
-    }`,
-  );
-}
 
 /**
  * A fixed-length array of numbers in shared memory, without a lock
@@ -696,22 +243,13 @@ function initialValues(
  * console.log(a[1], a.length, [...a]); // 2.5 2 [0.5, 2.5]
  * ```
  */
-export class RawArray<T extends Typecode = Typecode>
+export class RawArray<T extends Typecode = Typecode> extends RawBase<T>
   implements Iterable<TypecodeValue<T>> {
   /** Element `index` (negative counts from the end). */
   [index: number]: TypecodeValue<T>;
-  #code: T;
-  #buf: SharedArrayBuffer;
-  #cells: Cells;
-  #length: number;
-  #id: string;
 
-  static {
-    registerShareable("mp.RawArray", (data, id) => {
-      const d = data as { code: Typecode; buf: SharedArrayBuffer };
-      return revive({ buf: d.buf, id }, () => new RawArray(d.code, 0));
-    });
-  }
+  /** @ignore */
+  protected static readonly [kKind]: Kind = RAW_ARRAY;
 
   /**
    * Makes a shared array.
@@ -731,56 +269,15 @@ export class RawArray<T extends Typecode = Typecode>
    */
   constructor(
     typecode: T,
-    sizeOrInitializer:
-      | number
-      | string
-      | Uint8Array
-      | Iterable<TypecodeInput<T>>,
+    sizeOrInitializer: SizeOrInitializer<T>,
   ) {
-    const a = adopt<{ buf: SharedArrayBuffer; id: string }>();
-    this.#code = checkTypecode(typecode, "a RawArray") as T;
-    const size = SIZES[typecode];
-    if (a !== undefined) {
-      this.#buf = a.buf;
-      this.#length = a.buf.byteLength / size;
-      this.#cells = makeCells(typecode, this.#buf);
-    } else {
-      const init = initialValues(typecode, sizeOrInitializer, "a RawArray");
-      this.#length = typeof init === "number" ? init : init.length;
-      this.#buf = new SharedArrayBuffer(this.#length * size);
-      this.#cells = makeCells(typecode, this.#buf);
-      if (typeof init !== "number") {
-        for (let i = 0; i < init.length; i++) this.#cells.set(i, init[i]);
-      }
-    }
-    this.#id = a?.id ?? newShareId();
-    const proxy = indexed(this);
-    rememberShared("mp.RawArray", this.#id, proxy);
-    // Return the proxy so that `a[i]` works on what `new` gives back.
-    return proxy;
-  }
-
-  /** The typecode the array was made with. */
-  get typecode(): T {
-    return this.#code;
+    const code = checkTypecode(typecode, "a RawArray");
+    super(newArrayCells(code, sizeOrInitializer, "a RawArray"));
   }
 
   /** The number of elements (fixed). */
   get length(): number {
-    return this.#length;
-  }
-
-  #at(i: number, action: string): number {
-    if (!Number.isInteger(i)) {
-      throw new TypeError(`Cannot ${action} index ${i}: not an integer`);
-    }
-    const j = i < 0 ? i + this.#length : i;
-    if (j < 0 || j >= this.#length) {
-      throw new RangeError(
-        `Cannot ${action} index ${i}: the array has length ${this.#length}`,
-      );
-    }
-    return j;
+    return this[kCells].length;
   }
 
   /**
@@ -798,7 +295,8 @@ export class RawArray<T extends Typecode = Typecode>
    * ```
    */
   get(i: number): TypecodeValue<T> {
-    return this.#cells.get(this.#at(i, "read")) as TypecodeValue<T>;
+    const c = this[kCells];
+    return c.get(c.index(i, "read")) as TypecodeValue<T>;
   }
 
   /**
@@ -819,7 +317,8 @@ export class RawArray<T extends Typecode = Typecode>
    * ```
    */
   set(i: number, v: TypecodeInput<T>): void {
-    this.#cells.set(this.#at(i, "write"), v);
+    const c = this[kCells];
+    c.set(c.index(i, "write"), v);
   }
 
   /**
@@ -834,9 +333,8 @@ export class RawArray<T extends Typecode = Typecode>
    * ```
    */
   *[Symbol.iterator](): IterableIterator<TypecodeValue<T>> {
-    for (let i = 0; i < this.#length; i++) {
-      yield this.#cells.get(i) as TypecodeValue<T>;
-    }
+    const c = this[kCells];
+    for (let i = 0; i < c.length; i++) yield c.get(i) as TypecodeValue<T>;
   }
 
   /**
@@ -854,16 +352,7 @@ export class RawArray<T extends Typecode = Typecode>
    * ```
    */
   slice(start?: number, end?: number): TypecodeValue<T>[] {
-    const n = this.#length;
-    const clamp = (x: number) =>
-      Math.min(n, Math.max(0, x < 0 ? x + n : Math.trunc(x)));
-    const from = start === undefined ? 0 : clamp(start);
-    const to = end === undefined ? n : clamp(end);
-    const out: TypecodeValue<T>[] = [];
-    for (let i = from; i < to; i++) {
-      out.push(this.#cells.get(i) as TypecodeValue<T>);
-    }
-    return out;
+    return this[kCells].slice(start, end) as TypecodeValue<T>[];
   }
 
   /**
@@ -881,35 +370,6 @@ export class RawArray<T extends Typecode = Typecode>
   toArray(): TypecodeValue<T>[] {
     return this.slice();
   }
-
-  /**
-   * Describes the array for another process.
-   *
-   * @returns The share descriptor.
-   */
-  [kShare](): { tag: string; id: string; data: unknown } {
-    return {
-      tag: "mp.RawArray",
-      id: this.#id,
-      data: { code: this.#code, buf: this.#buf },
-    };
-  }
-
-  /**
-   * How `console.log` shows the array.
-   *
-   * @param inspectFn Deno's inspect.
-   * @param options Deno's inspect options.
-   * @returns The text.
-   */
-  [inspect](
-    inspectFn?: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    return `RawArray('${this.#code}', ${
-      show(inspectFn, options, this.toArray())
-    })`;
-  }
 }
 
 /**
@@ -917,8 +377,9 @@ export class RawArray<T extends Typecode = Typecode>
  * `multiprocessing.Array`). Exported from `mod.ts` as `Array`: use it as
  * `mp.Array` after `import * as mp`, so the global `Array` stays as it is.
  * `a[i]` and `a.get(i)` read, `a[i] = v` and `a.set(i, v)` write, each
- * atomically; hold {@linkcode SharedArray.getLock} around a
- * read-modify-write such as `a[i] += 1`.
+ * atomically; hold {@linkcode SynchronizedBase.getLock} around a
+ * read-modify-write such as `a[i] += 1`. Its elements behave as those of
+ * the {@linkcode RawArray} it wraps.
  *
  * @typeParam T The typecode.
  *
@@ -932,34 +393,24 @@ export class RawArray<T extends Typecode = Typecode>
  *   hist[2] += 1;
  * }
  * console.log(hist.toArray()); // [0, 0, 1, 0]
+ * console.log(hist.get(-1), hist.slice(1, 3), [...hist].length); // 0 [0, 1] 4
  * ```
  */
 export class SharedArray<T extends Typecode = Typecode>
+  extends SynchronizedBase<T, RawArray<T>>
   implements Iterable<TypecodeValue<T>> {
-  /** Element `index` (negative counts from the end). */
-  [index: number]: TypecodeValue<T>;
-  /** The raw array's proxy (what `getObj()` gives and what crosses). */
-  #raw: RawArray<T>;
-  /** The raw array itself: calling it skips the proxy's trap. */
-  #direct: RawArray<T>;
-  #lock: Lock | RLock | null;
-  #id: string;
+  /** @ignore */
+  protected static readonly [kKind]: Kind = ARRAY;
 
-  static {
-    registerShareable("mp.Array", (data, id) => {
-      const d = data as { raw: unknown; lock: unknown };
-      const raw = decodeShared(d.raw) as RawArray;
-      const lock = decodeShared(d.lock) as Lock | RLock | null;
-      return revive({ raw, lock, id }, () => new SharedArray(raw.typecode, 0));
-    });
-  }
+  /** Element `index`, as in the {@linkcode RawArray} it wraps. */
+  [index: number]: TypecodeValue<T>;
 
   /**
    * Makes a shared array with a lock.
    *
    * @param typecode The element type (see the module doc).
-   * @param sizeOrInitializer A length (all zeros), or the elements; for
-   * `c` also a string (Latin-1) or a `Uint8Array`.
+   * @param sizeOrInitializer The length or the elements, as for a
+   * {@linkcode RawArray}.
    * @param options The `lock` to use.
    * @throws {TypeError} When `typecode` is unknown (the message lists the
    * valid ones), an element does not fit it, or `lock` is not a lock.
@@ -974,190 +425,42 @@ export class SharedArray<T extends Typecode = Typecode>
    */
   constructor(
     typecode: T,
-    sizeOrInitializer:
-      | number
-      | string
-      | Uint8Array
-      | Iterable<TypecodeInput<T>>,
+    sizeOrInitializer: SizeOrInitializer<T>,
     options?: SharedValueOptions,
   ) {
-    const a = adopt<
-      { raw: RawArray<T>; lock: Lock | RLock | null; id: string }
-    >();
-    if (a !== undefined) {
-      this.#raw = a.raw;
-      this.#lock = a.lock;
-    } else {
-      checkTypecode(typecode, "an Array");
-      this.#lock = lockFrom(options?.lock, "an Array");
-      this.#raw = new RawArray(typecode, sizeOrInitializer);
-    }
-    this.#direct = targets.get(this.#raw) as RawArray<T>;
-    this.#id = a?.id ?? newShareId();
-    const proxy = indexed(this);
-    rememberShared("mp.Array", this.#id, proxy);
-    // Return the proxy so that `a[i]` works on what `new` gives back.
-    return proxy;
-  }
-
-  /** The typecode the array was made with. */
-  get typecode(): T {
-    return this.#direct.typecode;
+    checkTypecode(typecode, "an Array");
+    const lock = lockFrom(options?.lock, "an Array");
+    super(new RawArray(typecode, sizeOrInitializer), lock);
   }
 
   /** The number of elements (fixed). */
   get length(): number {
-    return this.#direct.length;
+    return this[kRaw].length;
   }
 
-  /**
-   * Reads element `i` atomically.
-   *
-   * @param i The index; negative counts from the end.
-   * @returns The element.
-   * @throws {RangeError} When `i` is out of range.
-   * @throws {TypeError} When `i` is not an integer.
-   *
-   * @example Usage
-   * ```ts
-   * import * as mp from "@seed/multiprocessing";
-   * console.log(new mp.Array("i", [1, 2]).get(0)); // 1
-   * ```
-   */
+  /** Reads element `i` atomically: {@linkcode RawArray.get}. */
   get(i: number): TypecodeValue<T> {
-    return this.#direct.get(i);
+    return this[kRaw].get(i);
   }
 
-  /**
-   * Writes element `i` atomically.
-   *
-   * @param i The index; negative counts from the end.
-   * @param v The new element.
-   * @throws {RangeError} When `i` is out of range.
-   * @throws {TypeError} When `i` is not an integer or `v` does not fit.
-   *
-   * @example Usage
-   * ```ts
-   * import * as mp from "@seed/multiprocessing";
-   * const a = new mp.Array("q", 1);
-   * a.set(0, 2n ** 40n);
-   * console.log(a[0]); // 1099511627776n
-   * ```
-   */
+  /** Writes element `i` atomically: {@linkcode RawArray.set}. */
   set(i: number, v: TypecodeInput<T>): void {
-    this.#direct.set(i, v);
+    this[kRaw].set(i, v);
   }
 
-  /**
-   * Iterates over the elements (each read when reached).
-   *
-   * @returns An iterator of the elements.
-   *
-   * @example Usage
-   * ```ts
-   * import * as mp from "@seed/multiprocessing";
-   * console.log([...new mp.Array("i", [1, 2])]); // [1, 2]
-   * ```
-   */
+  /** Iterates over the elements, each read when reached. */
   [Symbol.iterator](): IterableIterator<TypecodeValue<T>> {
-    return this.#direct[Symbol.iterator]();
+    return this[kRaw][Symbol.iterator]();
   }
 
-  /**
-   * Copies elements `start` to `end` into a plain JS array (Python's
-   * `a[start:end]`).
-   *
-   * @param start First index; `0` when omitted; negative counts from the
-   * end.
-   * @param end Index after the last; the length when omitted.
-   * @returns The elements.
-   *
-   * @example Usage
-   * ```ts
-   * import * as mp from "@seed/multiprocessing";
-   * console.log(new mp.Array("i", [1, 2, 3]).slice(1)); // [2, 3]
-   * ```
-   */
+  /** Copies elements `start` to `end`: {@linkcode RawArray.slice}. */
   slice(start?: number, end?: number): TypecodeValue<T>[] {
-    return this.#direct.slice(start, end);
+    return this[kRaw].slice(start, end);
   }
 
-  /**
-   * Copies every element into a plain JS array (read one by one: hold the
-   * lock for a consistent snapshot).
-   *
-   * @returns The elements.
-   *
-   * @example Usage
-   * ```ts
-   * import * as mp from "@seed/multiprocessing";
-   * console.log(new mp.Array("c", "hi").toArray().length); // 2
-   * ```
-   */
+  /** Copies every element: {@linkcode RawArray.toArray}. */
   toArray(): TypecodeValue<T>[] {
-    return this.#direct.toArray();
-  }
-
-  /**
-   * The lock that guards the array (Python's `get_lock()`).
-   *
-   * @returns The lock.
-   * @throws {TypeError} When the array was made with `{ lock: false }`.
-   *
-   * @example Usage
-   * ```ts
-   * import * as mp from "@seed/multiprocessing";
-   * console.log(new mp.Array("i", 1).getLock().locked()); // false
-   * ```
-   */
-  getLock(): Lock | RLock {
-    if (this.#lock === null) throw noLock("Array");
-    return this.#lock;
-  }
-
-  /**
-   * The unsynchronized array underneath (Python's `get_obj()`).
-   *
-   * @returns The raw array: the same memory, without the lock.
-   *
-   * @example Usage
-   * ```ts
-   * import * as mp from "@seed/multiprocessing";
-   * const a = new mp.Array("i", [5]);
-   * console.log(a.getObj()[0]); // 5
-   * ```
-   */
-  getObj(): RawArray<T> {
-    return this.#raw;
-  }
-
-  /**
-   * Describes the array (its memory and its lock) for another process.
-   *
-   * @returns The share descriptor.
-   */
-  [kShare](): { tag: string; id: string; data: unknown } {
-    return {
-      tag: "mp.Array",
-      id: this.#id,
-      data: { raw: encodeShared(this.#raw), lock: encodeShared(this.#lock) },
-    };
-  }
-
-  /**
-   * How `console.log` shows the array.
-   *
-   * @param inspectFn Deno's inspect.
-   * @param options Deno's inspect options.
-   * @returns The text.
-   */
-  [inspect](
-    inspectFn?: (value: unknown, options?: unknown) => string,
-    options?: unknown,
-  ): string {
-    return `Array('${this.typecode}', ${
-      show(inspectFn, options, this.toArray())
-    })`;
+    return this[kRaw].toArray();
   }
 }
 

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import * as mp from "../mod.ts";
 import { encodeShared, kShare } from "../lib/_common/transfer.ts";
-import { shareables } from "../lib/_launch/shareables.ts";
+import { shareableBases, shareables } from "../lib/_launch/shareables.ts";
 
 const BARE = new URL("./testdata/bare_tasks.ts", import.meta.url).href;
 
@@ -15,7 +15,7 @@ function exportedShareables(): [string, { name: string }][] {
 }
 
 Deno.test("shareables: every shareable class exported from mod.ts is in the registry", () => {
-  const listed = new Set<unknown>();
+  const listed = new Set<unknown>(shareableBases());
   for (const e of shareables()) {
     listed.add(e.cls);
     for (const sub of e.subclasses ?? []) listed.add(sub);
@@ -35,6 +35,16 @@ Deno.test("shareables: every shareable class exported from mod.ts is in the regi
 Deno.test("shareables: each tag is registered once", () => {
   const tags = shareables().map((e) => e.tag);
   assertEquals(tags.length, new Set(tags).size);
+});
+
+Deno.test("shareables: a listed base has registered subclasses", () => {
+  const registered = shareables().map((e) => e.cls);
+  for (const base of shareableBases()) {
+    const subs = registered.filter((c) =>
+      base.prototype.isPrototypeOf(c.prototype)
+    );
+    assert(subs.length >= 2, `${base.name} has no registered subclasses`);
+  }
 });
 
 /** A primitive of a class that is not in the registry. */

@@ -26,7 +26,14 @@ import {
   RLock,
   Semaphore,
 } from "../synchronize.ts";
-import { RawArray, RawValue, SharedArray, Value } from "../shared_value.ts";
+import {
+  RawArray,
+  RawBase,
+  RawValue,
+  SharedArray,
+  SynchronizedBase,
+  Value,
+} from "../shared_value.ts";
 import { JoinableQueue, Queue, SimpleQueue } from "../queue.ts";
 import { Connection } from "../pipe.ts";
 import {
@@ -49,8 +56,8 @@ import {
   useShareables,
 } from "../_common/transfer.ts";
 
-// deno-lint-ignore no-explicit-any
-type Class = abstract new (...args: any[]) => unknown;
+/** A class, public or (a base's) protected constructor alike. */
+type Class = { readonly name: string; readonly prototype: object };
 
 /** One class in the registry. */
 export interface ShareableEntry {
@@ -111,6 +118,16 @@ export function shareables(): readonly ShareableEntry[] {
       ],
     },
   ];
+}
+
+/**
+ * Exported bases that are never made themselves: each of their subclasses
+ * is registered (and crosses under its own tag).
+ *
+ * @returns The bases.
+ */
+export function shareableBases(): readonly Class[] {
+  return [RawBase, SynchronizedBase];
 }
 
 let byTag: Map<string, RegisteredShareable> | undefined;
