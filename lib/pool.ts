@@ -7,24 +7,27 @@
  */
 
 import { ProgressBar, type ProgressOutcome } from "./_pool/progress.ts";
-import { TimeoutError, ValueError } from "./errors.ts";
-import { type FunctionRef, TaskMode } from "./_launch/protocol.ts";
-import { PoolEngine, type PoolStats, type TaskSpec } from "./_pool/engine.ts";
-import { ENGINE, type Engine } from "./_pool/hook.ts";
+import { PoolTerminatedError, ValueError } from "./errors.ts";
+import { TaskMode } from "./_launch/protocol.ts";
+import { FunctionCache } from "./_pool/functions.ts";
+import { PoolEngine } from "./_pool/engine.ts";
+import type { PoolStats, TaskSpec } from "./_pool/interface.ts";
+import { ENGINE, type Engine } from "./_pool/interface.ts";
+import { AsyncResult } from "./_pool/async_result.ts";
 import { checkNotBootstrapping, self } from "./_common/self.ts";
 import { moduleUrl, toFunctionRef } from "./_launch/shipping.ts";
 import { mainModuleUrl } from "./_common/runtime.ts";
 import { checkPermissions } from "./_launch/child_spawn.ts";
 import { checkStartMethod, type StartMethod } from "./_common/start_method.ts";
 import { describe, integerIn, timeoutMs } from "./_common/check.ts";
-import { settlesWithin } from "./_common/timer.ts";
 import {
   checkResourceLimits,
   type ResourceLimits,
 } from "./_launch/worker_spawn.ts";
 import { cpuCount } from "./process.ts";
 
-export type { PoolStats } from "./_pool/engine.ts";
+export type { PoolStats } from "./_pool/interface.ts";
+export { AsyncResult } from "./_pool/async_result.ts";
 export type { ResourceLimits } from "./_launch/worker_spawn.ts";
 
 /**
@@ -141,110 +144,6 @@ export interface MapOptions {
 }
 
 /**
- * The handle of a task started with `applyAsync` or `mapAsync`, as
- * Python's `AsyncResult`. It is also awaitable: `await result` gives the
- * value or throws the task's error.
- *
- * @typeParam T The result's type.
- *
- * @example Usage
- * ```ts
- * import { Pool } from "@seed/multiprocessing";
- *
- * await using pool = new Pool(1);
- * const r = pool.applyAsync((a: number, b: number) => a + b, [2, 3]);
- * console.log(await r.get(5)); // 5
- * console.log(r.ready(), r.successful()); // true true
- * ```
- */
-export class AsyncResult<T> implements PromiseLike<T> {
-  #promise: Promise<T>;
-  #state: "pending" | "ok" | "failed" = "pending";
-
-  /**
-   * Wraps a promise (made by the pool).
-   *
-   * @param promise The task's promise.
-   */
-  constructor(promise: Promise<T>) {
-    this.#promise = promise;
-    promise.then(
-      () => (this.#state = "ok"),
-      () => (this.#state = "failed"),
-    );
-  }
-
-  /**
-   * The result, waiting at most `timeout` seconds.
-   *
-   * @param timeout Seconds; no limit when omitted.
-   * @returns The task's result.
-   * @throws {TimeoutError} When the result is not ready in time (the task
-   *   keeps running).
-   * @throws {ProcessError} When the task threw.
-   */
-  async get(timeout?: number): Promise<T> {
-    const ms = timeoutMs(timeout, "get the result");
-    if (await settlesWithin(this.#promise, ms)) return await this.#promise;
-    throw new TimeoutError(
-      `Cannot get the result: it was not ready within ${timeout}s; the task is still running`,
-    );
-  }
-
-  /**
-   * Waits until the result is ready or `timeout` seconds pass; never
-   * throws the task's error.
-   *
-   * @param timeout Seconds; no limit when omitted.
-   */
-  async wait(timeout?: number): Promise<void> {
-    try {
-      await this.get(timeout);
-    } catch {
-      // wait() only waits; get() reports.
-    }
-  }
-
-  /**
-   * Whether the task has finished (either way).
-   *
-   * @returns `true` once finished.
-   */
-  ready(): boolean {
-    return this.#state !== "pending";
-  }
-
-  /**
-   * Whether the task finished without throwing.
-   *
-   * @returns `true` when it succeeded.
-   * @throws {ValueError} When the task has not finished yet.
-   */
-  successful(): boolean {
-    if (this.#state === "pending") {
-      throw new ValueError(
-        "Cannot tell whether the task succeeded: it has not finished; await it or call wait() first",
-      );
-    }
-    return this.#state === "ok";
-  }
-
-  /**
-   * Makes the result awaitable.
-   *
-   * @param onfulfilled Called with the result.
-   * @param onrejected Called with the error.
-   * @returns A promise of what the callback returns.
-   */
-  then<A = T, B = never>(
-    onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
-    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
-  ): Promise<A | B> {
-    return this.#promise.then(onfulfilled, onrejected);
-  }
-}
-
-/**
  * A pool of worker processes, as Python's `multiprocessing.Pool`. Tasks
  * are spread over the workers; many small tasks travel in batches.
  *
@@ -262,11 +161,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
 export class Pool {
   #engine: Engine;
   #size: number;
-  #module: string | URL | undefined;
-  #fnKeys = new Map<
-    unknown,
-    { key: number; ref: FunctionRef; label: string }
-  >();
+  #functions: FunctionCache;
   #state: "running" | "closed" | "terminated" = "running";
 
   /**
@@ -314,11 +209,11 @@ export class Pool {
       );
     }
     this.#size = size;
-    this.#module = options.module;
+    this.#functions = new FunctionCache(options.module);
     const initializer = options.initializer === undefined
       ? null
       : toFunctionRef(options.initializer, options.module, "initializer");
-    // `./cluster`'s Pool brings its own engine (see _pool_hook.ts).
+    // `./cluster`'s Pool brings its own engine (see _pool/interface.ts).
     const given = (options as { [ENGINE]?: Engine })[ENGINE];
     this.#engine = given ?? new PoolEngine({
       size,
@@ -341,23 +236,6 @@ export class Pool {
     return this.#size;
   }
 
-  #fn(func: unknown): { key: number; ref: FunctionRef; label: string } {
-    const id = typeof func === "function"
-      ? func
-      : func !== null && typeof func === "object"
-      ? `${String((func as { module?: unknown }).module)}#${
-        String((func as { name?: unknown }).name)
-      }`
-      : func;
-    let hit = this.#fnKeys.get(id);
-    if (hit === undefined) {
-      const ref = toFunctionRef(func, this.#module, "task function");
-      hit = { key: this.#fnKeys.size + 1, ref, label: ref.name || "anonymous" };
-      this.#fnKeys.set(id, hit);
-    }
-    return hit;
-  }
-
   #checkRunning(action: string): void {
     if (this.#state !== "running") {
       throw new ValueError(
@@ -375,7 +253,7 @@ export class Pool {
     kwargs: Record<string, unknown> | undefined,
     opts: { signal?: AbortSignal; timeout?: number; transfer?: Transferable[] },
   ): Promise<unknown> {
-    const fn = this.#fn(func);
+    const fn = this.#functions.get(func);
     timeoutMs(opts.timeout, "run a task", "reject");
     const spec: TaskSpec = {
       fn: fn.ref,
@@ -862,13 +740,15 @@ export class Pool {
   }
 
   /**
-   * Stops every worker now. Tasks not finished reject with an error that
-   * says the pool was terminated.
+   * Stops every worker now. Tasks not finished reject with
+   * `PoolTerminatedError`.
    */
   terminate(): void {
     this.#state = "terminated";
     this.#engine.terminate(
-      new Error("Cannot finish the task: the pool was terminated"),
+      new PoolTerminatedError(
+        "Cannot finish the task: the pool was terminated",
+      ),
     );
   }
 

@@ -65,7 +65,9 @@ import { type ResourceLimits, spawnWorker } from "../_launch/worker_spawn.ts";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { type ProcessThread, spawnChild } from "../_launch/child_spawn.ts";
 import type { StartMethod } from "../_common/start_method.ts";
-import { watchTask } from "./hook.ts";
+import type { Engine, PoolStats, TaskSpec } from "./interface.ts";
+import { Ledger } from "./ledger.ts";
+import { describeCloneError } from "../_common/clone_error.ts";
 
 /** Most tasks sent to a worker in one message. */
 const MAX_BATCH = 256;
@@ -113,50 +115,6 @@ export interface EngineOptions {
   permissions?: Deno.PermissionOptions;
   /** Modules a `"subprocess"` worker may import functions from. */
   modules?: string[];
-}
-
-/** A task as the caller submits it. */
-export interface TaskSpec {
-  /** The function. */
-  fn: FunctionRef;
-  /** A key that identifies `fn` (same function, same key). */
-  fnKey: number;
-  /** How to apply it. */
-  mode: TaskMode;
-  /** Arguments, or the chunk of items. */
-  args: unknown[];
-  /** Keyword arguments. */
-  kwargs?: Record<string, unknown>;
-  /** Stops the task. */
-  signal?: AbortSignal;
-  /** Seconds from submission after which the task fails. */
-  timeout?: number;
-  /** Objects to transfer with the arguments. */
-  transfer?: Transferable[];
-  /** The function's name, for messages. */
-  label: string;
-}
-
-/** Counts of `Pool.stats()`. */
-export interface PoolStats {
-  /** Tasks waiting for a worker. */
-  queued: number;
-  /** Tasks sent to a worker and not finished. */
-  running: number;
-  /** Tasks that finished with a result. */
-  done: number;
-  /** Tasks that failed (threw, lost their worker, timed out, cancelled). */
-  failed: number;
-  /** Live workers. */
-  workers: number;
-  /**
-   * Workers taken out of service (a task's timeout or signal, `close()`,
-   * `terminate()`, `maxtasksperchild`) whose threads have not ended yet.
-   * A worker thread busy in synchronous code cannot be stopped (Deno does
-   * not interrupt it): it stays here, replaced, until its code returns to
-   * its event loop. Not counted in `workers`.
-   */
-  stopping: number;
 }
 
 interface Task {
@@ -227,7 +185,7 @@ const STOP_WARNING_MS = 300;
 const ENDING_GRACE_MS = 10_000;
 
 /** The scheduler of one pool. */
-export class PoolEngine {
+export class PoolEngine implements Engine {
   #opts: EngineOptions;
   #workers = new Set<WorkerRecord>();
   #queue: Task[] = [];
@@ -237,12 +195,13 @@ export class PoolEngine {
   #closed = false;
   #terminated = false;
   #broken: Error | null = null;
-  #outstanding = 0;
-  #done = 0;
-  #failed = 0;
+  #ledger = new Ledger<Task>(
+    "its worker was replaced",
+    (task, reason) => this.#cancel(task, reason),
+    (busy) => this.#setRef(busy),
+  );
   #startFailures = 0;
   #refed = true;
-  #drained: Array<() => void> = [];
   /** The last task of each batch in flight (its result ends the batch). */
   #batchEnds = new WeakMap<Task, WorkerRecord>();
   /** Moving average of a task's time on a worker; unknown (long) at first. */
@@ -270,7 +229,7 @@ export class PoolEngine {
       this.#pending = opts.size - 1;
       this.#pendingTimer = setTimeout(() => {
         this.#pendingTimer = undefined;
-        if (this.#outstanding === 0) this.#startPending();
+        if (this.#ledger.outstanding === 0) this.#startPending();
       }, STAGGER_IDLE_MS);
       Deno.unrefTimer(this.#pendingTimer);
     }
@@ -291,7 +250,7 @@ export class PoolEngine {
       this.#pendingTimer = undefined;
       if (
         this.#terminated || this.#broken !== null ||
-        (this.#closed && this.#outstanding === 0)
+        (this.#closed && this.#ledger.outstanding === 0)
       ) {
         this.#dropPending();
         return;
@@ -347,28 +306,10 @@ export class PoolEngine {
         alone: spec.signal !== undefined || spec.timeout !== undefined ||
           transfer.length > 0,
       };
-      this.#watch(task);
-      if (task.settled) return;
-      this.#outstanding++;
-      this.#setRef(true);
+      if (!this.#ledger.open(task)) return;
       this.#queue.push(task);
       this.#schedulePump();
     });
-  }
-
-  #watch(task: Task): void {
-    const signal = task.spec.signal;
-    if (signal?.aborted) {
-      task.settled = true;
-      this.#failed++;
-      task.reject(signal.reason);
-      return;
-    }
-    task.cleanup = watchTask(
-      task.spec,
-      "its worker was replaced",
-      (reason) => this.#cancel(task, reason),
-    );
   }
 
   /** Stops a task: dropped if queued, its worker replaced if running. */
@@ -394,23 +335,7 @@ export class PoolEngine {
   }
 
   #settle(task: Task, ok: boolean, value: unknown): void {
-    if (task.settled) return;
-    task.settled = true;
-    task.cleanup?.();
-    if (ok) {
-      this.#done++;
-      task.resolve(value);
-    } else {
-      this.#failed++;
-      task.reject(value);
-    }
-    this.#outstanding--;
-    if (this.#outstanding === 0) {
-      this.#setRef(false);
-      const waiters = this.#drained;
-      this.#drained = [];
-      for (const w of waiters) w();
-    }
+    this.#ledger.settle(task, ok, value);
   }
 
   #schedulePump(): void {
@@ -446,7 +371,7 @@ export class PoolEngine {
     if (this.#pending > 0 && this.#queueHead < this.#queue.length) {
       this.#startPending();
     }
-    if (this.#closed && this.#outstanding === 0) {
+    if (this.#closed && this.#ledger.outstanding === 0) {
       this.#dropPending();
       this.#endIdleWorkers();
     }
@@ -609,13 +534,15 @@ export class PoolEngine {
       return;
     }
     const t = batch[0];
-    this.#settle(t, false, describeCloneError(t, err));
+    this.#settle(t, false, cloneError(t, err));
   }
 
   #onMessage(worker: WorkerRecord, msg: PoolWorkerMessage): void {
     if (msg.t === "ready") {
       worker.initialized = true;
-      if (this.#closed && this.#outstanding === 0) this.#endIdleWorkers();
+      if (this.#closed && this.#ledger.outstanding === 0) {
+        this.#endIdleWorkers();
+      }
       return;
     }
     if (this.#pending > 0) this.#startPending();
@@ -735,7 +662,7 @@ export class PoolEngine {
 
   #spawnIfNeeded(): void {
     if (this.#terminated || this.#broken) return;
-    if (this.#closed && this.#outstanding === 0) return;
+    if (this.#closed && this.#ledger.outstanding === 0) return;
     let live = this.#pending;
     for (const w of this.#workers) if (!w.leaving) live++;
     while (live < this.#opts.size) {
@@ -917,20 +844,13 @@ export class PoolEngine {
    * warning named it, and `stats().stopping` counts it until it ends.
    */
   async join(): Promise<void> {
-    if (this.#outstanding > 0) {
-      await new Promise<void>((resolve) => this.#drained.push(resolve));
-    }
+    await this.#ledger.drained();
     this.#dropPending();
     this.#endIdleWorkers();
     // Someone waits for the workers' ends (and initializers): they keep
     // the program alive meanwhile.
     this.#setRef(true);
     await Promise.all([...this.#workers].map((w) => w.settled));
-  }
-
-  /** Whether `close()` or `terminate()` was called. */
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /** Whether the pool cannot run tasks (initializer failed, …). */
@@ -955,8 +875,8 @@ export class PoolEngine {
     return {
       queued,
       running,
-      done: this.#done,
-      failed: this.#failed,
+      done: this.#ledger.done,
+      failed: this.#ledger.failed,
       workers,
       stopping,
     };
@@ -969,23 +889,14 @@ function remainingMs(worker: WorkerRecord, now: number, avg: number): number {
   return Math.max(avg / 2, worker.inflight.length * avg - (now - worker.mark));
 }
 
-function describeCloneError(task: Task, err: unknown): Error {
+function cloneError(task: Task, err: unknown): TypeError {
   const label = task.spec.label;
-  const args = task.spec.args;
-  for (let i = 0; i < args.length; i++) {
-    try {
-      structuredClone(args[i]);
-    } catch (e) {
-      return new TypeError(
-        `Cannot send argument ${i} of task '${label}' to a worker: ${
-          (e as Error).message
-        }; pass structured-cloneable values (functions, class instances with private state and sockets cannot cross)`,
-        { cause: err },
-      );
-    }
-  }
-  return new TypeError(
-    `Cannot send task '${label}' to a worker: ${(err as Error).message}`,
-    { cause: err },
+  return describeCloneError(
+    err,
+    task.spec.args.map((arg, i) => [`argument ${i}`, arg] as const),
+    (what, why) =>
+      what === null
+        ? `Cannot send task '${label}' to a worker: ${why}`
+        : `Cannot send ${what} of task '${label}' to a worker: ${why}; pass structured-cloneable values (functions, class instances with private state and sockets cannot cross)`,
   );
 }
