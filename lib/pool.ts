@@ -13,7 +13,7 @@ import { FunctionCache } from "./_pool/functions.ts";
 import { PoolEngine } from "./_pool/engine.ts";
 import type { PoolStats, TaskSpec } from "./_pool/interface.ts";
 import { ENGINE, type Engine } from "./_pool/interface.ts";
-import { AsyncResult } from "./_pool/async_result.ts";
+import { AsyncResult } from "./async_result.ts";
 import { checkNotBootstrapping, self } from "./_common/self.ts";
 import { moduleUrl, toFunctionRef } from "./_launch/shipping.ts";
 import { mainModuleUrl } from "./_common/runtime.ts";
@@ -27,7 +27,7 @@ import {
 import { cpuCount } from "./process.ts";
 
 export type { PoolStats } from "./_pool/interface.ts";
-export { AsyncResult } from "./_pool/async_result.ts";
+export { AsyncResult } from "./async_result.ts";
 export type { ResourceLimits } from "./_launch/worker_spawn.ts";
 
 /**

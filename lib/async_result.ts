@@ -5,9 +5,9 @@
  * @module
  */
 
-import { TimeoutError, ValueError } from "../errors.ts";
-import { timeoutMs } from "../_common/check.ts";
-import { settlesWithin } from "../_common/timer.ts";
+import { TimeoutError, ValueError } from "./errors.ts";
+import { timeoutMs } from "./_common/check.ts";
+import { settlesWithin } from "./_common/timer.ts";
 
 /**
  * The handle of a task started with `applyAsync` or `mapAsync`, as
