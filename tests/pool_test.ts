@@ -1,7 +1,8 @@
-// The Pool tests, run once per start method: tests/pool_test.ts runs
-// them with "worker", tests/pool_subprocess_test.ts with "subprocess".
-// Test names carry the method; checks that differ by method branch on
-// `sub`.
+// The Pool tests, each run under both start methods ("worker", then
+// "subprocess"): test names end in ` [<method>]`; checks that differ by
+// method branch on `sub`. What only the "subprocess" method has
+// (sandboxed tasks, refusing bare shared memory) is in
+// tests/start_method_test.ts.
 import {
   assert,
   assertEquals,
@@ -17,42 +18,43 @@ import {
   TimeoutError,
   ValueError,
   WorkerLostError,
-} from "../../mod.ts";
-import type { StartMethod } from "../../mod.ts";
-import * as tasks from "./tasks.ts";
-import { runDeno } from "./run_deno.ts";
+} from "../mod.ts";
+import * as tasks from "./testdata/tasks.ts";
+import {
+  eachStartMethod,
+  type MethodCase,
+  runDeno,
+} from "./testdata/helpers.ts";
 
-/**
- * Registers the Pool tests for one start method.
- *
- * @param startMethod The start method of every pool of the suite.
- */
-export function poolSuite(startMethod: StartMethod): void {
-  const sub = startMethod === "subprocess";
-  // A running task to stop: a busy loop in a child (signals stop it); a
-  // blocked library wait in a worker thread, which Deno cannot interrupt
-  // while it runs synchronous code (tests/stop_test.ts covers that case).
-  const busy = sub ? tasks.spin : tasks.waitForever;
-  const tag = ` [${startMethod}]`;
-  const env = { MP_TEST_START_METHOD: startMethod };
-  const TASKS = new URL("./tasks.ts", import.meta.url);
+const TASKS = new URL("./testdata/tasks.ts", import.meta.url);
 
-  function pool(
-    size = 2,
-    opts: ConstructorParameters<typeof Pool>[1] = {},
-  ): Pool {
-    return new Pool(size, { module: TASKS, startMethod, ...opts });
-  }
+/** A `MethodCase` that also makes pools of its start method. */
+interface PoolCase extends MethodCase {
+  /** A pool of `size` workers on tests/testdata/tasks.ts. */
+  pool(size?: number, opts?: ConstructorParameters<typeof Pool>[1]): Pool;
+}
 
-  Deno.test(`Pool.map() keeps input order${tag}`, async () => {
-    await using p = pool();
-    const items = Array.from({ length: 1000 }, (_, i) => i);
-    assertEquals(await p.map(tasks.square, items), items.map((i) => i * i));
-    assertEquals(await p.map(tasks.square, []), []);
-    assertEquals(await p.map(tasks.square, new Set([3, 4]), 1), [9, 16]);
-  });
+/** Registers a Pool test once per start method. */
+function poolTest(name: string, fn: (c: PoolCase) => Promise<void>): void {
+  eachStartMethod(name, (c) =>
+    fn({
+      ...c,
+      pool: (size = 2, opts = {}) =>
+        new Pool(size, { module: TASKS, startMethod: c.startMethod, ...opts }),
+    }));
+}
 
-  Deno.test(`Pool runs tasks in parallel on separate workers${tag}`, async () => {
+poolTest("Pool.map() keeps input order", async ({ pool }) => {
+  await using p = pool();
+  const items = Array.from({ length: 1000 }, (_, i) => i);
+  assertEquals(await p.map(tasks.square, items), items.map((i) => i * i));
+  assertEquals(await p.map(tasks.square, []), []);
+  assertEquals(await p.map(tasks.square, new Set([3, 4]), 1), [9, 16]);
+});
+
+poolTest(
+  "Pool runs tasks in parallel on separate workers",
+  async ({ sub, pool }) => {
     await using p = pool(2);
     if (sub) {
       // No shared memory between processes: two busy tasks whose time
@@ -73,9 +75,12 @@ export function poolSuite(startMethod: StartMethod): void {
       p.apply(tasks.rendezvous, [sab, 2]),
     ]);
     assertEquals(both, [true, true]);
-  });
+  },
+);
 
-  Deno.test(`Pool.apply() one call at a time returns every value exactly${tag}`, async () => {
+poolTest(
+  "Pool.apply() one call at a time returns every value exactly",
+  async ({ pool }) => {
     // One task at a time takes the fast lane when its values are plain
     // JSON; everything else must fall back to messages without loss.
     await using p = pool(2);
@@ -113,36 +118,39 @@ export function poolSuite(startMethod: StartMethod): void {
     for (let i = 0; i < 2000; i++) {
       assertEquals(await p.apply(tasks.add, [i, 1]), i + 1);
     }
-  });
+  },
+);
 
-  Deno.test(`Pool.apply() passes args and kwargs${tag}`, async () => {
-    await using p = pool();
-    assertEquals(await p.apply(tasks.add, [2, 3]), 5);
-    assertEquals(await p.apply(tasks.withKwargs, [4], { times: 3 }), 12);
-    assertEquals(await p.apply(tasks.sleepThen, [5, { a: [1, new Date(0)] }]), {
-      a: [1, new Date(0)],
-    });
-    assertEquals(await p.apply((x: number) => x + 1, [1]), 2);
-    assertEquals(await p.apply({ module: TASKS, name: "square" }, [5]), 25);
+poolTest("Pool.apply() passes args and kwargs", async ({ pool }) => {
+  await using p = pool();
+  assertEquals(await p.apply(tasks.add, [2, 3]), 5);
+  assertEquals(await p.apply(tasks.withKwargs, [4], { times: 3 }), 12);
+  assertEquals(await p.apply(tasks.sleepThen, [5, { a: [1, new Date(0)] }]), {
+    a: [1, new Date(0)],
   });
+  assertEquals(await p.apply((x: number) => x + 1, [1]), 2);
+  assertEquals(await p.apply({ module: TASKS, name: "square" }, [5]), 25);
+});
 
-  Deno.test(`Pool.starmap() spreads each argument list${tag}`, async () => {
-    await using p = pool();
-    assertEquals(await p.starmap(tasks.add, [[1, 2], [3, 4], [5, 6]]), [
-      3,
-      7,
-      11,
-    ]);
-    const r = p.starmapAsync(tasks.add, [[1, 1]]);
-    assertEquals(await r.get(10), [2]);
-    await assertRejects(
-      () => p.starmap(tasks.add, [1 as unknown as [number, number]]),
-      TypeError,
-      "item 0 must be an array",
-    );
-  });
+poolTest("Pool.starmap() spreads each argument list", async ({ pool }) => {
+  await using p = pool();
+  assertEquals(await p.starmap(tasks.add, [[1, 2], [3, 4], [5, 6]]), [
+    3,
+    7,
+    11,
+  ]);
+  const r = p.starmapAsync(tasks.add, [[1, 1]]);
+  assertEquals(await r.get(10), [2]);
+  await assertRejects(
+    () => p.starmap(tasks.add, [1 as unknown as [number, number]]),
+    TypeError,
+    "item 0 must be an array",
+  );
+});
 
-  Deno.test(`Pool.applyAsync() calls callback and errorCallback${tag}`, async () => {
+poolTest(
+  "Pool.applyAsync() calls callback and errorCallback",
+  async ({ pool }) => {
     await using p = pool();
     const seen: unknown[] = [];
     const ok = p.applyAsync(tasks.square, [6], undefined, {
@@ -159,9 +167,12 @@ export function poolSuite(startMethod: StartMethod): void {
     assert(seen.some((s) => JSON.stringify(s) === '["err","RangeError"]'));
     assertEquals(ok.successful(), true);
     assertEquals(bad.successful(), false);
-  });
+  },
+);
 
-  Deno.test(`AsyncResult.get(timeout) raises TimeoutError; ready() and successful() follow${tag}`, async () => {
+poolTest(
+  "AsyncResult.get(timeout) raises TimeoutError; ready() and successful() follow",
+  async ({ pool }) => {
     await using p = pool(1);
     const r = p.applyAsync(tasks.sleepThen, [300, "late"]);
     assertEquals(r.ready(), false);
@@ -170,9 +181,12 @@ export function poolSuite(startMethod: StartMethod): void {
     assertEquals(await r.get(), "late");
     assertEquals(r.ready(), true);
     assertEquals(await r, "late");
-  });
+  },
+);
 
-  Deno.test(`AsyncResult.get() and task timeouts of Infinity or over 2^31 ms wait; get(-1) does not${tag}`, async () => {
+poolTest(
+  "AsyncResult.get() and task timeouts of Infinity or over 2^31 ms wait; get(-1) does not",
+  async ({ pool }) => {
     await using p = pool(1);
     const r = p.applyAsync(tasks.sleepThen, [300, "late"]);
     // Python's get(-1) raises TimeoutError at once when not ready.
@@ -192,9 +206,12 @@ export function poolSuite(startMethod: StartMethod): void {
         ["m"],
       );
     }
-  });
+  },
+);
 
-  Deno.test(`A task that throws rejects with ProcessError; the pool goes on${tag}`, async () => {
+poolTest(
+  "A task that throws rejects with ProcessError; the pool goes on",
+  async ({ pool }) => {
     await using p = pool();
     const err = await assertRejects(
       () => p.apply(tasks.fail, ["out of cheese"]),
@@ -210,9 +227,12 @@ export function poolSuite(startMethod: StartMethod): void {
       ProcessError,
       "bad item 3",
     );
-  });
+  },
+);
 
-  Deno.test(`A task that throws a non-Error keeps the value as the cause${tag}`, async () => {
+poolTest(
+  "A task that throws a non-Error keeps the value as the cause",
+  async ({ pool }) => {
     await using p = pool(1);
     const cases: Array<[unknown, string]> = [
       ["boom", '"boom"'],
@@ -246,9 +266,12 @@ export function poolSuite(startMethod: StartMethod): void {
       ProcessError,
     );
     assertStringIncludes(fnErr.message, "[Function: thrown]");
-  });
+  },
+);
 
-  Deno.test(`Pool.imap() yields in order, imapUnordered() as completed${tag}`, async () => {
+poolTest(
+  "Pool.imap() yields in order, imapUnordered() as completed",
+  async ({ pool }) => {
     await using p = pool(2);
     const ordered: unknown[] = [];
     for await (const v of p.imap(tasks.square, [1, 2, 3, 4, 5])) {
@@ -269,18 +292,24 @@ export function poolSuite(startMethod: StartMethod): void {
       )
     ) unordered.push(v);
     assertEquals(unordered, ["fast", "slow"]);
-  });
+  },
+);
 
-  Deno.test(`Pool.imap() raises a task's error at its position${tag}`, async () => {
+poolTest(
+  "Pool.imap() raises a task's error at its position",
+  async ({ pool }) => {
     await using p = pool(2);
     const got: number[] = [];
     await assertRejects(async () => {
       for await (const v of p.imap(tasks.failOn, [1, 2, 3, 4])) got.push(v);
     }, ProcessError);
     assertEquals(got, [1, 2]);
-  });
+  },
+);
 
-  Deno.test(`Pool.imap() yields what it has before the input's error, as Python${tag}`, async () => {
+poolTest(
+  "Pool.imap() yields what it has before the input's error, as Python",
+  async ({ pool }) => {
     await using p = pool(2);
     function* failsAt3() {
       yield 0;
@@ -308,9 +337,12 @@ export function poolSuite(startMethod: StartMethod): void {
         );
       }
     }
-  });
+  },
+);
 
-  Deno.test(`Pool map family reports onProgress up to the total${tag}`, async () => {
+poolTest(
+  "Pool map family reports onProgress up to the total",
+  async ({ pool }) => {
     await using p = pool(2);
     const calls: Array<[number, number | undefined]> = [];
     await p.map(tasks.square, Array.from({ length: 20 }, (_, i) => i), {
@@ -322,9 +354,12 @@ export function poolSuite(startMethod: StartMethod): void {
     for (let i = 1; i < calls.length; i++) {
       assert(calls[i][0] > calls[i - 1][0]);
     }
-  });
+  },
+);
 
-  Deno.test(`Pool initializer runs once per worker with initargs${tag}`, async () => {
+poolTest(
+  "Pool initializer runs once per worker with initargs",
+  async ({ pool }) => {
     await using p = pool(2, {
       initializer: tasks.init,
       initargs: [{ ready: true }],
@@ -335,9 +370,12 @@ export function poolSuite(startMethod: StartMethod): void {
       { ready: true },
       { ready: true },
     ]);
-  });
+  },
+);
 
-  Deno.test(`Pool initializer runs in a started worker even when no task comes${tag}`, async () => {
+poolTest(
+  "Pool initializer runs in a started worker even when no task comes",
+  async ({ pool }) => {
     const out = Deno.makeTempFileSync({ prefix: "mp-pool-init-" });
     // Python: Pool(1, initializer), close(), join() runs it once.
     const p = pool(1, {
@@ -348,14 +386,20 @@ export function poolSuite(startMethod: StartMethod): void {
     await p.join();
     assertEquals(Deno.readTextFileSync(out), "init\n");
     Deno.removeSync(out);
-  });
+  },
+);
 
-  Deno.test(`A pool worker's default start method is the one that started it${tag}`, async () => {
+poolTest(
+  "A pool worker's default start method is the one that started it",
+  async ({ startMethod, pool }) => {
     await using p = pool(1);
     assertEquals(await p.apply(tasks.startMethodHere, []), startMethod);
-  });
+  },
+);
 
-  Deno.test(`Pool with an initializer that throws rejects its tasks${tag}`, async () => {
+poolTest(
+  "Pool with an initializer that throws rejects its tasks",
+  async ({ pool }) => {
     await using p = pool(1, { initializer: tasks.fail, initargs: ["no init"] });
     const err = await assertRejects(
       () => p.apply(tasks.square, [2]),
@@ -363,18 +407,24 @@ export function poolSuite(startMethod: StartMethod): void {
     );
     assertStringIncludes(err.message, "initializer");
     assertStringIncludes(err.message, "no init");
-  });
+  },
+);
 
-  Deno.test(`Pool maxtasksperchild replaces workers after that many tasks${tag}`, async () => {
+poolTest(
+  "Pool maxtasksperchild replaces workers after that many tasks",
+  async ({ pool }) => {
     await using p = pool(1, { maxtasksperchild: 2 });
     const ids = await p.map(tasks.ident, [0, 0, 0, 0, 0, 0], 1);
     assertEquals(new Set(ids).size, 3);
     assertEquals(ids[0], ids[1]);
     assertEquals(ids[2], ids[3]);
     assert(ids[1] !== ids[2]);
-  });
+  },
+);
 
-  Deno.test(`A worker that exits mid-task is replaced; its task rejects WorkerLostError${tag}`, async () => {
+poolTest(
+  "A worker that exits mid-task is replaced; its task rejects WorkerLostError",
+  async ({ pool }) => {
     await using p = pool(2);
     const results = await Promise.allSettled(
       [1, 2, 3, 4, 5, 6, 7, 8].map((n) => p.apply(tasks.exitOn, [n, 5])),
@@ -391,17 +441,23 @@ export function poolSuite(startMethod: StartMethod): void {
     }
     assertEquals(await p.map(tasks.square, [1, 2, 3]), [1, 4, 9]);
     assertEquals(p.stats().workers, 2);
-  });
+  },
+);
 
-  Deno.test(`A worker that runs out of memory is replaced; its task rejects WorkerLostError${tag}`, async () => {
+poolTest(
+  "A worker that runs out of memory is replaced; its task rejects WorkerLostError",
+  async ({ pool }) => {
     await using p = pool(1, { resourceLimits: { maxOldGenerationSizeMb: 48 } });
     const lost = p.apply(tasks.hog);
     const after = p.apply(tasks.square, [8]);
     await assertRejects(() => lost, WorkerLostError);
     assertEquals(await after, 64);
-  });
+  },
+);
 
-  Deno.test(`Pool apply signal stops a running task by replacing its worker${tag}`, async () => {
+poolTest(
+  "Pool apply signal stops a running task by replacing its worker",
+  async ({ busy, pool }) => {
     await using p = pool(1);
     const ctl = new AbortController();
     const spinning = p.apply(busy, [], undefined, { signal: ctl.signal });
@@ -410,9 +466,12 @@ export function poolSuite(startMethod: StartMethod): void {
     ctl.abort(new Error("stop it"));
     await assertRejects(() => spinning, Error, "stop it");
     assertEquals(await p.apply(tasks.square, [4]), 16);
-  });
+  },
+);
 
-  Deno.test(`Pool apply timeout stops a running task; a queued task can be cancelled${tag}`, async () => {
+poolTest(
+  "Pool apply timeout stops a running task; a queued task can be cancelled",
+  async ({ busy, pool }) => {
     await using p = pool(1);
     const spinning = p.apply(busy, [], undefined, { timeout: 0.1 });
     const ctl = new AbortController();
@@ -430,18 +489,24 @@ export function poolSuite(startMethod: StartMethod): void {
       Error,
       "already",
     );
-  });
+  },
+);
 
-  Deno.test(`Pool map with a timeout stops its running chunks${tag}`, async () => {
+poolTest(
+  "Pool map with a timeout stops its running chunks",
+  async ({ busy, pool }) => {
     await using p = pool(2);
     await assertRejects(
       () => p.map(busy, [1, 2, 3], { chunksize: 1, timeout: 0.1 }),
       TimeoutError,
     );
     assertEquals(await p.map(tasks.square, [2, 3]), [4, 9]);
-  });
+  },
+);
 
-  Deno.test(`Pool transfers ArrayBuffers instead of copying them${tag}`, async () => {
+poolTest(
+  "Pool transfers ArrayBuffers instead of copying them",
+  async ({ pool }) => {
     await using p = pool(1);
     const buf = new ArrayBuffer(1024);
     const n = await p.apply(tasks.byteLength, [buf], undefined, {
@@ -449,9 +514,12 @@ export function poolSuite(startMethod: StartMethod): void {
     });
     assertEquals(n, 1024);
     assertEquals(buf.byteLength, 0, "the buffer moved to the worker");
-  });
+  },
+);
 
-  Deno.test(`Pool rejects an uncloneable argument and names it${tag}`, async () => {
+poolTest(
+  "Pool rejects an uncloneable argument and names it",
+  async ({ pool }) => {
     await using p = pool(1);
     await assertRejects(
       () => p.apply(tasks.add, [1, (() => 2) as unknown as number]),
@@ -464,21 +532,24 @@ export function poolSuite(startMethod: StartMethod): void {
       "Cannot send the task's result back",
     );
     assertEquals(await p.apply(tasks.square, [3]), 9);
-  });
+  },
+);
 
-  Deno.test(`Pool.stats() counts done, failed and workers${tag}`, async () => {
-    await using p = pool(2);
-    await p.map(tasks.square, [1, 2, 3, 4], 1);
-    await p.apply(tasks.fail, ["x"]).catch(() => {});
-    const s = p.stats();
-    assertEquals(s.done, 4);
-    assertEquals(s.failed, 1);
-    assertEquals(s.queued, 0);
-    assertEquals(s.running, 0);
-    assertEquals(s.workers, 2);
-  });
+poolTest("Pool.stats() counts done, failed and workers", async ({ pool }) => {
+  await using p = pool(2);
+  await p.map(tasks.square, [1, 2, 3, 4], 1);
+  await p.apply(tasks.fail, ["x"]).catch(() => {});
+  const s = p.stats();
+  assertEquals(s.done, 4);
+  assertEquals(s.failed, 1);
+  assertEquals(s.queued, 0);
+  assertEquals(s.running, 0);
+  assertEquals(s.workers, 2);
+});
 
-  Deno.test(`Pool close/join/terminate follow Python's rules${tag}`, async () => {
+poolTest(
+  "Pool close/join/terminate follow Python's rules",
+  async ({ busy, pool }) => {
     const p = pool(2);
     await assertRejects(() => p.join(), ValueError, "still running");
     const r = p.applyAsync(tasks.sleepThen, [50, "done"]);
@@ -493,93 +564,99 @@ export function poolSuite(startMethod: StartMethod): void {
     q.terminate();
     await assertRejects(() => pending, Error, "terminated");
     await q.join();
-  });
+  },
+);
 
-  Deno.test(`Pool validates its arguments${tag}`, async () => {
-    assertThrows(() => new Pool(0), RangeError, "positive integer");
-    assertThrows(() => new Pool(1.5), RangeError, "positive integer");
-    assertThrows(
-      () => new Pool(1, { maxtasksperchild: 0 }),
-      RangeError,
-      "maxtasksperchild",
-    );
-    await using p = new Pool({ processes: 1, startMethod });
-    assertEquals(p.processes, 1);
-    await assertRejects(
-      () => p.map(tasks.square, [1], 0),
-      RangeError,
-      "chunksize",
-    );
-    await assertRejects(
-      () => p.map(tasks.square, 5 as unknown as number[]),
-      TypeError,
-      "expected an iterable",
-    );
-    await assertRejects(
-      () => p.apply(tasks.square, [1], undefined, { timeout: -1 }),
-      RangeError,
-      "timeout",
-    );
-    await assertRejects(
-      () =>
-        p.apply(tasks.square, [1], undefined, {
-          timeout: "1" as unknown as number,
-        }),
-      TypeError,
-      `got the string "1"`,
-    );
-    await assertRejects(
-      () => p.applyAsync(tasks.square, [1]).get("1" as unknown as number),
-      TypeError,
-      `got the string "1"`,
-    );
-    // Python has no upper bound, but a billion workers is a typo: stats()
-    // reported them all.
-    assertThrows(() => new Pool(1e9), RangeError, "'processes'");
-    assertThrows(
-      () => new Pool("2" as unknown as number),
-      TypeError,
-      `'processes' must be an integer, got the string "2"`,
-    );
-    for (const bad of [-1, 0, NaN, Infinity]) {
-      assertThrows(
-        () =>
-          new Pool(1, {
-            startMethod,
-            resourceLimits: { maxOldGenerationSizeMb: bad },
-          }),
-        RangeError,
-        "'maxOldGenerationSizeMb'",
-      );
-    }
+poolTest("Pool validates its arguments", async ({ startMethod }) => {
+  assertThrows(() => new Pool(0), RangeError, "positive integer");
+  assertThrows(() => new Pool(1.5), RangeError, "positive integer");
+  assertThrows(
+    () => new Pool(1, { maxtasksperchild: 0 }),
+    RangeError,
+    "maxtasksperchild",
+  );
+  await using p = new Pool({ processes: 1, startMethod });
+  assertEquals(p.processes, 1);
+  await assertRejects(
+    () => p.map(tasks.square, [1], 0),
+    RangeError,
+    "chunksize",
+  );
+  await assertRejects(
+    () => p.map(tasks.square, 5 as unknown as number[]),
+    TypeError,
+    "expected an iterable",
+  );
+  await assertRejects(
+    () => p.apply(tasks.square, [1], undefined, { timeout: -1 }),
+    RangeError,
+    "timeout",
+  );
+  await assertRejects(
+    () =>
+      p.apply(tasks.square, [1], undefined, {
+        timeout: "1" as unknown as number,
+      }),
+    TypeError,
+    `got the string "1"`,
+  );
+  await assertRejects(
+    () => p.applyAsync(tasks.square, [1]).get("1" as unknown as number),
+    TypeError,
+    `got the string "1"`,
+  );
+  // Python has no upper bound, but a billion workers is a typo: stats()
+  // reported them all.
+  assertThrows(() => new Pool(1e9), RangeError, "'processes'");
+  assertThrows(
+    () => new Pool("2" as unknown as number),
+    TypeError,
+    `'processes' must be an integer, got the string "2"`,
+  );
+  for (const bad of [-1, 0, NaN, Infinity]) {
     assertThrows(
       () =>
         new Pool(1, {
           startMethod,
-          resourceLimits: { stackSizeMb: "4" as unknown as number },
+          resourceLimits: { maxOldGenerationSizeMb: bad },
         }),
-      TypeError,
-      `'stackSizeMb' must be a number of MiB, got the string "4"`,
+      RangeError,
+      "'maxOldGenerationSizeMb'",
     );
-    assertThrows(
-      () =>
-        new Pool(1, {
-          startMethod,
-          resourceLimits: { maxOldGenerationSizeMB: 64 } as never,
-        }),
-      TypeError,
-      "unknown resource limit 'maxOldGenerationSizeMB'",
-    );
-  });
+  }
+  assertThrows(
+    () =>
+      new Pool(1, {
+        startMethod,
+        resourceLimits: { stackSizeMb: "4" as unknown as number },
+      }),
+    TypeError,
+    `'stackSizeMb' must be a number of MiB, got the string "4"`,
+  );
+  assertThrows(
+    () =>
+      new Pool(1, {
+        startMethod,
+        resourceLimits: { maxOldGenerationSizeMB: 64 } as never,
+      }),
+    TypeError,
+    "unknown resource limit 'maxOldGenerationSizeMB'",
+  );
+});
 
-  Deno.test(`A program that never closes its pool still exits${tag}`, async () => {
+poolTest(
+  "A program that never closes its pool still exits",
+  async ({ env }) => {
     const r = await runDeno("./pool_exit.ts", [], 30, env);
     assertEquals(r.timedOut, false, "the program hung");
     assertEquals(r.code, 0, r.stderr);
     assertEquals(r.stdout.trim(), "[1,4,9]");
-  });
+  },
+);
 
-  Deno.test(`Pool many small tasks in flight all complete exactly once${tag}`, async () => {
+poolTest(
+  "Pool many small tasks in flight all complete exactly once",
+  async ({ pool }) => {
     await using p = pool(2);
     const n = 20_000;
     const results = await Promise.all(
@@ -590,5 +667,5 @@ export function poolSuite(startMethod: StartMethod): void {
     );
     for (let i = 0; i < n; i++) assertEquals(results[i], i * i);
     assertEquals(p.stats().done, n);
-  });
-}
+  },
+);

@@ -1,7 +1,8 @@
-// The Process tests, run once per start method: tests/process_test.ts
-// runs them with "worker", tests/process_subprocess_test.ts with
-// "subprocess". Test names carry the method; checks that differ by
-// method branch on `sub`.
+// The Process tests, each run under both start methods ("worker", then
+// "subprocess"): test names end in ` [<method>]`; checks that differ by
+// method branch on `sub`. What only the "subprocess" method has
+// (permissions, refusing bare shared memory, inherited flags, no orphans)
+// is in tests/start_method_test.ts.
 import {
   assert,
   assertEquals,
@@ -17,40 +18,30 @@ import {
   parentProcess,
   Process,
   ValueError,
-} from "../../mod.ts";
-import type { StartMethod } from "../../mod.ts";
-import * as tasks from "./tasks.ts";
-import { runDeno } from "./run_deno.ts";
+} from "../mod.ts";
+import * as tasks from "./testdata/tasks.ts";
+import { eachStartMethod, runDeno } from "./testdata/helpers.ts";
 
-/**
- * Registers the Process tests for one start method.
- *
- * @param startMethod The start method every process of the suite uses.
- */
-export function processSuite(startMethod: StartMethod): void {
-  const sub = startMethod === "subprocess";
-  // What a test stops: a busy loop in a child (signals stop anything); a
-  // blocked library wait in a worker thread, which Deno cannot interrupt
-  // while it runs synchronous code (tests/stop_test.ts covers that case).
-  const busy = sub ? tasks.spin : tasks.waitForever;
-  const tag = ` [${startMethod}]`;
-  const env = { MP_TEST_START_METHOD: startMethod };
-  const TASKS = new URL("./tasks.ts", import.meta.url);
+const TASKS = new URL("./testdata/tasks.ts", import.meta.url);
 
-  function exists(path: string): boolean {
-    try {
-      Deno.statSync(path);
-      return true;
-    } catch {
-      return false;
-    }
+/** Whether `path` exists. */
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
   }
+}
 
-  function tmp(): string {
-    return Deno.makeTempFileSync({ prefix: "mp-process-test-" });
-  }
+/** A new empty temporary file. */
+function tmp(): string {
+  return Deno.makeTempFileSync({ prefix: "mp-process-test-" });
+}
 
-  Deno.test(`Process runs its target with args and kwargs in a child${tag}`, async () => {
+eachStartMethod(
+  "Process runs its target with args and kwargs in a child",
+  async ({ startMethod }) => {
     const out = tmp();
     const p = new Process({
       startMethod,
@@ -64,9 +55,12 @@ export function processSuite(startMethod: StartMethod): void {
     assertEquals(p.exitCode, 0);
     assertEquals(Deno.readTextFileSync(out), "written in the child");
     Deno.removeSync(out);
-  });
+  },
+);
 
-  Deno.test(`Process knows its name and parent; kwargs come last${tag}`, async () => {
+eachStartMethod(
+  "Process knows its name and parent; kwargs come last",
+  async ({ startMethod, sub }) => {
     const out = tmp();
     const p = new Process({
       startMethod,
@@ -101,9 +95,12 @@ export function processSuite(startMethod: StartMethod): void {
     q.start();
     await q.join();
     assertEquals(q.exitCode, 15);
-  });
+  },
+);
 
-  Deno.test(`Process names default to Process-N and are settable${tag}`, () => {
+eachStartMethod(
+  "Process names default to Process-N and are settable",
+  ({ startMethod }) => {
     const a = new Process({ startMethod });
     const b = new Process({ startMethod });
     assertMatch(a.name, /^Process-\d+$/);
@@ -114,9 +111,12 @@ export function processSuite(startMethod: StartMethod): void {
     a.name = "renamed";
     assertEquals(a.name, "renamed");
     assertEquals(String(a), "<Process name='renamed' initial>");
-  });
+  },
+);
 
-  Deno.test(`Process.exitCode is the code given to Deno.exit${tag}`, async () => {
+eachStartMethod(
+  "Process.exitCode is the code given to Deno.exit",
+  async ({ startMethod }) => {
     const p = new Process({
       startMethod,
       target: tasks.exitWith,
@@ -126,9 +126,12 @@ export function processSuite(startMethod: StartMethod): void {
     p.start();
     await p.join();
     assertEquals(p.exitCode, 7);
-  });
+  },
+);
 
-  Deno.test(`Process.exitCode is 1 when the target throws, with a traceback on stderr${tag}`, async () => {
+eachStartMethod(
+  "Process.exitCode is 1 when the target throws, with a traceback on stderr",
+  async ({ env }) => {
     const r = await runDeno("./throw_main.ts", [], 30, env);
     assertEquals(r.code, 0);
     assertStringIncludes(r.stdout, "exitCode=1");
@@ -139,9 +142,12 @@ export function processSuite(startMethod: StartMethod): void {
     // A thrown non-Error shows its value.
     assertStringIncludes(r.stdout, "thrower exitCode=1");
     assertStringIncludes(r.stderr, "Process Thrower:\nUncaught { code: 7 }");
-  });
+  },
+);
 
-  Deno.test(`A child importing an unguarded main module refuses to start processes (no fork bomb)${tag}`, async () => {
+eachStartMethod(
+  "A child importing an unguarded main module refuses to start processes (no fork bomb)",
+  async ({ env }) => {
     for (const kind of ["process", "pool", "manager"]) {
       const r = await runDeno("./fork_bomb_main.ts", [kind], 60, env);
       assertEquals(r.timedOut, false, `${kind}: the program kept forking`);
@@ -160,9 +166,12 @@ export function processSuite(startMethod: StartMethod): void {
       assertStringIncludes(said, "if (import.meta.main)");
       assertStringIncludes(said, "fork_bomb_main.ts");
     }
-  });
+  },
+);
 
-  Deno.test(`Process.terminate() stops a running process: exitCode -15, not alive${tag}`, async () => {
+eachStartMethod(
+  "Process.terminate() stops a running process: exitCode -15, not alive",
+  async ({ startMethod, busy }) => {
     const p = new Process({ startMethod, target: busy, module: TASKS });
     p.start();
     assert(p.isAlive());
@@ -173,27 +182,35 @@ export function processSuite(startMethod: StartMethod): void {
     await p.join();
     assertEquals(p.exitCode, -15);
     assertEquals(p.isAlive(), false);
-  });
+  },
+);
 
-  Deno.test(`Process.kill() stops a running process: exitCode -9${tag}`, async () => {
+eachStartMethod(
+  "Process.kill() stops a running process: exitCode -9",
+  async ({ startMethod, busy }) => {
     const p = new Process({ startMethod, target: busy, module: TASKS });
     p.start();
     p.kill();
     await p.join();
     assertEquals(p.exitCode, -9);
-  });
+  },
+);
 
-  if (sub) {
-    Deno.test(`A program that terminates a spinning process exits promptly${tag}`, async () => {
-      const r = await runDeno("./spin_terminate.ts", [], 30, env);
-      assertEquals(r.timedOut, false, "the program hung");
-      assertEquals(r.code, 0, r.stderr);
-      assertStringIncludes(r.stdout, "alive=true");
-      assertStringIncludes(r.stdout, "exitCode=-15 alive=false");
-    });
-  }
+eachStartMethod(
+  "A program that terminates a spinning process exits promptly",
+  async ({ env }) => {
+    const r = await runDeno("./spin_terminate.ts", [], 30, env);
+    assertEquals(r.timedOut, false, "the program hung");
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stdout, "alive=true");
+    assertStringIncludes(r.stdout, "exitCode=-15 alive=false");
+  },
+  ["subprocess"],
+);
 
-  Deno.test(`Process.join(timeout) returns while the process still runs${tag}`, async () => {
+eachStartMethod(
+  "Process.join(timeout) returns while the process still runs",
+  async ({ startMethod, busy }) => {
     const p = new Process({ startMethod, target: busy, module: TASKS });
     p.start();
     await p.join(0.05);
@@ -202,9 +219,12 @@ export function processSuite(startMethod: StartMethod): void {
     p.terminate();
     await p.join();
     assertEquals(p.exitCode, -15);
-  });
+  },
+);
 
-  Deno.test(`A child's default start method is the one that started it${tag}`, async () => {
+eachStartMethod(
+  "A child's default start method is the one that started it",
+  async ({ startMethod }) => {
     const out = tmp();
     const p = new Process({
       startMethod,
@@ -217,9 +237,12 @@ export function processSuite(startMethod: StartMethod): void {
     assertEquals(p.exitCode, 0);
     assertEquals(Deno.readTextFileSync(out), startMethod);
     Deno.removeSync(out);
-  });
+  },
+);
 
-  Deno.test(`Process.join() waits out Infinity and timeouts over 2^31 ms; a negative one does not wait${tag}`, async () => {
+eachStartMethod(
+  "Process.join() waits out Infinity and timeouts over 2^31 ms; a negative one does not wait",
+  async ({ startMethod }) => {
     for (const timeout of [Infinity, 3e6]) {
       const p = new Process({
         startMethod,
@@ -235,9 +258,12 @@ export function processSuite(startMethod: StartMethod): void {
       await p.join(timeout);
       assertEquals(p.exitCode, 0, `join(${timeout}) returned early`);
     }
-  });
+  },
+);
 
-  Deno.test(`Process rejects a timeout that is not a number, showing its type${tag}`, async () => {
+eachStartMethod(
+  "Process rejects a timeout that is not a number, showing its type",
+  async ({ startMethod }) => {
     const p = new Process({
       startMethod,
       target: tasks.sleepThen,
@@ -252,22 +278,25 @@ export function processSuite(startMethod: StartMethod): void {
     );
     assertThrows(() => p.joinSync(NaN), TypeError, "got NaN");
     await p.join();
-  });
+  },
+);
 
-  /**
-   * Waits until the target has written "running" to `path`. A
-   * "subprocess" child gets its target from this program's event loop,
-   * so a test lets it start before blocking in joinSync.
-   */
-  async function running(path: string): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (Deno.readTextFileSync(path) !== "running") {
-      if (Date.now() > deadline) throw new Error("the process did not start");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+/**
+ * Waits until the target has written "running" to `path`. A
+ * "subprocess" child gets its target from this program's event loop,
+ * so a test lets it start before blocking in joinSync.
+ */
+async function running(path: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Deno.readTextFileSync(path) !== "running") {
+    if (Date.now() > deadline) throw new Error("the process did not start");
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
 
-  Deno.test(`Process.joinSync() blocks until the child exits and sees its code${tag}`, async () => {
+eachStartMethod(
+  "Process.joinSync() blocks until the child exits and sees its code",
+  async ({ startMethod }) => {
     const out = tmp();
     const p = new Process({
       startMethod,
@@ -295,23 +324,28 @@ export function processSuite(startMethod: StartMethod): void {
     p.joinSync();
     p.close();
     Deno.removeSync(out);
-  });
+  },
+);
 
-  if (sub) {
-    Deno.test(`Process.joinSync() without a timeout refuses a child that is still starting${tag}`, async () => {
-      const p = new Process({ startMethod, target: busy, module: TASKS });
-      p.start();
-      // Its target reaches it through this program's event loop, which
-      // joinSync would block: it says so instead of waiting for good.
-      assertThrows(() => p.joinSync(), Error, "still starting");
-      assert(p.isAlive());
-      p.kill();
-      await p.join();
-      assertEquals(p.exitCode, -9);
-    });
-  }
+eachStartMethod(
+  "Process.joinSync() without a timeout refuses a child that is still starting",
+  async ({ startMethod, busy }) => {
+    const p = new Process({ startMethod, target: busy, module: TASKS });
+    p.start();
+    // Its target reaches it through this program's event loop, which
+    // joinSync would block: it says so instead of waiting for good.
+    assertThrows(() => p.joinSync(), Error, "still starting");
+    assert(p.isAlive());
+    p.kill();
+    await p.join();
+    assertEquals(p.exitCode, -9);
+  },
+  ["subprocess"],
+);
 
-  Deno.test(`Process.joinSync(timeout) returns while the process still runs${tag}`, async () => {
+eachStartMethod(
+  "Process.joinSync(timeout) returns while the process still runs",
+  async ({ startMethod, busy }) => {
     const p = new Process({ startMethod, target: busy, module: TASKS });
     p.start();
     const t0 = performance.now();
@@ -325,9 +359,12 @@ export function processSuite(startMethod: StartMethod): void {
     assertEquals(p.isAlive(), false);
     await p.join();
     assertEquals(p.exitCode, -15);
-  });
+  },
+);
 
-  Deno.test(`Process.kill() then joinSync(): exitCode -9${tag}`, async () => {
+eachStartMethod(
+  "Process.kill() then joinSync(): exitCode -9",
+  async ({ startMethod, busy }) => {
     const p = new Process({ startMethod, target: busy, module: TASKS });
     p.start();
     p.kill();
@@ -338,9 +375,12 @@ export function processSuite(startMethod: StartMethod): void {
     p.terminate();
     await p.join();
     assertEquals(p.exitCode, -9);
-  });
+  },
+);
 
-  Deno.test(`Process.joinSync() sees exitCode 1 when the target throws${tag}`, async () => {
+eachStartMethod(
+  "Process.joinSync() sees exitCode 1 when the target throws",
+  async ({ startMethod }) => {
     const out = tmp();
     const p = new Process({
       startMethod,
@@ -359,9 +399,12 @@ export function processSuite(startMethod: StartMethod): void {
     await p.join();
     assertEquals(p.exitCode, 1);
     Deno.removeSync(out);
-  });
+  },
+);
 
-  Deno.test(`Process subclasses override run() and carry their own fields${tag}`, async () => {
+eachStartMethod(
+  "Process subclasses override run() and carry their own fields",
+  async ({ startMethod }) => {
     const out = tmp();
     const g = new tasks.Greeter("hello", out, startMethod);
     g.start();
@@ -369,24 +412,27 @@ export function processSuite(startMethod: StartMethod): void {
     assertEquals(g.exitCode, 0);
     assertEquals(Deno.readTextFileSync(out), "hello from greeter");
     Deno.removeSync(out);
-  });
+  },
+);
 
-  Deno.test(`Each process has its own globals${tag}`, async () => {
-    const out = tmp();
-    const p = new Process({
-      startMethod,
-      target: tasks.bumpCounter,
-      args: [out],
-      module: TASKS,
-    });
-    p.start();
-    await p.join();
-    assertEquals(Deno.readTextFileSync(out), "100");
-    assertEquals(tasks.getCounter(), 0);
-    Deno.removeSync(out);
+eachStartMethod("Each process has its own globals", async ({ startMethod }) => {
+  const out = tmp();
+  const p = new Process({
+    startMethod,
+    target: tasks.bumpCounter,
+    args: [out],
+    module: TASKS,
   });
+  p.start();
+  await p.join();
+  assertEquals(Deno.readTextFileSync(out), "100");
+  assertEquals(tasks.getCounter(), 0);
+  Deno.removeSync(out);
+});
 
-  Deno.test(`A self-contained function ships by its source${tag}`, async () => {
+eachStartMethod(
+  "A self-contained function ships by its source",
+  async ({ startMethod }) => {
     const p = new Process({
       startMethod,
       target: (n: number) => Deno.exit(n * 2),
@@ -395,9 +441,12 @@ export function processSuite(startMethod: StartMethod): void {
     p.start();
     await p.join();
     assertEquals(p.exitCode, 42);
-  });
+  },
+);
 
-  Deno.test(`Exported functions ship by reference; closures fail with advice to export${tag}`, async () => {
+eachStartMethod(
+  "Exported functions ship by reference; closures fail with advice to export",
+  async ({ env }) => {
     const out = tmp();
     const r = await runDeno("./shipping_main.ts", [out], 30, env);
     assertEquals(r.code, 0, r.stderr);
@@ -407,9 +456,12 @@ export function processSuite(startMethod: StartMethod): void {
     assertStringIncludes(r.stderr, "secret is not defined");
     assertStringIncludes(r.stderr, "export");
     Deno.removeSync(out);
-  });
+  },
+);
 
-  Deno.test(`{ module, name } naming a missing export fails the process with a clear error${tag}`, async () => {
+eachStartMethod(
+  "{ module, name } naming a missing export fails the process with a clear error",
+  async ({ startMethod }) => {
     const p = new Process({
       startMethod,
       target: { module: TASKS, name: "noSuchFunction" },
@@ -417,9 +469,12 @@ export function processSuite(startMethod: StartMethod): void {
     p.start();
     await p.join();
     assertEquals(p.exitCode, 1);
-  });
+  },
+);
 
-  Deno.test(`Process rejects bad options and built-in targets with clear errors${tag}`, () => {
+eachStartMethod(
+  "Process rejects bad options and built-in targets with clear errors",
+  ({ startMethod }) => {
     assertThrows(
       () => new Process({ startMethod, target: 5 as unknown as () => void }),
       TypeError,
@@ -456,18 +511,24 @@ export function processSuite(startMethod: StartMethod): void {
       TypeError,
       "'daemon' must be true or false, got 1",
     );
-  });
+  },
+);
 
-  Deno.test(`Process.start() names the argument that cannot be cloned${tag}`, () => {
+eachStartMethod(
+  "Process.start() names the argument that cannot be cloned",
+  ({ startMethod }) => {
     const p = new Process<unknown[]>({
       startMethod,
       target: tasks.square as (...args: unknown[]) => number,
       args: [1, () => 2], // wrong on purpose: a function cannot be cloned
     });
     assertThrows(() => p.start(), TypeError, "argument 1");
-  });
+  },
+);
 
-  Deno.test(`Process follows Python's lifecycle rules${tag}`, async () => {
+eachStartMethod(
+  "Process follows Python's lifecycle rules",
+  async ({ startMethod, busy }) => {
     const p = new Process({ startMethod, target: busy, module: TASKS });
     await assertRejects(() => p.join(), Error, "has not been started");
     p.start();
@@ -478,32 +539,44 @@ export function processSuite(startMethod: StartMethod): void {
     await p.join();
     p.close();
     assertThrows(() => p.isAlive(), ValueError, "closed");
-  });
+  },
+);
 
-  Deno.test(`activeChildren() lists running children only${tag}`, async () => {
+eachStartMethod(
+  "activeChildren() lists running children only",
+  async ({ startMethod, busy }) => {
     const p = new Process({ startMethod, target: busy, module: TASKS });
     p.start();
     assert(activeChildren().includes(p));
     p.terminate();
     await p.join();
     assertEquals(activeChildren().includes(p), false);
-  });
+  },
+);
 
-  Deno.test(`currentProcess(), parentProcess() and cpuCount() in the main program${tag}`, () => {
+eachStartMethod(
+  "currentProcess(), parentProcess() and cpuCount() in the main program",
+  () => {
     assertEquals(currentProcess().name, "MainProcess");
     assert(currentProcess().isAlive());
     assertEquals(parentProcess(), null);
     assertEquals(cpuCount(), navigator.hardwareConcurrency);
-  });
+  },
+);
 
-  Deno.test(`A daemon process ends when the main module finishes${tag}`, async () => {
+eachStartMethod(
+  "A daemon process ends when the main module finishes",
+  async ({ env }) => {
     const r = await runDeno("./daemon_main.ts", [], 30, env);
     assertEquals(r.timedOut, false, "the program did not exit");
     assertEquals(r.code, 0, r.stderr);
     assertStringIncludes(r.stdout, "daemon alive=true");
-  });
+  },
+);
 
-  Deno.test(`join() of daemon processes in a loop always sees their end${tag}`, async () => {
+eachStartMethod(
+  "join() of daemon processes in a loop always sees their end",
+  async ({ startMethod, sub }) => {
     // join() refs a daemon's handles. An OS child the system has already
     // reaped, whose end this program has not yet been told of, has no
     // handles left to ref: that must not make join() throw (BadResource).
@@ -530,9 +603,12 @@ export function processSuite(startMethod: StartMethod): void {
       assertEquals(p.exitCode, 0, `child ${i}`);
       await p.join();
     }
-  });
+  },
+);
 
-  Deno.test(`A daemon process may not start children${tag}`, async () => {
+eachStartMethod(
+  "A daemon process may not start children",
+  async ({ startMethod }) => {
     const p = new Process({
       startMethod,
       target: tasks.startChild,
@@ -542,5 +618,5 @@ export function processSuite(startMethod: StartMethod): void {
     p.start();
     await p.join();
     assertEquals(p.exitCode, 1);
-  });
-}
+  },
+);

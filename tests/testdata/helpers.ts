@@ -25,7 +25,7 @@ export interface MethodCase {
    * blocked library wait in a worker thread, which Deno cannot interrupt
    * while it runs synchronous code (tests/stop_test.ts covers that case).
    */
-  busy: typeof tasks.spin;
+  busy: typeof tasks.spin | typeof tasks.waitForever;
   /** The environment that makes a helper program use `startMethod`. */
   env: Record<string, string>;
 }
