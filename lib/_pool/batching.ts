@@ -130,7 +130,7 @@ function remainingMs(worker: WorkerLoad, now: number, avg: number): number {
 }
 
 /** What the policy needs to know of a queued task. */
-export interface Batchable {
+interface Batchable {
   /** Settled while queued (cancelled): skipped. */
   readonly settled: boolean;
   /** Travels alone, to an idle worker. */

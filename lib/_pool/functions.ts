@@ -19,7 +19,7 @@ import { toFunctionRef } from "../_launch/shipping.ts";
 export const FUNCTION_CACHE_SIZE = 1024;
 
 /** A function as a pool ships it. */
-export interface ShippedFunction {
+interface ShippedFunction {
   /** Same reference, same key; a new key is never an old one. */
   key: number;
   /** How a worker finds the function. */
