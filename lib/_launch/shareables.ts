@@ -25,6 +25,7 @@ import {
   Lock,
   RLock,
   Semaphore,
+  SemLock,
 } from "../synchronize.ts";
 import {
   RawArray,
@@ -127,7 +128,7 @@ export function shareables(): readonly ShareableEntry[] {
  * @returns The bases.
  */
 export function shareableBases(): readonly Class[] {
-  return [RawBase, SynchronizedBase];
+  return [SemLock, RawBase, SynchronizedBase];
 }
 
 let byTag: Map<string, RegisteredShareable> | undefined;
