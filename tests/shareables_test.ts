@@ -41,7 +41,7 @@ Deno.test("shareables: a listed base has registered subclasses", () => {
   const registered = shareables().map((e) => e.cls);
   for (const base of shareableBases()) {
     const subs = registered.filter((c) =>
-      base.prototype.isPrototypeOf(c.prototype)
+      Object.prototype.isPrototypeOf.call(base.prototype, c.prototype)
     );
     assert(subs.length >= 2, `${base.name} has no registered subclasses`);
   }
