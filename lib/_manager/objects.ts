@@ -14,7 +14,7 @@
  */
 
 import { Empty, Full, ValueError } from "../errors.ts";
-import { encodeValue, Ref, type TypeId } from "./wire.ts";
+import { type DictKey, encodeValue, Ref, type TypeId } from "./wire.ts";
 import { type LongTimer, setLongTimeout } from "../_common/timer.ts";
 import { type Negative, timeoutMs, waitOptions } from "../_common/check.ts";
 
@@ -168,9 +168,6 @@ function intArg(x: unknown, what: string, action: string): number {
   }
   return x;
 }
-
-/** The keys a managed dict takes. */
-export type DictKey = string | number | bigint | boolean | null;
 
 function keyArg(k: unknown, action: string): DictKey {
   if (

@@ -79,6 +79,9 @@ export const TYPEIDS = [
 /** The type name of a managed object. */
 export type TypeId = typeof TYPEIDS[number];
 
+/** The keys a managed dict takes (compared by value, as in a `Map`). */
+export type DictKey = string | number | bigint | boolean | null;
+
 const TYPEID_SET: ReadonlySet<string> = new Set(TYPEIDS);
 
 /**
