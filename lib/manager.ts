@@ -57,12 +57,8 @@
  * @module
  */
 
-import {
-  authkeyBytes,
-  type DictKey,
-  SERVER_OBJECT,
-  type TypeId,
-} from "./_manager/wire.ts";
+import { type DictKey, SERVER_OBJECT, type TypeId } from "./_manager/wire.ts";
+import { authkeyBytes } from "./_manager/handshake.ts";
 import {
   call,
   disconnect,

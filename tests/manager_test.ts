@@ -9,14 +9,13 @@ import * as mp from "../mod.ts";
 import * as tasks from "./testdata/manager_tasks.ts";
 import { runDeno } from "./testdata/run_deno.ts";
 import {
-  clientHandshake,
-  frame,
-  FrameReader,
   HANDSHAKE_MAX_FRAME,
   MAX_UNAUTHENTICATED,
   messageFrame,
   SERVER_HANDSHAKE_MS,
 } from "../lib/_manager/wire.ts";
+import { frame, FrameReader } from "../lib/_manager/frames.ts";
+import { clientHandshake } from "../lib/_manager/handshake.ts";
 
 const TASKS = new URL("./testdata/manager_tasks.ts", import.meta.url);
 const SERVER = new URL("./testdata/manager_server.ts", import.meta.url);

@@ -25,23 +25,19 @@ import {
 } from "../errors.ts";
 import {
   type Address,
-  clientHandshake,
-  decodeValue,
   DEFAULT_MAX_FRAME,
-  encodeValue,
-  FrameReader,
-  FrameWriter,
-  fromBase64,
   HANDSHAKE_MAX_FRAME,
   HANDSHAKE_TIMEOUT_MS,
   isResponse,
   messageFrame,
   parseMessage,
   type RefData,
-  toBase64,
   type TypeId,
   type WireError,
 } from "./wire.ts";
+import { decodeValue, encodeValue, fromBase64, toBase64 } from "./values.ts";
+import { FrameReader, FrameWriter } from "./frames.ts";
+import { clientHandshake } from "./handshake.ts";
 
 /** Which server: its address and key. One instance per server per process. */
 export class ServerId {

@@ -8,7 +8,8 @@
  */
 
 import { type ProxyCodec, ServerId } from "./client.ts";
-import { fromBase64, type TypeId, TYPEIDS } from "./wire.ts";
+import { type TypeId, TYPEIDS } from "./wire.ts";
+import { fromBase64 } from "./values.ts";
 import {
   BaseProxy,
   kMake,

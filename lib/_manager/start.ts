@@ -6,7 +6,8 @@
  * @module
  */
 
-import { authkeyBytes, DEFAULT_MAX_FRAME } from "./wire.ts";
+import { DEFAULT_MAX_FRAME } from "./wire.ts";
+import { authkeyBytes } from "./handshake.ts";
 import { ensureConnected, ServerId, watchServer } from "./client.ts";
 import { ServerThread } from "./thread.ts";
 import { canStartServerProcess, ServerProcess } from "./child.ts";
