@@ -8,7 +8,6 @@
  */
 
 import {
-  assert,
   assertEquals,
   assertInstanceOf,
   assertRejects,
@@ -240,7 +239,7 @@ Deno.test("values: every tagged kind round-trips", () => {
     }),
   ];
   for (const v of values) assertEquals(roundTrip(v), v);
-  assert(Object.is(roundTrip(-0), -0), "-0 stays -0");
+  assertEquals(Object.is(roundTrip(-0), -0), true, "-0 stays -0");
   const proto = roundTrip(withProto) as Record<string, unknown>;
   assertEquals(Object.getPrototypeOf(proto), Object.prototype);
   assertEquals(Object.getOwnPropertyDescriptor(proto, "__proto__")?.value, 1);
