@@ -20,6 +20,14 @@
 /** The method a shareable primitive implements to describe itself. */
 export const kShare: unique symbol = Symbol.for("@seed/multiprocessing.share");
 
+/**
+ * The static method a shareable class implements to rebuild one of its
+ * objects, in the receiving process, from a descriptor's `data` and `id`.
+ */
+export const kRevive: unique symbol = Symbol.for(
+  "@seed/multiprocessing.revive",
+);
+
 /** What a shareable primitive turns into when it crosses. */
 export interface ShareDescriptor {
   /** The reviver's name, as given to {@linkcode registerShareable}. */
