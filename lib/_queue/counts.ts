@@ -17,15 +17,12 @@
 import { TimeoutError } from "../errors.ts";
 import type { Steps } from "../_shm/drive.ts";
 
-/** Items counted against `maxsize` (put in, not yet got). */
+// The slots (see the drawing above); each waiters count is how the side
+// that changes its slot knows whether to make the notify syscall.
 const SIZE = 0;
-/** Producers asleep waiting for `SIZE` to drop. */
 const SIZE_WAITERS = 1;
-/** `JoinableQueue`: items put and not yet marked done. */
-const UNFINISHED = 16;
-/** `JoinableQueue`: callers asleep in `join()`. */
+const UNFINISHED = 16; // On a line of its own: JoinableQueue only.
 const JOIN_WAITERS = 17;
-/** The slots of a queue's control buffer. */
 const QUEUE_SLOTS = 32;
 
 /** See `_shm/ring.ts`: the longest sleep between looks. */

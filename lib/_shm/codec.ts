@@ -47,6 +47,9 @@ const T_BIGINT = 9;
 const T_DATE = 10;
 const T_BYTES = 11;
 
+/** The values of the one-byte tags, by tag. */
+const CONSTANTS = [undefined, null, false, true];
+
 /** Deeper than this, an item goes through v8 (which handles any depth). */
 const MAX_DEPTH = 64;
 /** Strings up to this many UTF-16 units are tried as ASCII by hand. */
@@ -387,17 +390,11 @@ function readValue(r: Reader): unknown {
     case T_STRING:
       return readString(r);
     case T_UNDEFINED:
-      r.pos++;
-      return undefined;
     case T_NULL:
-      r.pos++;
-      return null;
     case T_FALSE:
-      r.pos++;
-      return false;
     case T_TRUE:
       r.pos++;
-      return true;
+      return CONSTANTS[tag];
     case T_BIGINT: {
       r.pos++;
       const hex = readString(r);

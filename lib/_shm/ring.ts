@@ -215,41 +215,20 @@ export class Ring extends RingRecords {
     }
   }
 
-  /** Sleeps until HEAD moves on from `head` (room was made). */
-  *#waitRoom(head: number, deadline: number): Steps<boolean> {
-    return yield* this.#waitMove(
-      HEAD,
-      WRITERS_WAITING,
-      head,
-      deadline,
-      () => this.readClosed(),
-    );
-  }
-
-  /** Sleeps until TAIL moves on from `tail` (data came). */
-  *#waitData(tail: number, deadline: number): Steps<boolean> {
-    return yield* this.#waitMove(
-      TAIL,
-      READERS_WAITING,
-      tail,
-      deadline,
-      () => this.writeClosed(),
-    );
-  }
-
   /**
-   * Sleeps until `slot` moves on from `seen` or the other side is gone,
-   * counted in `sleepers` so the side that moves it knows to wake us.
+   * Sleeps until `slot` moves on from `seen`: HEAD for a writer waiting
+   * for room, TAIL for a reader waiting for data; or until the other side
+   * is gone.
    *
    * @returns `false` when `deadline` had passed (no sleep).
    */
   *#waitMove(
-    slot: number,
-    sleepers: number,
+    slot: typeof HEAD | typeof TAIL,
     seen: number,
     deadline: number,
-    gone: () => boolean,
   ): Steps<boolean> {
+    const data = slot === TAIL;
+    const sleepers = data ? READERS_WAITING : WRITERS_WAITING;
     const ctl = this.ctl;
     const now = performance.now();
     if (now >= deadline) return false;
@@ -258,7 +237,8 @@ export class Ring extends RingRecords {
       // Raise the count before the last look (the other side moves the
       // slot, then loads the count), so a move between the look and the
       // sleep wakes us.
-      if (Atomics.load(ctl, slot) !== seen || gone()) return true;
+      if (Atomics.load(ctl, slot) !== seen) return true;
+      if (data ? this.writeClosed() : this.readClosed()) return true;
       yield {
         slot,
         expected: seen,
@@ -307,7 +287,7 @@ export class Ring extends RingRecords {
       if (ok) return true;
       // Wait for room without the lock, so other writers (maybe with
       // smaller items) and same-thread sync calls are not held up.
-      if (!(yield* this.#waitRoom(head, deadline))) {
+      if (!(yield* this.#waitMove(HEAD, head, deadline))) {
         if (this.fits(payload.length)) continue;
         return TIMED_OUT;
       }
@@ -358,7 +338,7 @@ export class Ring extends RingRecords {
       while (!this.tryRecord(payload, pos, end, flags)) {
         if (this.readClosed()) return CLOSED;
         const head = Atomics.load(this.ctl, HEAD);
-        if (!(yield* this.#waitRoom(head, deadline))) return TIMED_OUT;
+        if (!(yield* this.#waitMove(HEAD, head, deadline))) return TIMED_OUT;
         if (pos > 0 && this.#abandoned(startAt)) return AGAIN;
       }
       if (pos === 0) startAt = this.recordAt;
@@ -399,7 +379,7 @@ export class Ring extends RingRecords {
       if (this.readClosed()) return true;
       const head = Atomics.load(ctl, HEAD);
       // Past the deadline the item stays in the ring as it is.
-      if (!(yield* this.#waitRoom(head, deadline))) return true;
+      if (!(yield* this.#waitMove(HEAD, head, deadline))) return true;
     }
   }
 
@@ -491,7 +471,7 @@ export class Ring extends RingRecords {
       }
       if (got) return decode(acc.buf.subarray(0, acc.len));
       if (closed && Atomics.load(ctl, TAIL) === drained) return CLOSED;
-      if (!(yield* this.#waitData(drained, deadline))) {
+      if (!(yield* this.#waitMove(TAIL, drained, deadline))) {
         // Deadline passed: one last look, so a wake at the deadline that
         // came with data is not wasted.
         const last = this.tryRead(decode);
@@ -527,7 +507,7 @@ export class Ring extends RingRecords {
       } else if (this.writeClosed() && Atomics.load(ctl, TAIL) === seen) {
         return false;
       } else {
-        yield* this.#waitData(seen, Infinity);
+        yield* this.#waitMove(TAIL, seen, Infinity);
       }
       const got = this.consume(acc, state);
       if (got || !state.partial) return got;
@@ -545,7 +525,7 @@ export class Ring extends RingRecords {
     for (;;) {
       const tail = Atomics.load(ctl, TAIL);
       if (tail !== Atomics.load(ctl, HEAD) || this.writeClosed()) return true;
-      if (!(yield* this.#waitData(tail, deadline))) {
+      if (!(yield* this.#waitMove(TAIL, tail, deadline))) {
         return Atomics.load(ctl, TAIL) !== Atomics.load(ctl, HEAD);
       }
     }
