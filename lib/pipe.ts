@@ -42,7 +42,6 @@ import {
   kRevive,
   kShare,
   newShareId,
-  registerShareable,
   rememberShared,
 } from "./_common/transfer.ts";
 import { type EndState, kEnd, PipeEnd, withEnd } from "./_pipe/end.ts";
@@ -528,5 +527,3 @@ export function Pipe(
     Connection[kRevive](b, newShareId()),
   ];
 }
-
-registerShareable("Connection", (data, id) => Connection[kRevive](data, id));

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { kRevive, kShare, registerShareable } from "./_common/transfer.ts";
+import { kRevive, kShare } from "./_common/transfer.ts";
 import {
   checkMaxsize,
   kCore,
@@ -551,9 +551,3 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     this[kCore].joinSync(options);
   }
 }
-
-registerShareable("Queue", (data, id) => Queue[kRevive](data, id));
-registerShareable(
-  "JoinableQueue",
-  (data, id) => JoinableQueue[kRevive](data, id),
-);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { kRevive, kShare, registerShareable } from "./_common/transfer.ts";
+import { kRevive, kShare } from "./_common/transfer.ts";
 import { kCore, QueueCore, type QueueState, withCore } from "./_queue/core.ts";
 import type { QueueOptions } from "./_queue/options.ts";
 // For the links in the docs.
@@ -195,5 +195,3 @@ export class SimpleQueue<T = unknown> {
     this.close();
   }
 }
-
-registerShareable("SimpleQueue", (data, id) => SimpleQueue[kRevive](data, id));

@@ -52,6 +52,8 @@ import {
 import { childRuntime, markDead, requestStop } from "../_common/runtime.ts";
 import { selfAsParent } from "../_common/self.ts";
 import { decodeShared, encodeShared } from "../_common/transfer.ts";
+// Tasks and results may hold primitives: the registry says how each crosses.
+import "../_launch/shareables.ts";
 import {
   Lane,
   LANE_BYTES,
