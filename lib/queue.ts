@@ -112,7 +112,7 @@ export class Queue<T = unknown> {
       options.bufferSize,
       tasks,
     );
-    withCore(this, core).remember(this.#tag(), this);
+    withCore(this, core).remember(tagOf(this), this);
   }
 
   /**
@@ -135,10 +135,6 @@ export class Queue<T = unknown> {
     return q;
   }
 
-  #tag(): string {
-    return this instanceof JoinableQueue ? "JoinableQueue" : "Queue";
-  }
-
   /**
    * Describes the queue for another process (see `_common/transfer.ts`).
    *
@@ -146,7 +142,7 @@ export class Queue<T = unknown> {
    */
   [kShare](): { tag: string; id: string; data: unknown } {
     const core = this[kCore];
-    return { tag: this.#tag(), id: core.id, data: core.state };
+    return { tag: tagOf(this), id: core.id, data: core.state };
   }
 
   /** The most items the queue holds (`0`: unbounded). */
@@ -550,4 +546,12 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   joinSync(options: JoinOptions = {}): void {
     this[kCore].joinSync(options);
   }
+}
+
+/**
+ * The share tag of a queue. A function, not a private method: a revived
+ * handle is made without the constructor, so it has no private members.
+ */
+function tagOf(q: Queue<unknown>): string {
+  return q instanceof JoinableQueue ? "JoinableQueue" : "Queue";
 }
