@@ -199,6 +199,24 @@ Deno.test("A queue or pipe end a worker received can be sent on, and comes back 
   b.close();
 });
 
+Deno.test("A worker blocked in one queue's getSync() still feeds another queue it put to", async () => {
+  // The items do not fit the ring: most wait in the worker's feeder, which
+  // has to keep writing while the worker blocks on `cmd`, as Python's
+  // feeder thread does.
+  const q = new Queue<number>(0, { bufferSize: 1024 });
+  const cmd = new Queue();
+  const n = 2000;
+  const p = start("putManyThenBlock", [q, cmd, n]);
+  const got: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) got.push(await q.get({ timeout: 20 }));
+  } finally {
+    await cmd.put("end");
+    await joinAll([p]);
+  }
+  assertEquals(got, Array.from({ length: n }, (_, i) => i));
+});
+
 Deno.test("Queue keeps rich types across processes", async () => {
   const input = new Queue();
   const out = new Queue();

@@ -8,7 +8,8 @@
  * send ({@linkcode PipeEnd.sendSteps}), a receive
  * ({@linkcode PipeEnd.receiveSteps}) and a poll are each driven by
  * `driveAsync` for the async method and by `driveSync` for its `...Sync`
- * twin.
+ * twin; a blocking wait also keeps this thread's queue feeders writing
+ * (`_queue/feeder.ts`).
  *
  * @module
  */
@@ -20,6 +21,7 @@ import { decodeItem, encodeBytes, encodeItem } from "../_shm/codec.ts";
 import { deadlineFrom } from "../_shm/wait.ts";
 import { currentKey } from "../_common/runtime.ts";
 import { Holders } from "./holders.ts";
+import { pumpFeeders } from "../_queue/feeder.ts";
 
 /**
  * The key of a `Connection`'s workings. Internal: not exported by
@@ -169,7 +171,8 @@ export class PipeEnd {
   /** `Connection.sendSync`. */
   sendSync(obj: unknown): void {
     const tx = this.#ring("send", this.#tx, "receives");
-    driveSync(this.sendSteps(tx, encodeItem(obj), false), tx.ctl, "send");
+    const steps = this.sendSteps(tx, encodeItem(obj), false);
+    driveSync(steps, tx.ctl, "send", true, pumpFeeders);
   }
 
   /** `Connection.sendBytes`. */
@@ -191,7 +194,13 @@ export class PipeEnd {
   ): void {
     const tx = this.#ring("send", this.#tx, "receives");
     const payload = encodeBytes(bytesOf(buf, offset, size));
-    driveSync(this.sendSteps(tx, payload, false), tx.ctl, "send");
+    driveSync(
+      this.sendSteps(tx, payload, false),
+      tx.ctl,
+      "send",
+      true,
+      pumpFeeders,
+    );
   }
 
   /**
@@ -258,7 +267,7 @@ export class PipeEnd {
   ): T {
     const rx = this.#ring(action, this.#rx, "sends");
     const steps = this.receiveSteps(rx, action, options, decode);
-    return driveSync(steps, rx.ctl, action);
+    return driveSync(steps, rx.ctl, action, true, pumpFeeders);
   }
 
   /**
@@ -310,7 +319,8 @@ export class PipeEnd {
   /** `Connection.pollSync`. */
   pollSync(timeout: number | null | undefined): boolean {
     const rx = this.#ring("poll", this.#rx, "sends");
-    return driveSync(rx.poll(pollDeadline(timeout)), rx.ctl, "poll");
+    const steps = rx.poll(pollDeadline(timeout));
+    return driveSync(steps, rx.ctl, "poll", true, pumpFeeders);
   }
 
   // --- closing -------------------------------------------------------

@@ -20,7 +20,7 @@ import { deadlineFrom } from "../_shm/wait.ts";
 import { waitOptions } from "../_common/check.ts";
 import { newShareId, rememberShared } from "../_common/transfer.ts";
 import { QueueCounts } from "./counts.ts";
-import { Feeder } from "./feeder.ts";
+import { Feeder, pumpFeeders } from "./feeder.ts";
 import type { GetOptions, JoinOptions, PutOptions } from "./options.ts";
 
 /** Options of a get that does not wait. */
@@ -213,14 +213,14 @@ export class QueueCore {
       return;
     }
     if (!block) throw this.#full();
-    // While waiting, this handle's feeder keeps writing, so the readers
-    // that are to make room get its items.
+    // While waiting, this thread's feeders keep writing, so the readers
+    // that are to make room get their items.
     driveSync(
       this.placeSteps(payload.slice(), deadline),
       this.#counts.ctl,
       "put",
       true,
-      this.#feeder.beforeWait,
+      pumpFeeders,
     );
   }
 
@@ -257,13 +257,13 @@ export class QueueCore {
 
   /** `Queue.getSync`. */
   getSync(options: GetOptions): unknown {
-    // This handle's own feeder items reach the ring while we wait.
+    // This thread's feeders write their items while we wait.
     return driveSync(
       this.getSteps(options),
       this.#ring.ctl,
       "get",
       true,
-      this.#feeder.beforeWait,
+      pumpFeeders,
     );
   }
 
@@ -363,13 +363,13 @@ export class QueueCore {
   /** `JoinableQueue.joinSync`. */
   joinSync(options: JoinOptions): void {
     const deadline = deadlineFrom(options.timeout, "join");
-    // This handle's own feeder items must reach the consumers.
+    // This thread's feeder items must reach the consumers.
     driveSync(
       this.#counts.join(deadline),
       this.#counts.ctl,
       "join",
       true,
-      this.#feeder.beforeWait,
+      pumpFeeders,
     );
   }
 

@@ -87,11 +87,6 @@ export class Feeder {
     }
   }
 
-  /** `driveSync`'s hook: feeds the ring before the thread sleeps. */
-  readonly beforeWait = (): void => {
-    if (this.#pending.length !== 0) this.pump();
-  };
-
   /** Lets the process end without waiting for this feeder. */
   cancelJoin(): void {
     this.#cancelled = true;
@@ -125,6 +120,18 @@ export class Feeder {
       feeding.delete(this);
     }
   }
+}
+
+/**
+ * Writes what fits of every feeder of this thread: `driveSync`'s hook in
+ * every blocking wait of a queue or pipe. A feeder otherwise runs on the
+ * event loop, which a thread blocked in a sync call never returns to
+ * (Python's feeder is a thread of its own): a worker that put to one queue
+ * and then blocks in another's `getSync()` would hold the first one's
+ * readers up for good.
+ */
+export function pumpFeeders(): void {
+  for (const feeder of feeding.keys()) feeder.pump();
 }
 
 /**
