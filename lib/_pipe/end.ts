@@ -4,11 +4,11 @@
  * rings it sends and receives through, its place in the holders table, and
  * whether it is closed.
  *
- * Each operation is written once, as a wait loop for `_shm/drive.ts`: a
- * send ({@linkcode PipeEnd.sendSteps}), a receive
- * ({@linkcode PipeEnd.receiveSteps}) and a poll are each driven by
- * `driveAsync` for the async method and by `driveSync` for its `...Sync`
- * twin; a blocking wait also keeps this thread's queue feeders writing
+ * Each wait is written once, as a wait loop for `_shm/drive.ts`: the
+ * wait of a send that found no room (`sendRest`), of a receive that found
+ * nothing (`receiveRest`) and a poll are each driven by `driveAsync` for
+ * the async method and by `driveSync` for its `...Sync` twin. A blocking
+ * wait also keeps this thread's queue feeders writing
  * (`_queue/feeder.ts`).
  *
  * @module
@@ -165,14 +165,18 @@ export class PipeEnd {
   /** `Connection.send`. */
   async send(obj: unknown): Promise<void> {
     const tx = this.#ring("send", this.#tx, "receives");
-    await this.#drive(this.sendSteps(tx, encodeItem(obj), true), tx, "send");
+    const payload = encodeItem(obj);
+    // A copy to wait with: this thread may encode other messages meanwhile.
+    if (!sendNow(tx, payload)) {
+      await this.#drive(sendRest(tx, payload.slice()), tx, "send");
+    }
   }
 
   /** `Connection.sendSync`. */
   sendSync(obj: unknown): void {
     const tx = this.#ring("send", this.#tx, "receives");
-    const steps = this.sendSteps(tx, encodeItem(obj), false);
-    driveSync(steps, tx.ctl, "send", true, pumpFeeders);
+    const payload = encodeItem(obj);
+    if (!sendNow(tx, payload)) sendRestSync(tx, payload);
   }
 
   /** `Connection.sendBytes`. */
@@ -183,7 +187,9 @@ export class PipeEnd {
   ): Promise<void> {
     const tx = this.#ring("send", this.#tx, "receives");
     const payload = encodeBytes(bytesOf(buf, offset, size));
-    await this.#drive(this.sendSteps(tx, payload, true), tx, "send");
+    if (!sendNow(tx, payload)) {
+      await this.#drive(sendRest(tx, payload.slice()), tx, "send");
+    }
   }
 
   /** `Connection.sendBytesSync`. */
@@ -194,30 +200,7 @@ export class PipeEnd {
   ): void {
     const tx = this.#ring("send", this.#tx, "receives");
     const payload = encodeBytes(bytesOf(buf, offset, size));
-    driveSync(
-      this.sendSteps(tx, payload, false),
-      tx.ctl,
-      "send",
-      true,
-      pumpFeeders,
-    );
-  }
-
-  /**
-   * A send, written once for both twins: writes the message now if it
-   * fits, else waits for room.
-   *
-   * @param tx The ring to write to.
-   * @param payload The encoded message (the codec's reused buffer).
-   * @param copy Whether to copy it before waiting (an async caller's
-   * thread may encode other messages meanwhile).
-   * @throws {BrokenPipeError} When no process holds the other end.
-   */
-  *sendSteps(tx: Ring, payload: Uint8Array, copy: boolean): Steps<void> {
-    if (tx.readClosed()) throw new BrokenPipeError();
-    if (tx.tryWrite(payload)) return;
-    const own = copy ? payload.slice() : payload;
-    if ((yield* tx.write(own, Infinity)) !== true) throw new BrokenPipeError();
+    if (!sendNow(tx, payload)) sendRestSync(tx, payload);
   }
 
   // --- receive -------------------------------------------------------
@@ -256,7 +239,10 @@ export class PipeEnd {
     decode: (payload: Uint8Array) => T,
   ): Promise<T> {
     const rx = this.#ring(action, this.#rx, "sends");
-    const steps = this.receiveSteps(rx, action, options, decode);
+    const deadline = deadlineFrom(options.timeout, action);
+    const fast = rx.tryRead(decode);
+    if (fast !== EMPTY) return fast;
+    const steps = receiveRest(rx, action, options, deadline, decode);
     return await this.#drive(steps, rx, action);
   }
 
@@ -266,40 +252,11 @@ export class PipeEnd {
     decode: (payload: Uint8Array) => T,
   ): T {
     const rx = this.#ring(action, this.#rx, "sends");
-    const steps = this.receiveSteps(rx, action, options, decode);
-    return driveSync(steps, rx.ctl, action, true, pumpFeeders);
-  }
-
-  /**
-   * A receive, written once for both twins: takes a message that is
-   * there now, else waits for one until the timeout.
-   *
-   * @param rx The ring to read from.
-   * @param action The action, for messages.
-   * @param options How long to wait.
-   * @param decode Turns the payload into the result.
-   * @returns The message.
-   * @throws {EOFError} When no process holds the other end and nothing is
-   * left.
-   * @throws {TimeoutError} When nothing came within the timeout.
-   */
-  *receiveSteps<T>(
-    rx: Ring,
-    action: string,
-    options: ReceiveOptions,
-    decode: (payload: Uint8Array) => T,
-  ): Steps<T> {
     const deadline = deadlineFrom(options.timeout, action);
     const fast = rx.tryRead(decode);
     if (fast !== EMPTY) return fast;
-    const r = yield* rx.read(deadline, decode);
-    if (r === CLOSED) throw new EOFError();
-    if (r === TIMED_OUT) {
-      throw new TimeoutError(
-        `Cannot ${action}: nothing arrived within ${options.timeout}s`,
-      );
-    }
-    return r;
+    const steps = receiveRest(rx, action, options, deadline, decode);
+    return driveSync(steps, rx.ctl, action, true, pumpFeeders);
   }
 
   // --- poll ----------------------------------------------------------
@@ -381,6 +338,57 @@ export class PipeEnd {
       throw e;
     }
   }
+}
+
+/**
+ * The start of a send, without waiting.
+ *
+ * @returns Whether the message is in the ring.
+ * @throws {BrokenPipeError} When no process holds the other end.
+ */
+function sendNow(tx: Ring, payload: Uint8Array): boolean {
+  if (tx.readClosed()) throw new BrokenPipeError();
+  return tx.tryWrite(payload);
+}
+
+/**
+ * The wait of a send that found no room, written once for both twins.
+ *
+ * @param own The encoded message, the caller's to keep until written.
+ * @throws {BrokenPipeError} When no process holds the other end.
+ */
+function* sendRest(tx: Ring, own: Uint8Array): Steps<void> {
+  if ((yield* tx.write(own, Infinity)) !== true) throw new BrokenPipeError();
+}
+
+/** `sendRest`, blocking the thread (its feeders keep writing). */
+function sendRestSync(tx: Ring, payload: Uint8Array): void {
+  driveSync(sendRest(tx, payload), tx.ctl, "send", true, pumpFeeders);
+}
+
+/**
+ * The wait of a receive that found nothing, written once for both twins.
+ *
+ * @returns The message.
+ * @throws {EOFError} When no process holds the other end and nothing is
+ * left.
+ * @throws {TimeoutError} When nothing came within the timeout.
+ */
+function* receiveRest<T>(
+  rx: Ring,
+  action: string,
+  options: ReceiveOptions,
+  deadline: number,
+  decode: (payload: Uint8Array) => T,
+): Steps<T> {
+  const r = yield* rx.read(deadline, decode);
+  if (r === CLOSED) throw new EOFError();
+  if (r === TIMED_OUT) {
+    throw new TimeoutError(
+      `Cannot ${action}: nothing arrived within ${options.timeout}s`,
+    );
+  }
+  return r;
 }
 
 /** The bytes `sendBytes` sends: `size` bytes of `buf` from `offset`. */

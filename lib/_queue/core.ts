@@ -4,10 +4,10 @@
  * call here): the shared ring and counts, and what is this handle's own
  * (its feeder, whether it is closed, its puts waiting for a place).
  *
- * Each operation is written once. A get is one wait loop
- * ({@linkcode QueueCore.getSteps}) that `get` drives with `driveAsync` and
- * `getSync` with `driveSync` (`_shm/drive.ts`); a put waits for a place in
- * one loop ({@linkcode QueueCore.placeSteps}) the same way.
+ * Each wait is written once: a get that finds no item waits in one loop
+ * that `get` drives with `driveAsync` and `getSync` with `driveSync`
+ * (`_shm/drive.ts`); a put waits for a place in one loop
+ * ({@linkcode QueueCore.placeSteps}) the same way.
  *
  * @module
  */
@@ -17,14 +17,11 @@ import { CLOSED, EMPTY, Ring, type RingInit, TIMED_OUT } from "../_shm/ring.ts";
 import { driveAsync, driveSync, type Steps } from "../_shm/drive.ts";
 import { decodeItem, encodeItem } from "../_shm/codec.ts";
 import { deadlineFrom } from "../_shm/wait.ts";
-import { waitOptions } from "../_common/check.ts";
+import { type WaitLimit, waitOptions } from "../_common/check.ts";
 import { newShareId, rememberShared } from "../_common/transfer.ts";
 import { QueueCounts } from "./counts.ts";
 import { Feeder, pumpFeeders } from "./feeder.ts";
 import type { GetOptions, JoinOptions, PutOptions } from "./options.ts";
-
-/** Options of a get that does not wait. */
-const NO_WAIT: GetOptions = Object.freeze({ block: false });
 
 /** The default ring size of a queue, in bytes. */
 const DEFAULT_BUFFER_SIZE = 1 << 20;
@@ -243,52 +240,58 @@ export class QueueCore {
 
   /** `Queue.get`. */
   async get(options: GetOptions): Promise<unknown> {
-    try {
-      return await driveAsync(
-        this.getSteps(options),
-        this.#ring.ctl,
-        this.#closing.signal,
-      );
-    } catch (e) {
-      if (this.#closing.signal.aborted) throw this.#closedError("get");
-      throw e;
-    }
+    const limit = this.#startGet(options);
+    const fast = this.#ring.tryRead(decodeOrKeep);
+    if (fast !== EMPTY) return this.#got(fast);
+    // A wait that close() ends rejects with the abort's reason, the closed
+    // handle's error.
+    const ctl = this.#ring.ctl;
+    return await driveAsync(this.#waitGet(limit), ctl, this.#closing.signal);
   }
 
   /** `Queue.getSync`. */
   getSync(options: GetOptions): unknown {
+    const limit = this.#startGet(options);
+    const fast = this.#ring.tryRead(decodeOrKeep);
+    if (fast !== EMPTY) return this.#got(fast);
     // This thread's feeders write their items while we wait.
-    return driveSync(
-      this.getSteps(options),
-      this.#ring.ctl,
-      "get",
-      true,
-      pumpFeeders,
-    );
+    const steps = this.#waitGet(limit);
+    return driveSync(steps, this.#ring.ctl, "get", true, pumpFeeders);
   }
 
   /** `Queue.getNowait`. */
   getNowait(): unknown {
-    return driveSync(this.getSteps(NO_WAIT), this.#ring.ctl, "get");
+    this.#checkOpen("get");
+    this.#feeder.pump();
+    const r = this.#ring.tryRead(decodeOrKeep);
+    if (r === EMPTY) throw new Empty();
+    return this.#got(r);
   }
 
   /**
-   * A get, written once for both twins: takes an item that is there now,
-   * else (when allowed) waits for one until the deadline.
+   * Checks a get and feeds this handle's items to the ring first, so
+   * that it can get them.
    *
-   * @param options Whether and how long to wait.
-   * @returns The item.
-   * @throws {Empty} When there is none within the timeout.
+   * @returns Whether and until when to wait.
    * @throws {ValueError} When this handle was closed.
    */
-  *getSteps(options: GetOptions): Steps<unknown> {
+  #startGet(options: GetOptions): WaitLimit {
     this.#checkOpen("get");
-    const { block, deadline } = waitOptions(options, "get");
+    const limit = waitOptions(options, "get");
     this.#feeder.pump();
-    const fast = this.#ring.tryRead(decodeOrKeep);
-    if (fast !== EMPTY) return this.#got(fast);
-    if (!block) throw new Empty();
-    const r = yield* this.#ring.read(deadline, decodeOrKeep);
+    return limit;
+  }
+
+  /**
+   * The wait of a get that found no item, written once for both twins.
+   *
+   * @param limit Whether and until when to wait.
+   * @returns The item.
+   * @throws {Empty} When there is none within the timeout.
+   */
+  *#waitGet(limit: WaitLimit): Steps<unknown> {
+    if (!limit.block) throw new Empty();
+    const r = yield* this.#ring.read(limit.deadline, decodeOrKeep);
     if (r === TIMED_OUT || r === CLOSED) throw new Empty();
     return this.#got(r);
   }
