@@ -30,6 +30,7 @@ import { RawArray, RawValue, SharedArray, Value } from "../shared_value.ts";
 import { JoinableQueue, Queue, SimpleQueue } from "../queue.ts";
 import { Connection } from "../pipe.ts";
 import {
+  AcquirerProxy,
   ArrayProxy,
   BaseProxy,
   ConditionProxy,
@@ -41,6 +42,7 @@ import {
   NamespaceProxy,
   QueueProxy,
   SemaphoreProxy,
+  SequenceProxy,
   ValueProxy,
 } from "../manager.ts";
 import {
@@ -97,6 +99,8 @@ export function shareables(): readonly ShareableEntry[] {
       tag: "mp.ManagerProxy",
       cls: BaseProxy,
       subclasses: [
+        AcquirerProxy,
+        SequenceProxy,
         DictProxy,
         ListProxy,
         NamespaceProxy,
