@@ -26,7 +26,6 @@
  */
 
 import { Pool } from "../pool.ts";
-import type { RemoteErrorInfo } from "../errors.ts";
 import { TaskMode } from "../_launch/protocol.ts";
 import type { StartMethod } from "../_common/start_method.ts";
 import { Broker, ReadRetry, type TlsOptions } from "./broker.ts";
@@ -35,16 +34,8 @@ import { dropDeadConsumers, findLost } from "./claims.ts";
 import { CallerBook } from "./callers.ts";
 import { failureOf, runOnPool } from "./execute.ts";
 import { ResultOutbox } from "./outbox.ts";
-import {
-  type ClusterTask,
-  type FailKind,
-  fieldsOf,
-  GROUP,
-  type Keys,
-  keysOf,
-  type ResultItem,
-  type TaskEntry,
-} from "./protocol.ts";
+import type { ClusterTask, FailKind, Keys, TaskEntry } from "./protocol.ts";
+import { fieldsOf, GROUP, keysOf } from "./protocol.ts";
 
 /** Seconds the task stream outlives its last user (renewed by use). */
 export const STREAM_TTL = 3600;
@@ -364,13 +355,7 @@ export class HostRunner {
     value: unknown,
   ): void {
     this.#callers.end(entry.caller, t.id);
-    const item: ResultItem = kind === null ? { id: t.id, ok: true, value } : {
-      id: t.id,
-      ok: false,
-      kind,
-      error: value as RemoteErrorInfo,
-    };
-    this.#outbox.add(entry.caller, entry.expire, item);
+    this.#outbox.add(entry, t.id, kind, value);
     this.#done(id, held);
   }
 

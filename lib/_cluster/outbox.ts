@@ -4,7 +4,7 @@
  * (`XADD r:<caller>` + `PEXPIRE`), then the entries they finished are
  * acknowledged and deleted (`XACK` + `XDEL`), in one pipeline.
  *
- * May import: `./broker.ts`, `./protocol.ts`, the core protocol.
+ * May import: `./broker.ts`, `./protocol.ts`, the core errors and protocol.
  *
  * @module
  */
@@ -12,7 +12,15 @@
 import type { Buffer } from "node:buffer";
 import { toRemoteError } from "../_launch/protocol.ts";
 import type { Broker } from "./broker.ts";
-import { encode, GROUP, type Keys, type ResultItem } from "./protocol.ts";
+import type { RemoteErrorInfo } from "../errors.ts";
+import {
+  encode,
+  type FailKind,
+  GROUP,
+  type Keys,
+  type ResultItem,
+  type TaskEntry,
+} from "./protocol.ts";
 
 /** A host's results and acknowledgements, waiting for the end of the turn. */
 export class ResultOutbox {
@@ -45,15 +53,25 @@ export class ResultOutbox {
   /**
    * Adds a task's result for its caller.
    *
-   * @param caller The caller's id.
-   * @param expire Seconds the caller's result stream outlives it.
-   * @param item The result.
+   * @param entry The entry the task came in (its caller, and how long the
+   *   caller's result stream outlives it).
+   * @param id The task's id.
+   * @param kind How it failed, or `null`: it returned `value`.
+   * @param value What it returned, or the error to send.
    */
-  add(caller: string, expire: number, item: ResultItem): void {
-    let out = this.#results.get(caller);
+  add(
+    entry: Pick<TaskEntry, "caller" | "expire">,
+    id: number,
+    kind: FailKind | null,
+    value: unknown,
+  ): void {
+    const item: ResultItem = kind === null
+      ? { id, ok: true, value }
+      : { id, ok: false, kind, error: value as RemoteErrorInfo };
+    let out = this.#results.get(entry.caller);
     if (out === undefined) {
-      out = { items: [], expire };
-      this.#results.set(caller, out);
+      out = { items: [], expire: entry.expire };
+      this.#results.set(entry.caller, out);
     }
     out.items.push(item);
   }

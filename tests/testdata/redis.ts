@@ -220,3 +220,58 @@ export async function runWorkerCommand(
     stderr: dec.decode(out.stderr),
   };
 }
+
+/** A private redis-server with worker hosts on one cluster, for one test. */
+export interface Cluster extends AsyncDisposable {
+  redis: Redis;
+  /** The hosts, started with {@linkcode Cluster.hostArgs}. */
+  hosts: Host[];
+  /** `--broker <url> --name <name> --processes <n>` and the extra flags. */
+  hostArgs: string[];
+  /** A temporary directory, removed at the end. */
+  dir: string;
+}
+
+/**
+ * Starts redis-server, a temporary directory and `hosts` worker hosts of
+ * cluster `name`. `await using` kills the hosts (`SIGTERM`, unless a test
+ * has ended them already) and waits for them, removes the directory and
+ * stops redis-server, however the test ends.
+ *
+ * @param name The cluster name.
+ * @param opts How many hosts, their `--processes` and extra flags.
+ */
+export async function startCluster(
+  name: string,
+  { hosts = 1, processes = 1, flags = [] as string[], tls = false } = {},
+): Promise<Cluster> {
+  const redis = await startRedis([], { tls });
+  const dir = await Deno.makeTempDir({ prefix: "mp_cluster_" });
+  const hostArgs = [
+    ...["--broker", redis.url, "--name", name],
+    ...["--processes", String(processes), ...flags],
+    ...(tls ? ["--tls-ca", redis.ca!] : []),
+  ];
+  const started = await Promise.allSettled(
+    Array.from({ length: hosts }, () => startHost(hostArgs)),
+  );
+  const up = started.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+  const cluster: Cluster = {
+    redis,
+    hosts: up,
+    hostArgs,
+    dir,
+    async [Symbol.asyncDispose]() {
+      for (const h of up) h.kill();
+      await Promise.all(up.map((h) => h.status));
+      await Deno.remove(dir, { recursive: true });
+      await redis.stop();
+    },
+  };
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed !== undefined) {
+    await cluster[Symbol.asyncDispose]();
+    throw failed.reason;
+  }
+  return cluster;
+}
