@@ -16,17 +16,27 @@ import {
   call,
   checkCall,
   checkOutput,
+  type CommandLine,
   CompletedProcess,
   DEVNULL,
   INHERIT,
   PIPE,
   Popen,
   run,
+  type RunOptions,
   STDOUT,
 } from "../lib/subprocess.ts";
 
 const decoder = new TextDecoder();
 const MIB = 1024 * 1024;
+
+/** `run`, capturing stdout and stderr as text. */
+const runText = (cmd: CommandLine, options: RunOptions<true> = {}) =>
+  run(cmd, { capture: true, text: true, ...options });
+
+/** Runs `cmd` with a timeout it must pass; the rejection. */
+const timesOut = (cmd: CommandLine, timeout: number) =>
+  assertRejects(() => runText(cmd, { timeout }), TimeoutExpired);
 
 /** Splits a byte stream into lines (without their "\n"). */
 async function* lines(
@@ -103,10 +113,8 @@ Deno.test("run() leaves stdout and stderr null when not captured", async () => {
 });
 
 Deno.test("run() feeds string input to stdin", async () => {
-  const done = await run(["sort"], {
+  const done = await runText(["sort"], {
     input: "pear\napple\nfig\n",
-    capture: true,
-    text: true,
   });
   assertEquals(done.stdout, "apple\nfig\npear\n");
 });
@@ -132,9 +140,7 @@ Deno.test("run() propagates exit code 3", async () => {
 Deno.test("run() with check throws CalledProcessError with code and output", async () => {
   const err = await assertRejects(
     () =>
-      run(["sh", "-c", "echo partial; echo bad >&2; exit 3"], {
-        capture: true,
-        text: true,
+      runText(["sh", "-c", "echo partial; echo bad >&2; exit 3"], {
         check: true,
       }),
     CalledProcessError,
@@ -153,16 +159,8 @@ Deno.test("run() with check resolves when the exit code is 0", async () => {
 });
 
 Deno.test("run() timeout kills the child and throws TimeoutExpired with partial output", async () => {
-  const err = await assertRejects(
-    () =>
-      run(["sh", "-c", "echo $$; exec sleep 30"], {
-        capture: true,
-        text: true,
-        timeout: 1,
-      }),
-    TimeoutExpired,
-    "timed out after 1 seconds",
-  );
+  const err = await timesOut(["sh", "-c", "echo $$; exec sleep 30"], 1);
+  assertStringIncludes(err.message, "timed out after 1 seconds");
   assertEquals(err.timeout, 1);
   assertEquals(err.cmd, ["sh", "-c", "echo $$; exec sleep 30"]);
   const pid = Number((err.stdout as string).trim());
@@ -174,15 +172,7 @@ Deno.test("run() timeout kills the child and throws TimeoutExpired with partial 
 Deno.test("run() timeout does not wait for a grandchild holding the pipe", async () => {
   // `sleep` runs in the background and keeps stdout open after `sh` is
   // killed; run() must still settle.
-  const err = await assertRejects(
-    () =>
-      run(["sh", "-c", "sleep 3 & echo started; wait"], {
-        capture: true,
-        text: true,
-        timeout: 0.5,
-      }),
-    TimeoutExpired,
-  );
+  const err = await timesOut(["sh", "-c", "sleep 3 & echo started; wait"], 0.5);
   assertEquals(err.timeout, 0.5);
 });
 
@@ -215,9 +205,8 @@ Deno.test("run() with STDOUT and inherited stdout writes stderr to stdout", asyn
     "./testdata/subprocess_merge_inherit.ts",
     import.meta.url,
   );
-  const done = await run(
+  const done = await runText(
     [Deno.execPath(), "run", "--allow-run", script.pathname],
-    { capture: true, text: true },
   );
   assertEquals(done.returncode, 0, String(done.stderr));
   assertEquals(done.stdout, "to-stderr\n");
@@ -242,10 +231,8 @@ Deno.test("run() reads empty input from stdin DEVNULL", async () => {
 Deno.test("run() runs in cwd", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const done = await run(["sh", "-c", "pwd -P"], {
+    const done = await runText(["sh", "-c", "pwd -P"], {
       cwd: dir,
-      capture: true,
-      text: true,
     });
     assertEquals(done.stdout, `${await Deno.realPath(dir)}\n`);
   } finally {
@@ -262,32 +249,28 @@ Deno.test("run() with a missing cwd rejects naming the directory", async () => {
 });
 
 Deno.test("run() env replaces the environment", async () => {
-  const done = await run(
+  const done = await runText(
     ["sh", "-c", 'printf "%s|%s" "$GREETING" "${HOME-unset}"'],
-    { env: { GREETING: "hi" }, capture: true, text: true },
+    { env: { GREETING: "hi" } },
   );
   assertEquals(done.stdout, "hi|unset");
 });
 
 Deno.test("run() env can extend the parent's environment", async () => {
-  const done = await run(["sh", "-c", 'printf %s "$GREETING"'], {
+  const done = await runText(["sh", "-c", 'printf %s "$GREETING"'], {
     env: { ...Deno.env.toObject(), GREETING: "hello" },
-    capture: true,
-    text: true,
   });
   assertEquals(done.stdout, "hello");
 });
 
 Deno.test("run() without shell passes $HOME literally", async () => {
-  const done = await run(["echo", "$HOME"], { capture: true, text: true });
+  const done = await runText(["echo", "$HOME"]);
   assertEquals(done.stdout, "$HOME\n");
 });
 
 Deno.test("run() with shell expands $HOME", async () => {
-  const done = await run("echo $HOME", {
+  const done = await runText("echo $HOME", {
     shell: true,
-    capture: true,
-    text: true,
     env: { HOME: "/home/someone" },
   });
   assertEquals(done.args, "echo $HOME");
@@ -295,16 +278,14 @@ Deno.test("run() with shell expands $HOME", async () => {
 });
 
 Deno.test("run() with shell passes extra items as $0 and $1", async () => {
-  const done = await run(['printf "%s %s" "$0" "$1"', "zero", "one"], {
+  const done = await runText(['printf "%s %s" "$0" "$1"', "zero", "one"], {
     shell: true,
-    capture: true,
-    text: true,
   });
   assertEquals(done.stdout, "zero one");
 });
 
 Deno.test("run() with a string and no shell runs it as one program name", async () => {
-  const done = await run("echo", { capture: true, text: true });
+  const done = await runText("echo");
   assertEquals(done.stdout, "\n");
   await assertRejects(
     () => run("echo $HOME"),
