@@ -8,11 +8,10 @@
  */
 import * as mp from "../lib/cluster.ts";
 import { Pool as LocalPool } from "../mod.ts";
-import { startCluster, startRedis } from "../tests/testdata/redis.ts";
+import { startCluster, startRedis, TASKS } from "../tests/testdata/redis.ts";
 
 // Task functions live in their own module: a worker host imports it,
 // and importing this file would start a benchmark.
-const TASKS = new URL("../tests/testdata/cluster_tasks.ts", import.meta.url);
 const { noop, spin, slow } = await import(TASKS.href);
 
 const ITEMS = Array.from({ length: 100_000 }, (_, i) => i);

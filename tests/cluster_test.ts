@@ -1,6 +1,7 @@
 /**
- * The broker-backed Pool and Queue (`./cluster`) and the worker command
- * (`./worker`), against a private redis-server and real worker hosts.
+ * The broker-backed Pool and Queue (`./cluster`), against a private
+ * redis-server and real worker hosts (the worker command itself:
+ * `worker_test.ts`).
  */
 import {
   assert,
@@ -10,29 +11,17 @@ import {
   assertThrows,
 } from "@std/assert";
 import * as mp from "../lib/cluster.ts";
-import { parseWorkerArgs } from "../lib/worker.ts";
-import { admit, RUN_SOURCE } from "../lib/_cluster/admit.ts";
 import { Broker } from "../lib/_cluster/broker.ts";
 import { dropDeadConsumers } from "../lib/_cluster/claims.ts";
 import {
-  type Redis,
-  runWorkerCommand,
+  fn,
+  lines,
+  poolOn,
   startCluster,
   startHost,
   startRedis,
+  TASKS,
 } from "./testdata/redis.ts";
-
-const TASKS = new URL("./testdata/cluster_tasks.ts", import.meta.url);
-const fn = (name: string) => ({ module: TASKS, name });
-
-/** A broker pool on cluster `name` of `redis`, running {@linkcode TASKS}. */
-const poolOn = (
-  redis: Redis,
-  name: string,
-  processes: number,
-  opts: Omit<mp.ClusterPoolOptions, "broker" | "name"> = {},
-) =>
-  new mp.Pool(processes, { broker: redis.url, name, module: TASKS, ...opts });
 
 Deno.test("cluster Pool runs the Pool API on its local processes", async () => {
   const redis = await startRedis();
@@ -133,26 +122,6 @@ Deno.test("cluster Pool: worker hosts serve a pure client; a SIGKILLed host lose
   assert(!(await consumers()).includes(`-${a.pid}-`));
 });
 
-Deno.test("worker host refuses source shipping without --allow-source and modules outside --allow-module", async () => {
-  await using cluster = await startCluster("refuse", {
-    flags: ["--allow-module", "./tests/testdata"],
-  });
-  await using pool = new mp.Pool(0, {
-    broker: cluster.redis.url,
-    name: "refuse",
-  });
-  const e1 = await assertRejects(() => pool.apply((x: number) => x + 1, [1]));
-  assertMatch((e1 as Error).message, /--allow-source/);
-  assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
-  const e2 = await assertRejects(() =>
-    pool.apply({
-      module: new URL("../mod.ts", import.meta.url),
-      name: "cpuCount",
-    })
-  );
-  assertMatch((e2 as Error).message, /--allow-module/);
-});
-
 Deno.test("cluster Pool: an unreachable broker is a BrokerError within its brokerTimeout", async () => {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
@@ -207,77 +176,6 @@ Deno.test("cluster Pool: redis://user:pass@ logs in with an ACL user; a wrong pa
   }
 });
 
-Deno.test("worker host logs and skips a malformed stream entry", async () => {
-  await using cluster = await startCluster("bad");
-  const { redis, hosts: [host] } = cluster;
-  await redis.cli("XADD", "mp:bad:tasks", "*", "e", "not a payload");
-  await redis.cli("XADD", "mp:bad:tasks", "*", "x", "1");
-  await using pool = new mp.Pool(0, { broker: redis.url, name: "bad" });
-  assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
-  assertMatch(host.log(), /skipping malformed entry .* undecodable payload/);
-  assertMatch(host.log(), /skipping malformed entry .* no 'e' field/);
-  assertEquals(await redis.cli("XLEN", "mp:bad:tasks"), "0");
-  host.kill();
-  assertEquals((await host.status).code, 0);
-});
-
-Deno.test("worker command validates its flags and prints --help", async () => {
-  const help = await runWorkerCommand(["--help"]);
-  assertEquals(help.code, 0);
-  assertMatch(help.stdout, /--allow-source/);
-  const bad = await runWorkerCommand(["--broker", "redis://h", "--bogus"]);
-  assertEquals(bad.code, 2);
-  assertMatch(bad.stderr, /unknown option '--bogus'; see --help/);
-  const cases: [string[], RegExp][] = [
-    [[], /--broker is required/],
-    [["--broker", "http://x"], /--broker must be a redis:\/\/ or rediss:\/\//],
-    [
-      ["--broker", "redis://h", "--processes", "0"],
-      /--processes must be a positive integer, got "0"/,
-    ],
-    [["--broker", "redis://h", "--processes"], /--processes needs a value/],
-    [
-      ["--broker", "redis://h", "--permissions", "some"],
-      /--permissions must be "inherit" or "none"/,
-    ],
-    [
-      ["--broker", "redis://h", "--allow-read", "/tmp"],
-      /add --permissions none/,
-    ],
-    [["--broker", "redis://h", "--name", "a b"], /'name' must be/],
-    [
-      ["--broker", "redis://h", "--start-method", "fork"],
-      /--start-method must be/,
-    ],
-    [
-      [
-        "--broker",
-        "redis://h",
-        "--permissions",
-        "none",
-        "--start-method",
-        "worker",
-      ],
-      /needs --start-method subprocess/,
-    ],
-  ];
-  for (const [args, message] of cases) {
-    const err = assertThrows(() => parseWorkerArgs(args));
-    assertMatch((err as Error).message, message, args.join(" "));
-  }
-  const ok = parseWorkerArgs([
-    "--broker",
-    "redis://h",
-    "--permissions",
-    "none",
-    "--allow-module",
-    "./a,./b",
-  ]);
-  if (ok === "help") throw new Error("expected settings");
-  assertEquals(ok.startMethod, "subprocess");
-  assertEquals(ok.roots.length, 2);
-});
-
 Deno.test("cluster Pool: a task timeout of Infinity or over 2^31 ms does not fire at once", async () => {
   const redis = await startRedis();
   try {
@@ -314,15 +212,6 @@ Deno.test("cluster Pool checks its options", () => {
     assertThrows(() => new mp.Pool(o), RangeError, message);
   }
 });
-
-async function lines(path: string): Promise<number> {
-  try {
-    return (await Deno.readTextFile(path)).split("\n").length - 1;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return 0;
-    throw err;
-  }
-}
 
 async function eventually(
   check: () => Promise<boolean>,
@@ -590,21 +479,6 @@ Deno.test("cluster Pool and worker host reach a rediss:// (TLS) broker", async (
   assertMatch(err.message, /certificate/);
 });
 
-Deno.test("worker host with --permissions none runs tasks sandboxed", async () => {
-  await using cluster = await startCluster("sandbox", {
-    flags: ["--permissions", "none"],
-  });
-  const { redis, dir } = cluster;
-  await using pool = new mp.Pool(0, { broker: redis.url, name: "sandbox" });
-  assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
-  const err = await assertRejects(
-    () => pool.apply(fn("touch"), [`${dir}/x`]),
-    mp.ProcessError,
-  );
-  assertEquals(err.remoteName, "NotCapable");
-  assertEquals(await lines(`${dir}/x`), 0);
-});
-
 Deno.test("cluster Pool: a broker that goes away fails the waiting tasks with BrokerError in bounded time", async () => {
   const redis = await startRedis();
   let stopped = false;
@@ -623,79 +497,4 @@ Deno.test("cluster Pool: a broker that goes away fails the waiting tasks with Br
   } finally {
     if (!stopped) await redis.stop();
   }
-});
-
-Deno.test("worker host maps the caller's working directory to its own and keeps modules under its roots", () => {
-  const entry = {
-    caller: "c",
-    cwd: "file:///home/me/proj/",
-    vt: 30,
-    maxDeaths: 3,
-    expire: 60,
-    tasks: [],
-  };
-  const task = (module?: string, source?: string) => ({
-    id: 1,
-    ref: { name: "f", module, source },
-    label: "f",
-    mode: 0 as const,
-    args: [],
-    cancellable: false,
-  });
-  const rules = {
-    cwd: "file:///srv/app/",
-    roots: ["file:///srv/app/"],
-    allowSource: false,
-    anyModule: false,
-  };
-  assertEquals(admit(entry, task("file:///home/me/proj/lib/t.ts"), rules), {
-    module: "file:///srv/app/lib/t.ts",
-    name: "f",
-  });
-  for (
-    const escape of [
-      "file:///srv/app/../etc/t.ts",
-      "file:///home/me/proj/../../../etc/t.ts",
-      "file:///srv/app/%2e%2e/etc/t.ts",
-      "https://example.com/t.ts",
-    ]
-  ) {
-    assertMatch(
-      admit(entry, task(escape), rules) as string,
-      /outside the modules this worker host may import .*--allow-module/,
-      escape,
-    );
-  }
-  assertMatch(
-    admit(entry, task(undefined, "(x) => x"), rules) as string,
-    /--allow-source/,
-  );
-  assertEquals(
-    admit(entry, task(undefined, "(x) => x"), { ...rules, allowSource: true }),
-    RUN_SOURCE,
-  );
-});
-
-Deno.test("./cluster and ./worker load from a plain URL, without this package's import map", async () => {
-  // Imported by URL (not through JSR), the library has no deno.json: every
-  // specifier it uses must resolve by itself.
-  const cluster = new URL("../lib/cluster.ts", import.meta.url).href;
-  const worker = new URL("../lib/worker.ts", import.meta.url).href;
-  const cwd = await Deno.makeTempDir();
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      "--no-config",
-      `const c = await import(${JSON.stringify(cluster)});
-       const w = await import(${JSON.stringify(worker)});
-       console.log(typeof c.Pool, typeof c.Queue, typeof w.parseWorkerArgs);`,
-    ],
-    cwd,
-  }).output().finally(() => Deno.remove(cwd));
-  const err = new TextDecoder().decode(stderr);
-  assertEquals(code, 0, err);
-  assertEquals(
-    new TextDecoder().decode(stdout).trim(),
-    "function function function",
-  );
 });

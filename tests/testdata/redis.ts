@@ -4,6 +4,9 @@
  * starts worker hosts as real OS processes through the worker command.
  */
 
+import * as mp from "../../lib/cluster.ts";
+import { type DenoRun, runDenoArgs } from "./helpers.ts";
+
 const ROOT = new URL("../../", import.meta.url);
 const WORKER = new URL("../../lib/worker.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -204,21 +207,11 @@ export async function startHost(args: string[]): Promise<Host> {
  *
  * @param args Its arguments.
  */
-export async function runWorkerCommand(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", "--config", CONFIG, WORKER, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
+export function runWorkerCommand(args: string[]): Promise<DenoRun> {
+  return runDenoArgs(
+    ["run", "-A", "--no-check", "--config", CONFIG, WORKER, ...args],
+    { cwd: ROOT },
+  );
 }
 
 /** A private redis-server with worker hosts on one cluster, for one test. */
@@ -274,4 +267,47 @@ export async function startCluster(
     throw failed.reason;
   }
   return cluster;
+}
+
+/** The task functions of the cluster tests and bench. */
+export const TASKS: URL = new URL("./cluster_tasks.ts", import.meta.url);
+
+/**
+ * A task function of {@linkcode TASKS}, by name.
+ *
+ * @param name Its export name.
+ */
+export const fn = (name: string): { module: URL; name: string } => ({
+  module: TASKS,
+  name,
+});
+
+/**
+ * A broker pool on cluster `name` of `redis`, running {@linkcode TASKS}.
+ *
+ * @param redis The broker.
+ * @param name The cluster name.
+ * @param processes Its local worker processes.
+ * @param opts More options.
+ */
+export const poolOn = (
+  redis: Redis,
+  name: string,
+  processes: number,
+  opts: Omit<mp.ClusterPoolOptions, "broker" | "name"> = {},
+): mp.Pool =>
+  new mp.Pool(processes, { broker: redis.url, name, module: TASKS, ...opts });
+
+/**
+ * How many lines a file a task appends to has (0 when it does not exist).
+ *
+ * @param path The file.
+ */
+export async function lines(path: string): Promise<number> {
+  try {
+    return (await Deno.readTextFile(path)).split("\n").length - 1;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return 0;
+    throw err;
+  }
 }
