@@ -42,7 +42,7 @@ import { HostRunner, type LocalPoolOptions, STREAM_TTL } from "./host.ts";
 const ENTRY_TASKS = 32;
 
 /** What the caller engine needs. */
-export interface CallerOptions {
+interface CallerOptions {
   /** Broker URL. */
   broker: string;
   /** Cluster name. */
