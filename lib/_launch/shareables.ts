@@ -38,6 +38,7 @@ import {
 import { JoinableQueue, Queue, SimpleQueue } from "../queue.ts";
 import { Connection } from "../pipe.ts";
 import {
+  AcquirerProxy,
   ArrayProxy,
   BaseProxy,
   ConditionProxy,
@@ -49,6 +50,7 @@ import {
   NamespaceProxy,
   QueueProxy,
   SemaphoreProxy,
+  SequenceProxy,
   ValueProxy,
 } from "../manager.ts";
 import {
@@ -105,6 +107,8 @@ export function shareables(): readonly ShareableEntry[] {
       tag: "mp.ManagerProxy",
       cls: BaseProxy,
       subclasses: [
+        AcquirerProxy,
+        SequenceProxy,
         DictProxy,
         ListProxy,
         NamespaceProxy,
