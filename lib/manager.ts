@@ -75,9 +75,8 @@ import {
   startServer,
 } from "./_manager/start.ts";
 import { checkNotBootstrapping } from "./_common/self.ts";
-import { BaseProxy, type ManagerAddress, PROXY_TAG } from "./_manager/proxy.ts";
-import { PROXY_CODEC, reviveProxy } from "./_manager/proxies.ts";
-import { registerShareable } from "./_common/transfer.ts";
+import { BaseProxy, type ManagerAddress } from "./_manager/proxy.ts";
+import { PROXY_CODEC } from "./_manager/proxies.ts";
 import type { DictProxy, NamespaceProxy } from "./_manager/proxies_dict.ts";
 import type {
   ArrayProxy,
@@ -589,5 +588,3 @@ export async function connectManager(
   await ensureConnected(server);
   return SyncManager[kOpen](server, null);
 }
-
-registerShareable(PROXY_TAG, reviveProxy);

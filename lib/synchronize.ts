@@ -34,24 +34,12 @@
  * @module
  */
 
-import { registerShareable } from "./_common/transfer.ts";
 import { Barrier } from "./_sync/barrier.ts";
 import { Condition } from "./_sync/condition.ts";
 import { Event } from "./_sync/event.ts";
-import { kRevive } from "./_sync/keys.ts";
 import { Lock, RLock } from "./_sync/lock.ts";
 import { BoundedSemaphore, Semaphore } from "./_sync/semaphore.ts";
 
 export type { AcquireOptions, LockGuard } from "./_sync/semlock.ts";
 export { SemLock } from "./_sync/semlock.ts";
 export { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore };
-
-registerShareable("mp.Lock", (data, id) => Lock[kRevive](data, id));
-registerShareable("mp.RLock", (data, id) => RLock[kRevive](data, id));
-registerShareable(
-  "mp.Semaphore",
-  (data, id) => Semaphore[kRevive](data, id),
-);
-registerShareable("mp.Event", (data, id) => Event[kRevive](data, id));
-registerShareable("mp.Condition", (data, id) => Condition[kRevive](data, id));
-registerShareable("mp.Barrier", (data, id) => Barrier[kRevive](data, id));

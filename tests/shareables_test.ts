@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import * as mp from "../mod.ts";
-import { encodeShared, kShare } from "../lib/_common/transfer.ts";
+import { encodeShared, kRevive, kShare } from "../lib/_common/transfer.ts";
 import { shareableBases, shareables } from "../lib/_launch/shareables.ts";
 
 const BARE = new URL("./testdata/bare_tasks.ts", import.meta.url).href;
@@ -36,6 +36,15 @@ Deno.test("shareables: every shareable class exported from mod.ts is in the regi
   );
 });
 
+Deno.test("shareables: each entry says how to revive its tag", () => {
+  const without = shareables().filter((e) =>
+    e.revive === undefined &&
+    typeof (e.cls as { [kRevive]?: unknown } | undefined)?.[kRevive] !==
+      "function"
+  ).map((e) => e.tag);
+  assertEquals(without, [], `no static [kRevive]: ${without.join(", ")}`);
+});
+
 Deno.test("shareables: each tag is registered once", () => {
   const tags = shareables().map((e) => e.tag);
   assertEquals(tags.length, new Set(tags).size);
@@ -45,6 +54,7 @@ Deno.test("shareables: a listed base has registered subclasses", () => {
   const registered = shareables().map((e) => e.cls);
   for (const base of shareableBases()) {
     const subs = registered.filter((c) =>
+      c !== undefined &&
       Object.prototype.isPrototypeOf.call(base.prototype, c.prototype)
     );
     assert(subs.length >= 2, `${base.name} has no registered subclasses`);

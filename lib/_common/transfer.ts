@@ -33,25 +33,18 @@ export const kRevive: unique symbol = Symbol.for(
   "@seed/multiprocessing.revive",
 );
 
-/** A class whose instances cross as working primitives. */
-export interface ShareableClass {
-  /** The class's name, for error messages. */
-  readonly name: string;
+/** How the registry of shareable classes revives the primitives of a tag. */
+export interface RegisteredShareable {
   /**
-   * Makes a working primitive in this process.
+   * Makes a working primitive in this process: the static
+   * {@linkcode kRevive} of the tag's class.
    *
    * @param data The descriptor's `data`, as it arrived.
    * @param id The descriptor's `id`.
    */
-  [kRevive](data: unknown, id: string): unknown;
-}
-
-/** One entry of the registry of shareable classes. */
-export interface RegisteredShareable {
-  /** The class whose static {@linkcode kRevive} makes the primitive. */
-  cls: ShareableClass;
+  revive(data: unknown, id: string): unknown;
   /**
-   * Its reviver keeps its own cache, so it is called for every marker,
+   * The reviver keeps its own cache, so it is called for every marker,
    * not only for the first of an id.
    */
   everyMarker?: boolean;
@@ -88,8 +81,6 @@ interface Marker {
   data: unknown;
 }
 
-type Reviver = (data: unknown, id: string) => unknown;
-
 /** The registry's lookup, once `_launch/shareables.ts` has handed it over. */
 let registry: ((tag: string) => RegisteredShareable | undefined) | null = null;
 
@@ -106,58 +97,17 @@ export function useShareables(
   registry = lookup;
 }
 
-/**
- * Revivers registered with {@linkcode registerShareable}, for classes not
- * yet moved to a static {@linkcode kRevive} in the registry.
- */
-const revivers = new Map<string, Reviver>();
 const revived = new Map<string, WeakRef<object>>();
-
-/** Tags whose reviver keeps its own cache (it sees every marker). */
-const uncached = new Set<string>();
-
-/**
- * Registers how to rebuild a primitive of `tag` in the receiving process,
- * for a class that has no static {@linkcode kRevive} in the registry yet.
- *
- * @param tag A name unique to the primitive's class.
- * @param revive Builds a working primitive from the descriptor's data.
- * @param options `cached: false` calls `revive` for every marker, not
- *   only the first of an id (the reviver then keeps its own cache).
- */
-export function registerShareable(
-  tag: string,
-  revive: Reviver,
-  options: { cached?: boolean } = {},
-): void {
-  revivers.set(tag, revive);
-  if (options.cached === false) uncached.add(tag);
-  else uncached.delete(tag);
-}
-
-/** The registry's class for `tag`, when it has its static `[kRevive]`. */
-function classOf(tag: string): RegisteredShareable | undefined {
-  const entry = registry?.(tag);
-  return typeof entry?.cls[kRevive] === "function" ? entry : undefined;
-}
 
 /** Whether a primitive of `tag` can be revived by whoever receives it. */
 function isRegistered(tag: string): boolean {
-  return registry?.(tag) !== undefined || revivers.has(tag);
+  return registry?.(tag) !== undefined;
 }
 
-/** Whether `tag`'s reviver is called for every marker (see above). */
-function seesEveryMarker(tag: string): boolean {
-  const entry = classOf(tag);
-  return entry !== undefined ? entry.everyMarker === true : uncached.has(tag);
-}
-
-/** Makes `tag`'s primitive here with its class's reviver. */
+/** Makes `tag`'s primitive here with its registered reviver. */
 function reviveWith(tag: string, data: unknown, id: string): unknown {
-  const entry = classOf(tag);
-  if (entry !== undefined) return entry.cls[kRevive](data, id);
-  const reviver = revivers.get(tag);
-  if (reviver !== undefined) return reviver(data, id);
+  const entry = registry?.(tag);
+  if (entry !== undefined) return entry.revive(data, id);
   throw new TypeError(
     registry === null
       ? `Cannot receive a '${tag}': this process has not loaded the registry of shareable classes; import "lib/_launch/shareables.ts" in its entry`
@@ -531,7 +481,9 @@ function decodeIn(
 function revive(marker: Marker): unknown {
   const tag = marker[MARK];
   if (tag === VIEW_TAG) return reviveView(marker);
-  if (seesEveryMarker(tag)) return reviveWith(tag, marker.data, marker.id);
+  if (registry?.(tag)?.everyMarker) {
+    return reviveWith(tag, marker.data, marker.id);
+  }
   const key = `${tag}:${marker.id}`;
   const cached = revived.get(key)?.deref();
   if (cached !== undefined) return cached;

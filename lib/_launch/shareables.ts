@@ -2,7 +2,10 @@
  * The registry of shareable classes: every class whose instances cross
  * into another process as working primitives, under the tag its
  * `[kShare]()` gives, with the static `[kRevive]` that makes one there
- * (`_common/transfer.ts` is the mechanism).
+ * (`_common/transfer.ts` is the mechanism). Two tags are revived by a
+ * function the list names instead: manager proxies (their base cannot
+ * import the subclasses it would make) and the stand-ins a parent serves
+ * (which have no class of their own).
  *
  * It is one explicit list, not a side effect of importing the classes'
  * modules. Importing this module hands it to `_common/transfer.ts`; every
@@ -53,9 +56,13 @@ import {
   SequenceProxy,
   ValueProxy,
 } from "../manager.ts";
+import { reviveProxy } from "../_manager/proxies.ts";
+import { PROXY_TAG } from "../_manager/proxy.ts";
+import { reviveServed } from "../_served/proxy.ts";
+import { SERVED_TAG } from "../_served/spec.ts";
 import {
+  kRevive,
   type RegisteredShareable,
-  type ShareableClass,
   useShareables,
 } from "../_common/transfer.ts";
 
@@ -66,13 +73,15 @@ type Class = { readonly name: string; readonly prototype: object };
 export interface ShareableEntry {
   /** The tag its instances' `[kShare]()` gives. */
   tag: string;
-  /** The class whose static `[kRevive]` makes one. */
-  cls: Class;
+  /** The class whose static `[kRevive]` makes one, unless `revive` does. */
+  cls?: Class;
   /**
-   * Subclasses whose instances cross under the same tag: `cls[kRevive]`
-   * makes them too (the data says which).
+   * Subclasses whose instances cross under the same tag: the tag's
+   * reviver makes them too (the data says which).
    */
   subclasses?: readonly Class[];
+  /** Makes one, where no class holds the reviver (see the module doc). */
+  revive?: (data: unknown, id: string) => unknown;
   /**
    * Its reviver keeps its own cache, so it is called for every marker,
    * not only for the first of an id.
@@ -104,8 +113,9 @@ export function shareables(): readonly ShareableEntry[] {
     { tag: "SimpleQueue", cls: SimpleQueue },
     { tag: "Connection", cls: Connection },
     {
-      tag: "mp.ManagerProxy",
+      tag: PROXY_TAG,
       cls: BaseProxy,
+      revive: reviveProxy,
       subclasses: [
         AcquirerProxy,
         SequenceProxy,
@@ -122,6 +132,7 @@ export function shareables(): readonly ShareableEntry[] {
         JoinableQueueProxy,
       ],
     },
+    { tag: SERVED_TAG, revive: reviveServed, everyMarker: true },
   ];
 }
 
@@ -135,12 +146,25 @@ export function shareableBases(): readonly Class[] {
   return [SemLock, RawBase, SynchronizedBase];
 }
 
+/** The reviver of an entry: its own, or its class's static `[kRevive]`. */
+function reviverOf(e: ShareableEntry): RegisteredShareable["revive"] {
+  if (e.revive !== undefined) return e.revive;
+  const cls = e.cls as { [kRevive]?: RegisteredShareable["revive"] };
+  const revive = cls[kRevive];
+  if (typeof revive !== "function") {
+    throw new TypeError(
+      `Cannot register '${e.tag}': its class has no static [kRevive]`,
+    );
+  }
+  return revive.bind(cls);
+}
+
 let byTag: Map<string, RegisteredShareable> | undefined;
 
 useShareables((tag) => {
   byTag ??= new Map(
     shareables().map((e) => [e.tag, {
-      cls: e.cls as unknown as ShareableClass,
+      revive: reviverOf(e),
       everyMarker: e.everyMarker,
     }]),
   );

@@ -32,7 +32,6 @@ import {
   makeMarker,
   mapMarkers,
   markerHoldsSharedMemory,
-  registerShareable,
   reviveFresh,
   type SharedMarker,
 } from "../_common/transfer.ts";
@@ -45,9 +44,16 @@ import {
  */
 const originals = new Map<string, { marker: SharedMarker; holders: number }>();
 
-// A stand-in that comes back from a child (a task's result, an item put
-// on a queue by the child) is the real primitive again here.
-registerShareable(SERVED_TAG, (_data, id) => {
+/**
+ * A stand-in that comes back from a child (a task's result, an item put
+ * on a queue by the child) is the real primitive again here
+ * (`reviveServed` in `_served/proxy.ts` calls this in a parent).
+ *
+ * @param id The stand-in's id: the original's `tag:id`.
+ * @returns The primitive.
+ * @throws {TypeError} When this process does not serve it.
+ */
+export function reviveOriginal(id: string): unknown {
   const marker = originals.get(id)?.marker;
   if (marker === undefined) {
     throw new TypeError(
@@ -55,7 +61,7 @@ registerShareable(SERVED_TAG, (_data, id) => {
     );
   }
   return decodeShared(makeMarker(marker));
-});
+}
 
 /** One child's view of what its parent serves it. */
 export class ServedPeer {

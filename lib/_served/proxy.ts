@@ -23,7 +23,7 @@ import {
   TimeoutError,
   ValueError,
 } from "../errors.ts";
-import { SERVED_TAG, type ServedReply, type ServedRequest } from "./spec.ts";
+import type { ServedReply, ServedRequest } from "./spec.ts";
 import {
   type Ctor,
   type ServedCall,
@@ -34,11 +34,8 @@ import {
 import { sendBlocking } from "./blocking.ts";
 import { encodeFrame } from "../_launch/child_spawn.ts";
 import { decodeItem } from "../_shm/codec.ts";
-import {
-  decodeShared,
-  encodeShared,
-  registerShareable,
-} from "../_common/transfer.ts";
+import { decodeShared, encodeShared } from "../_common/transfer.ts";
+import { reviveOriginal } from "./host.ts";
 
 /** How the child sends a served call over its process channel. */
 export interface ServedTransport {
@@ -71,9 +68,23 @@ const pending = new Map<number, PromiseWithResolvers<unknown>>();
  */
 export function connectServed(t: ServedTransport): void {
   transport = t;
-  registerShareable(SERVED_TAG, (data, id) => revive(data as StandInData, id), {
-    cached: false,
-  });
+}
+
+/**
+ * What a stand-in's marker (`SERVED_TAG`) becomes where it arrives; the
+ * registry of shareable classes (`_launch/shareables.ts`) calls this for
+ * every such marker. In a child its parent serves, a stand-in that calls
+ * the parent (one per id while it lives, counting the markers it stands
+ * for); in a parent, where a stand-in comes back from a child, the real
+ * primitive again.
+ *
+ * @param data The marker's data.
+ * @param id The marker's id.
+ * @returns The stand-in or the primitive.
+ */
+export function reviveServed(data: unknown, id: string): unknown {
+  if (transport === null) return reviveOriginal(id);
+  return revive(data as StandInData, id);
 }
 
 /** A live stand-in, and how many markers of it this process received. */

@@ -11,12 +11,10 @@ import { newShareId, rememberShared } from "../_common/transfer.ts";
 
 /**
  * The static method of a shareable class that makes a working primitive
- * in the receiving process (`static [kRevive](data, id)`). The same
- * registered symbol as `_common/transfer.ts` will export.
+ * in the receiving process (`static [kRevive](data, id)`), as the registry
+ * of shareable classes (`_launch/shareables.ts`) calls it.
  */
-export const kRevive: unique symbol = Symbol.for(
-  "@seed/multiprocessing.revive",
-);
+export { kRevive } from "../_common/transfer.ts";
 
 /** A `SemLock`'s engine: `[kCore]()` (a `Condition` takes its lock's). */
 export const kCore: unique symbol = Symbol("@seed/multiprocessing.core");
