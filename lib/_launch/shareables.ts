@@ -20,42 +20,11 @@
  * @module
  */
 
-import {
-  Barrier,
-  BoundedSemaphore,
-  Condition,
-  Event,
-  Lock,
-  RLock,
-  Semaphore,
-  SemLock,
-} from "../synchronize.ts";
-import {
-  RawArray,
-  RawBase,
-  RawValue,
-  SharedArray,
-  SynchronizedBase,
-  Value,
-} from "../shared_value.ts";
-import { JoinableQueue, Queue, SimpleQueue } from "../queue.ts";
+import * as sync from "../synchronize.ts";
+import * as values from "../shared_value.ts";
+import * as queues from "../queue.ts";
 import { Connection } from "../pipe.ts";
-import {
-  AcquirerProxy,
-  ArrayProxy,
-  BaseProxy,
-  ConditionProxy,
-  DictProxy,
-  EventProxy,
-  JoinableQueueProxy,
-  ListProxy,
-  LockProxy,
-  NamespaceProxy,
-  QueueProxy,
-  SemaphoreProxy,
-  SequenceProxy,
-  ValueProxy,
-} from "../manager.ts";
+import * as manager from "../manager.ts";
 import { reviveProxy } from "../_manager/proxies.ts";
 import { PROXY_TAG } from "../_manager/proxy.ts";
 import { reviveServed } from "../_served/proxy.ts";
@@ -98,38 +67,42 @@ export interface ShareableEntry {
  */
 export function shareables(): readonly ShareableEntry[] {
   return [
-    { tag: "mp.Lock", cls: Lock },
-    { tag: "mp.RLock", cls: RLock },
-    { tag: "mp.Semaphore", cls: Semaphore, subclasses: [BoundedSemaphore] },
-    { tag: "mp.Event", cls: Event },
-    { tag: "mp.Condition", cls: Condition },
-    { tag: "mp.Barrier", cls: Barrier },
-    { tag: "mp.RawValue", cls: RawValue },
-    { tag: "mp.Value", cls: Value },
-    { tag: "mp.RawArray", cls: RawArray },
-    { tag: "mp.Array", cls: SharedArray },
-    { tag: "Queue", cls: Queue },
-    { tag: "JoinableQueue", cls: JoinableQueue },
-    { tag: "SimpleQueue", cls: SimpleQueue },
+    { tag: "mp.Lock", cls: sync.Lock },
+    { tag: "mp.RLock", cls: sync.RLock },
+    {
+      tag: "mp.Semaphore",
+      cls: sync.Semaphore,
+      subclasses: [sync.BoundedSemaphore],
+    },
+    { tag: "mp.Event", cls: sync.Event },
+    { tag: "mp.Condition", cls: sync.Condition },
+    { tag: "mp.Barrier", cls: sync.Barrier },
+    { tag: "mp.RawValue", cls: values.RawValue },
+    { tag: "mp.Value", cls: values.Value },
+    { tag: "mp.RawArray", cls: values.RawArray },
+    { tag: "mp.Array", cls: values.SharedArray },
+    { tag: "Queue", cls: queues.Queue },
+    { tag: "JoinableQueue", cls: queues.JoinableQueue },
+    { tag: "SimpleQueue", cls: queues.SimpleQueue },
     { tag: "Connection", cls: Connection },
     {
       tag: PROXY_TAG,
-      cls: BaseProxy,
+      cls: manager.BaseProxy,
       revive: reviveProxy,
       subclasses: [
-        AcquirerProxy,
-        SequenceProxy,
-        DictProxy,
-        ListProxy,
-        NamespaceProxy,
-        ValueProxy,
-        ArrayProxy,
-        LockProxy,
-        SemaphoreProxy,
-        EventProxy,
-        ConditionProxy,
-        QueueProxy,
-        JoinableQueueProxy,
+        manager.AcquirerProxy,
+        manager.SequenceProxy,
+        manager.DictProxy,
+        manager.ListProxy,
+        manager.NamespaceProxy,
+        manager.ValueProxy,
+        manager.ArrayProxy,
+        manager.LockProxy,
+        manager.SemaphoreProxy,
+        manager.EventProxy,
+        manager.ConditionProxy,
+        manager.QueueProxy,
+        manager.JoinableQueueProxy,
       ],
     },
     { tag: SERVED_TAG, revive: reviveServed, everyMarker: true },
@@ -143,7 +116,7 @@ export function shareables(): readonly ShareableEntry[] {
  * @returns The bases.
  */
 export function shareableBases(): readonly Class[] {
-  return [SemLock, RawBase, SynchronizedBase];
+  return [sync.SemLock, values.RawBase, values.SynchronizedBase];
 }
 
 /** The reviver of an entry: its own, or its class's static `[kRevive]`. */
