@@ -29,28 +29,23 @@ Deno.test("Every error class is named after itself and is a MultiprocessingError
 });
 
 Deno.test("Error classes made without a message have their default one", () => {
-  assertEquals(
-    new mp.Empty().message,
-    "Cannot get an item: the queue is empty",
-  );
-  assertEquals(new mp.Full().message, "Cannot put an item: the queue is full");
-  assertEquals(new mp.TimeoutError().message, "Timed out");
-  assertEquals(
-    new mp.BrokenBarrierError().message,
-    "Cannot pass the barrier: it is broken; call reset() to use it again",
-  );
-  assertEquals(
-    new mp.AuthenticationError().message,
-    "Cannot connect to the manager: the authkey does not match",
-  );
-  assertEquals(
-    new mp.EOFError().message,
-    "Cannot receive: the other end is closed and nothing is left to read",
-  );
-  assertEquals(
-    new mp.BrokenPipeError().message,
-    "Cannot send: no process holds the other end of the pipe any more",
-  );
+  const defaults = {
+    Empty: "Cannot get an item: the queue is empty",
+    Full: "Cannot put an item: the queue is full",
+    TimeoutError: "Timed out",
+    BrokenBarrierError:
+      "Cannot pass the barrier: it is broken; call reset() to use it again",
+    AuthenticationError:
+      "Cannot connect to the manager: the authkey does not match",
+    EOFError:
+      "Cannot receive: the other end is closed and nothing is left to read",
+    BrokenPipeError:
+      "Cannot send: no process holds the other end of the pipe any more",
+  };
+  for (const [name, message] of Object.entries(defaults)) {
+    const err = new mp[name as keyof typeof defaults]();
+    assertEquals([err.name, err.message], [name, message]);
+  }
   const withCause = new mp.Empty("empty now", { cause: 7 });
   assertEquals([withCause.message, withCause.cause], ["empty now", 7]);
 });

@@ -7,7 +7,13 @@ import {
 } from "@std/assert";
 import * as mp from "../mod.ts";
 import * as tasks from "./testdata/manager_tasks.ts";
-import { firstLine, joinAll, runDeno, starter } from "./testdata/helpers.ts";
+import {
+  firstLine,
+  joinAll,
+  runDeno,
+  starter,
+  testdata,
+} from "./testdata/helpers.ts";
 import {
   clientHandshake,
   frame,
@@ -18,8 +24,8 @@ import {
   SERVER_HANDSHAKE_MS,
 } from "../lib/_manager/wire.ts";
 
-const TASKS = new URL("./testdata/manager_tasks.ts", import.meta.url);
-const SERVER = new URL("./testdata/manager_server.ts", import.meta.url);
+const TASKS = testdata("manager_tasks.ts");
+const SERVER = testdata("manager_server.ts");
 
 /** Starts a process running `name` from `manager_tasks.ts`. */
 const start = starter(TASKS);

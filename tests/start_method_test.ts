@@ -14,11 +14,8 @@ import {
 } from "@std/assert";
 import * as mp from "../mod.ts";
 import * as tasks from "./testdata/tasks.ts";
-import { firstLine, pidAlive } from "./testdata/helpers.ts";
+import { firstLine, pidAlive, TASKS, testdata } from "./testdata/helpers.ts";
 import { inheritableFlags, withV8Flags } from "../lib/_launch/child_flags.ts";
-
-const TASKS = new URL("./testdata/tasks.ts", import.meta.url);
-const MANAGER_TASKS = new URL("./testdata/manager_tasks.ts", import.meta.url);
 
 Deno.test("Process [subprocess] runs with the permissions it is given", async () => {
   const out = Deno.makeTempFileSync({ prefix: "mp-subprocess-test-" });
@@ -124,7 +121,7 @@ Deno.test("Process [subprocess] works on a Manager dict proxy passed to it", asy
   const d = await m.dict<number, number>();
   const ps = [1, 2].map((i) =>
     new mp.Process({
-      target: { module: MANAGER_TASKS, name: "setHundred" },
+      target: { module: testdata("manager_tasks.ts"), name: "setHundred" },
       args: [d, i],
       startMethod: "subprocess",
     })
@@ -174,7 +171,7 @@ async function startOrphanMain(
     args: [
       "run",
       "--allow-all",
-      new URL("./testdata/orphan_main.ts", import.meta.url).pathname,
+      testdata("orphan_main.ts").pathname,
       mode,
     ],
     stdout: "piped",
@@ -235,7 +232,7 @@ for (const signal of ["SIGKILL", "SIGINT", "SIGHUP"] as const) {
         args: [
           "run",
           "--allow-all",
-          new URL("./testdata/busy_child_main.ts", import.meta.url).pathname,
+          testdata("busy_child_main.ts").pathname,
         ],
         stdout: "piped",
         stderr: "piped",
@@ -260,7 +257,7 @@ for (const signal of ["SIGKILL", "SIGINT", "SIGHUP"] as const) {
 }
 
 Deno.test("Process [subprocess] children inherit the program's V8 and unstable flags", async () => {
-  const main = new URL("./testdata/flags_main.ts", import.meta.url);
+  const main = testdata("flags_main.ts");
   const run = async (flags: string[]) => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-all", ...flags, main.href],
