@@ -17,6 +17,8 @@ import {
   currentProcess,
   parentProcess,
   Process,
+  type ProcessOptions,
+  type StartMethod,
   ValueError,
 } from "../mod.ts";
 import * as tasks from "./testdata/tasks.ts";
@@ -34,6 +36,50 @@ function startBusy({ startMethod, busy }: MethodCase): Process {
   const p = new Process({ startMethod, target: busy, module: TASKS });
   p.start();
   return p;
+}
+
+/** Starts a process with `options` and waits for its end. */
+async function runToEnd<A extends unknown[]>(
+  options: ProcessOptions<A>,
+): Promise<Process<A>> {
+  const p = new Process(options);
+  p.start();
+  await p.join();
+  return p;
+}
+
+/**
+ * Runs a process whose target writes to the file named by its one
+ * argument (a new temporary file); returns the process and what it wrote.
+ */
+async function runWriting(
+  options: ProcessOptions<[string]>,
+): Promise<{ p: Process<[string]>; written: string }> {
+  const out = tmp();
+  try {
+    const p = await runToEnd({ ...options, args: [out] });
+    return { p, written: Deno.readTextFileSync(out) };
+  } finally {
+    Deno.removeSync(out);
+  }
+}
+
+/** Starts a process of `startMethod` that sleeps `ms`, then ends normally. */
+function startSleeping(startMethod: StartMethod, ms: number): Process {
+  const p = new Process({
+    startMethod,
+    target: tasks.sleepThen,
+    module: TASKS,
+    args: [ms, null],
+  });
+  p.start();
+  return p;
+}
+
+/** Terminates `p` and waits for its end. */
+async function terminateAndJoin(p: Process): Promise<void> {
+  p.terminate();
+  await p.join();
 }
 
 /** Whether `path` exists. */
@@ -68,18 +114,14 @@ test("Process runs its target with args and kwargs in a child", async ({ startMe
 });
 
 test("Process knows its name and parent; kwargs come last", async ({ startMethod, sub }) => {
-  const out = tmp();
-  const p = new Process({
+  const { p, written } = await runWriting({
     startMethod,
     target: tasks.describeSelf,
     module: TASKS,
-    args: [out],
     name: "Describer",
   });
-  p.start();
-  await p.join();
   assertEquals(p.exitCode, 0);
-  const seen = JSON.parse(Deno.readTextFileSync(out));
+  const seen = JSON.parse(written);
   assertEquals(seen.name, "Describer");
   assertEquals(seen.parent, "MainProcess");
   assertEquals(seen.parentAlive, true);
@@ -91,17 +133,24 @@ test("Process knows its name and parent; kwargs come last", async ({ startMethod
   } else {
     assertEquals(p.pid, Deno.pid);
   }
-  Deno.removeSync(out);
 
-  const q = new Process({
+  const q = await runToEnd({
     startMethod,
     target: (a: number, kw: { times: number }) => Deno.exit(a * kw.times),
     args: [3],
     kwargs: { times: 5 },
   });
-  q.start();
-  await q.join();
   assertEquals(q.exitCode, 15);
+});
+
+test("A child's default start method is the one that started it", async ({ startMethod }) => {
+  const { p, written } = await runWriting({
+    startMethod,
+    target: tasks.writeStartMethod,
+    module: TASKS,
+  });
+  assertEquals(p.exitCode, 0);
+  assertEquals(written, startMethod);
 });
 
 test("Process names default to Process-N and are settable", ({ startMethod }) => {
@@ -118,14 +167,12 @@ test("Process names default to Process-N and are settable", ({ startMethod }) =>
 });
 
 test("Process.exitCode is the code given to Deno.exit", async ({ startMethod }) => {
-  const p = new Process({
+  const p = await runToEnd({
     startMethod,
     target: tasks.exitWith,
     args: [7],
     module: TASKS,
   });
-  p.start();
-  await p.join();
   assertEquals(p.exitCode, 7);
 });
 
@@ -169,8 +216,7 @@ test("Process.terminate() stops a running process: exitCode -15, not alive", asy
   await new Promise((r) => setTimeout(r, 50));
   assert(p.isAlive());
   assertEquals(p.exitCode, null);
-  p.terminate();
-  await p.join();
+  await terminateAndJoin(p);
   assertEquals(p.exitCode, -15);
   assertEquals(p.isAlive(), false);
 });
@@ -199,35 +245,13 @@ test("Process.join(timeout) returns while the process still runs", async (c) => 
   await p.join(0.05);
   assertEquals(p.exitCode, null);
   assert(p.isAlive());
-  p.terminate();
-  await p.join();
+  await terminateAndJoin(p);
   assertEquals(p.exitCode, -15);
-});
-
-test("A child's default start method is the one that started it", async ({ startMethod }) => {
-  const out = tmp();
-  const p = new Process({
-    startMethod,
-    target: tasks.writeStartMethod,
-    module: TASKS,
-    args: [out],
-  });
-  p.start();
-  await p.join();
-  assertEquals(p.exitCode, 0);
-  assertEquals(Deno.readTextFileSync(out), startMethod);
-  Deno.removeSync(out);
 });
 
 test("Process.join() waits out Infinity and timeouts over 2^31 ms; a negative one does not wait", async ({ startMethod }) => {
   for (const timeout of [Infinity, 3e6]) {
-    const p = new Process({
-      startMethod,
-      target: tasks.sleepThen,
-      module: TASKS,
-      args: [300, null],
-    });
-    p.start();
+    const p = startSleeping(startMethod, 300);
     // Python's join(-1) returns at once; so do both joins here.
     await p.join(-1);
     p.joinSync(-1);
@@ -238,13 +262,7 @@ test("Process.join() waits out Infinity and timeouts over 2^31 ms; a negative on
 });
 
 test("Process rejects a timeout that is not a number, showing its type", async ({ startMethod }) => {
-  const p = new Process({
-    startMethod,
-    target: tasks.sleepThen,
-    module: TASKS,
-    args: [10, null],
-  });
-  p.start();
+  const p = startSleeping(startMethod, 10);
   await assertRejects(
     () => p.join("1" as unknown as number),
     TypeError,
@@ -334,8 +352,7 @@ test("Process.kill() then joinSync(): exitCode -9", async (c) => {
   assertEquals(p.exitCode, -9);
   assertEquals(p.isAlive(), false);
   // Stopping an ended process changes nothing.
-  p.terminate();
-  await p.join();
+  await terminateAndJoin(p);
   assertEquals(p.exitCode, -9);
 });
 
@@ -371,28 +388,21 @@ test("Process subclasses override run() and carry their own fields", async ({ st
 });
 
 test("Each process has its own globals", async ({ startMethod }) => {
-  const out = tmp();
-  const p = new Process({
+  const { written } = await runWriting({
     startMethod,
     target: tasks.bumpCounter,
-    args: [out],
     module: TASKS,
   });
-  p.start();
-  await p.join();
-  assertEquals(Deno.readTextFileSync(out), "100");
+  assertEquals(written, "100");
   assertEquals(tasks.getCounter(), 0);
-  Deno.removeSync(out);
 });
 
 test("A self-contained function ships by its source", async ({ startMethod }) => {
-  const p = new Process({
+  const p = await runToEnd({
     startMethod,
     target: (n: number) => Deno.exit(n * 2),
     args: [21],
   });
-  p.start();
-  await p.join();
   assertEquals(p.exitCode, 42);
 });
 
@@ -409,12 +419,10 @@ test("Exported functions ship by reference; closures fail with advice to export"
 });
 
 test("{ module, name } naming a missing export fails the process with a clear error", async ({ startMethod }) => {
-  const p = new Process({
+  const p = await runToEnd({
     startMethod,
     target: { module: TASKS, name: "noSuchFunction" },
   });
-  p.start();
-  await p.join();
   assertEquals(p.exitCode, 1);
 });
 
@@ -473,8 +481,7 @@ test("Process follows Python's lifecycle rules", async ({ startMethod, busy }) =
   assertThrows(() => p.start(), ValueError, "only be started once");
   assertThrows(() => (p.daemon = true), Error, "already started");
   assertThrows(() => p.close(), ValueError, "still running");
-  p.terminate();
-  await p.join();
+  await terminateAndJoin(p);
   p.close();
   assertThrows(() => p.isAlive(), ValueError, "closed");
 });
@@ -482,8 +489,7 @@ test("Process follows Python's lifecycle rules", async ({ startMethod, busy }) =
 test("activeChildren() lists running children only", async (c) => {
   const p = startBusy(c);
   assert(activeChildren().includes(p));
-  p.terminate();
-  await p.join();
+  await terminateAndJoin(p);
   assertEquals(activeChildren().includes(p), false);
 });
 
@@ -531,13 +537,11 @@ test("join() of daemon processes in a loop always sees their end", async ({ star
 });
 
 test("A daemon process may not start children", async ({ startMethod }) => {
-  const p = new Process({
+  const p = await runToEnd({
     startMethod,
     target: tasks.startChild,
     module: TASKS,
     daemon: true,
   });
-  p.start();
-  await p.join();
   assertEquals(p.exitCode, 1);
 });
