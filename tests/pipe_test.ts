@@ -23,6 +23,13 @@ const TASKS = new URL("./testdata/queue_tasks.ts", import.meta.url).href;
 const start = starter(TASKS);
 const joinOk = (p: Process) => joinAll([p]);
 
+/** Tells the echo process `p` on the other end of `a` to end; closes `a`. */
+async function endEcho(a: Connection, p: Process): Promise<void> {
+  await a.send(null);
+  await joinOk(p);
+  a.close();
+}
+
 Deno.test("Pipe() is duplex: both ends send and receive across processes", async () => {
   const [a, b] = Pipe();
   assert(a.readable && a.writable && b.readable && b.writable);
@@ -39,9 +46,7 @@ Deno.test("Pipe() is duplex: both ends send and receive across processes", async
     await a.send(v);
     assertEquals(await a.recv({ timeout: 60 }), v);
   }
-  await a.send(null);
-  await joinOk(p);
-  a.close();
+  await endEcho(a, p);
 });
 
 Deno.test("Pipe(false) gives a receive-only end, then a send-only end", async () => {
@@ -84,16 +89,7 @@ Deno.test("Connection.recv() that waits wakes with EOFError when a worker closes
   const [r, w] = Pipe(false);
   const writer = start("sendAll", [w, 3]);
   w.close();
-  const got = [];
-  for (;;) {
-    try {
-      got.push(await r.recv({ timeout: 60 }));
-    } catch (e) {
-      assertInstanceOf(e, EOFError);
-      break;
-    }
-  }
-  assertEquals(got, [0, 1, 2]);
+  assertEquals(await recvUntilEOF(r), [0, 1, 2]);
   await joinOk(writer);
   r.close();
 });
@@ -157,9 +153,7 @@ Deno.test("Connection.sendBytes() and recvBytes() round-trip bytes", async () =>
   await a.sendBytes(bytes);
   await assertRejects(() => a.recvBytes(10), RangeError, "maxlength");
   assertThrows(() => a.sendBytesSync(bytes, 300), RangeError);
-  await a.send(null);
-  await joinOk(p);
-  a.close();
+  await endEcho(a, p);
 });
 
 Deno.test("Pipe() passes an item larger than its buffer", async () => {
@@ -171,9 +165,7 @@ Deno.test("Pipe() passes an item larger than its buffer", async () => {
   };
   await a.send(big);
   assertEquals(await a.recv({ timeout: 60 }), big);
-  await a.send(null);
-  await joinOk(p);
-  a.close();
+  await endEcho(a, p);
 });
 
 Deno.test("Connection.close() ends this handle's waits and later calls", async () => {
@@ -207,6 +199,7 @@ Deno.test("Connection cannot be made with new", () => {
 
 // --- issue 10 item 6: each process holds its own handle, as in Python ---
 
+/** Receives from `conn` until EOFError; returns what came. */
 async function recvUntilEOF(conn: Connection): Promise<unknown[]> {
   const got = [];
   for (;;) {
