@@ -169,10 +169,15 @@ if (mp.parentProcess() === null && import.meta.main) {
   await pool.apply(lockAsync, [lock]);
   await pool.apply(queueSync, [q]);
 
-  const bench = (
-    name: string,
-    fn: () => Promise<unknown>,
-  ) =>
+  const cases: Record<string, () => Promise<unknown>> = {
+    "Lock acquireSync + release": () => pool.apply(lockSync, [lock]),
+    "Lock await acquire + release": () => pool.apply(lockAsync, [lock]),
+    "Value read (v.value)": () => pool.apply(readValue, [v]),
+    "Value += 1 under lockSync": () => pool.apply(incrementValue, [v]),
+    "Queue await put + await get": () => pool.apply(queueAsync, [q]),
+    "Queue putSync + getSync": () => pool.apply(queueSync, [q]),
+  };
+  for (const [name, fn] of Object.entries(cases)) {
     Deno.bench({
       name: `${name} (x${OPS})`,
       group: "served",
@@ -181,25 +186,7 @@ if (mp.parentProcess() === null && import.meta.main) {
         await fn();
       },
     });
-
-  bench(
-    "Lock acquireSync + release",
-    () => pool.apply(lockSync, [lock]),
-  );
-  bench(
-    "Lock await acquire + release",
-    () => pool.apply(lockAsync, [lock]),
-  );
-  bench("Value read (v.value)", () => pool.apply(readValue, [v]));
-  bench(
-    "Value += 1 under lockSync",
-    () => pool.apply(incrementValue, [v]),
-  );
-  bench(
-    "Queue await put + await get",
-    () => pool.apply(queueAsync, [q]),
-  );
-  bench("Queue putSync + getSync", () => pool.apply(queueSync, [q]));
+  }
 
   // Big items: one echo per iteration through the child's Pipe end.
   for (const mib of [4, 16]) {

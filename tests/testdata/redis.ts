@@ -4,6 +4,8 @@
  * starts worker hosts as real OS processes through the worker command.
  */
 
+import { type DenoRun, runDenoArgs } from "./helpers.ts";
+
 const ROOT = new URL("../../", import.meta.url);
 const WORKER = new URL("../../lib/worker.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -204,19 +206,9 @@ export async function startHost(args: string[]): Promise<Host> {
  *
  * @param args Its arguments.
  */
-export async function runWorkerCommand(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", "--config", CONFIG, WORKER, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
+export function runWorkerCommand(args: string[]): Promise<DenoRun> {
+  return runDenoArgs(
+    ["run", "-A", "--no-check", "--config", CONFIG, WORKER, ...args],
+    { cwd: ROOT, timeoutSeconds: 120 },
+  );
 }
