@@ -27,13 +27,8 @@ import {
   optionalString,
   timeoutMs,
 } from "./_common/check.ts";
-import { spawnWorker } from "./_launch/worker_spawn.ts";
-import {
-  checkPermissions,
-  type ProcessThread,
-  spawnChild,
-} from "./_launch/child_spawn.ts";
-import type { ChildExitWatch } from "./_launch/child_wait.ts";
+import { checkPermissions } from "./_launch/child_spawn.ts";
+import { launch, type Launched, type ProcessThread } from "./_launch/launch.ts";
 import { checkStartMethod, type StartMethod } from "./_common/start_method.ts";
 
 /**
@@ -180,9 +175,10 @@ export class Process<A extends unknown[] = any[]> {
   #pid: number | null = null;
   #state: "initial" | "started" | "ended" | "closed" = "initial";
   #isSelf = false;
-  #worker: ProcessThread | undefined;
+  /** The started process; `undefined` once its exit was reported. */
+  #launched: Launched | undefined;
   /** How `joinSync` sees a `"subprocess"` child's end. */
-  #exitWatch: ChildExitWatch | undefined;
+  #exitWatch: Launched["exitWatch"] = null;
   #shared: Int32Array | undefined;
   #key = 0;
   #exitCode: number | null = null;
@@ -354,28 +350,25 @@ export class Process<A extends unknown[] = any[]> {
         | undefined,
       state,
     };
-    let worker: ProcessThread;
+    let launched: Launched;
     try {
-      if (this.#startMethod === "subprocess") {
-        const child = spawnChild(init, {
-          permissions: this.#permissions,
-          modules: [...(target?.modules ?? []), ...(cls?.modules ?? [])],
-        });
-        // Now, before the event loop can collect the child.
-        this.#exitWatch = child.watchExit();
-        worker = child;
-      } else {
-        worker = spawnWorker(init, transfer);
-      }
+      launched = launch(init, {
+        startMethod: this.#startMethod,
+        transfer,
+        permissions: this.#permissions,
+        modules: [...(target?.modules ?? []), ...(cls?.modules ?? [])],
+      });
     } catch (err) {
       markDead(runtime.key);
       throw describeCloneError(err, this.#name, this.#args, ownFields);
     }
-    this.#worker = worker;
+    const worker = launched.thread;
+    this.#launched = launched;
+    this.#exitWatch = launched.exitWatch;
     this.#key = runtime.key;
     this.#shared = new Int32Array(state);
     this.#ident = worker.threadId;
-    this.#pid = this.#startMethod === "subprocess" ? worker.threadId : Deno.pid;
+    this.#pid = launched.pid;
     this.#state = "started";
     children.add(this);
     if (this.#daemon) worker.unref();
@@ -386,7 +379,7 @@ export class Process<A extends unknown[] = any[]> {
     this.#released = new Promise((resolve) => {
       worker.once("exit", (code: number) => {
         this.#recordEnd(code);
-        this.#worker = undefined;
+        this.#launched = undefined;
         resolve();
       });
     });
@@ -431,7 +424,7 @@ export class Process<A extends unknown[] = any[]> {
   async join(timeout?: number): Promise<void> {
     this.#checkJoinable("join");
     const ms = timeoutMs(timeout, `join process '${this.#name}'`);
-    const worker = this.#worker;
+    const worker = this.#launched?.thread;
     if (worker === undefined || ms === 0) return;
     // A daemon's worker does not keep the program alive, nor does one
     // asked to stop (it may never stop); while someone waits for it, it
@@ -441,7 +434,7 @@ export class Process<A extends unknown[] = any[]> {
     try {
       await settlesWithin(this.#released, ms);
     } finally {
-      if (unrefed && this.#worker !== undefined) worker.unref();
+      if (unrefed && this.#launched !== undefined) worker.unref();
     }
   }
 
@@ -475,7 +468,7 @@ export class Process<A extends unknown[] = any[]> {
   joinSync(timeout?: number): void {
     this.#checkJoinable("join");
     const deadline = deadlineFrom(timeout, `join process '${this.#name}'`);
-    if (this.#exitWatch !== undefined) {
+    if (this.#exitWatch !== null) {
       if (this.#endRecorded) return;
       const code = this.#exitWatch.waitSync(
         deadline,
@@ -536,15 +529,13 @@ export class Process<A extends unknown[] = any[]> {
     this.#checkNotClosed(code === -9 ? "kill" : "terminate");
     // Once the end is recorded, the child is gone (or a zombie, after
     // joinSync): nothing to stop.
-    if (this.#worker === undefined || this.#endRecorded) return;
+    const launched = this.#launched;
+    if (launched === undefined || this.#endRecorded) return;
     this.#signalCode ??= code;
-    const worker = this.#worker as ProcessThread & {
-      kill?: (signal: Deno.Signal) => void;
-    };
     // A child gets the real signal; a worker thread is asked to stop.
-    if (worker.kill !== undefined) {
-      worker.kill(code === -9 ? "SIGKILL" : "SIGTERM");
-    } else this.#stopWorker(worker);
+    if (!launched.signal(code === -9 ? "SIGKILL" : "SIGTERM")) {
+      this.#stopWorker(launched.thread);
+    }
   }
 
   /**

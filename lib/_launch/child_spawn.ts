@@ -33,8 +33,8 @@
  * child's place on the port.
  *
  * {@linkcode ChildThread} gives the parent the subset of a
- * `node:worker_threads` Worker that `process.ts` and `_pool/engine.ts` use,
- * so they only choose between `spawnWorker` and {@linkcode spawnChild}.
+ * `node:worker_threads` Worker that `process.ts` and `_pool/engine.ts` use
+ * (`ProcessThread`), so `_launch/launch.ts` can hand out either.
  *
  * @module
  */
@@ -56,33 +56,12 @@ import { parentFlags, withV8Flags } from "./child_flags.ts";
 import { ChildExitWatch } from "./child_wait.ts";
 import { checkCanStart, libraryHost, withLibraryImport } from "./entry.ts";
 import { settlesWithin } from "../_common/timer.ts";
+import type { ProcessThread } from "./launch.ts";
 
 const ENTRY = new URL("./child_entry.ts", import.meta.url);
 
-/**
- * What `process.ts` and the pool engine use of a started process: the
- * part of a `node:worker_threads` Worker that {@linkcode ChildThread}
- * also has.
- */
-export interface ProcessThread {
-  /** The worker's thread id, or the child's pid. */
-  readonly threadId: number;
-  /** Sends a message (structured clone). */
-  // deno-lint-ignore no-explicit-any
-  postMessage(message: any, transfer?: any[]): void;
-  /** Listens for "message", "error" or "exit". */
-  // deno-lint-ignore no-explicit-any
-  on(event: string, listener: (...args: any[]) => void): this;
-  /** Listens once. */
-  // deno-lint-ignore no-explicit-any
-  once(event: string, listener: (...args: any[]) => void): this;
-  /** Stops it; resolves with the exit code. */
-  terminate(): Promise<number>;
-  /** Lets it keep the program alive. */
-  ref(): void;
-  /** Stops it from keeping the program alive. */
-  unref(): void;
-}
+// The engine still names the interface here until it calls launch().
+export type { ProcessThread } from "./launch.ts";
 
 // --- frames -------------------------------------------------------------
 
