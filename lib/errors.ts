@@ -207,20 +207,12 @@ export class WorkerLostError extends MultiprocessingError {
  * await pool.join();
  * ```
  */
-export class PoolTerminatedError extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param message What happened and what to do.
-   * @param options The standard error options (`cause`).
-   */
-  constructor(
-    message = "Cannot finish the task: the pool was terminated",
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = "PoolTerminatedError";
-  }
+export class PoolTerminatedError extends MultiprocessingError {
+  /** The class's name, `"PoolTerminatedError"`. */
+  override name = "PoolTerminatedError";
+  /** The message it has when made without one. */
+  static override readonly defaultMessage =
+    "Cannot finish the task: the pool was terminated";
 }
 
 /**

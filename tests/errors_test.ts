@@ -11,6 +11,7 @@ Deno.test("Every error class is named after itself and is a MultiprocessingError
     new mp.TimeoutError(),
     new mp.ProcessError({ name: "TypeError", message: "bad" }, "square"),
     new mp.WorkerLostError("lost", 3),
+    new mp.PoolTerminatedError(),
     new mp.BrokenBarrierError(),
     new mp.CalledProcessError(2, ["ls"]),
     new mp.TimeoutExpired(["sleep", "5"], 0.1),
@@ -33,6 +34,7 @@ Deno.test("Error classes made without a message have their default one", () => {
     Empty: "Cannot get an item: the queue is empty",
     Full: "Cannot put an item: the queue is full",
     TimeoutError: "Timed out",
+    PoolTerminatedError: "Cannot finish the task: the pool was terminated",
     BrokenBarrierError:
       "Cannot pass the barrier: it is broken; call reset() to use it again",
     AuthenticationError:
