@@ -1,12 +1,11 @@
 // The Pool tests, each run under both start methods ("worker", then
 // "subprocess"): test names end in ` [<method>]`; checks that differ by
 // method branch on `sub`. What only the "subprocess" method has
-// (sandboxed tasks, refusing bare shared memory) is in
-// tests/start_method_test.ts.
+// (sandboxed tasks, refusing bare shared memory) closes this file; the
+// checks of Pool's arguments and options are in tests/pool_options_test.ts.
 import {
   assert,
   assertEquals,
-  assertInstanceOf,
   assertRejects,
   assertStringIncludes,
   assertThrows,
@@ -153,7 +152,7 @@ test("Pool.applyAsync() calls callback and errorCallback", async ({ pool }) => {
   const bad = p.applyAsync(tasks.fail, ["nope"], undefined, {
     errorCallback: (e) => seen.push(["err", (e as ProcessError).remoteName]),
   });
-  assertInstanceOf(ok, AsyncResult);
+  assert(ok instanceof AsyncResult);
   await ok.wait();
   await bad.wait();
   assertEquals(seen.length, 2);
@@ -385,7 +384,7 @@ test("A worker that exits mid-task is replaced; its task rejects WorkerLostError
     if (i === 4) {
       assertEquals(r.status, "rejected");
       const reason = (r as PromiseRejectedResult).reason;
-      assertInstanceOf(reason, WorkerLostError);
+      assert(reason instanceof WorkerLostError);
       assertEquals(reason.exitCode, 5);
     } else {
       assertEquals(r, { status: "fulfilled", value: i + 1 });
@@ -497,83 +496,6 @@ test("Pool close/join/terminate follow Python's rules", async ({ busy, pool }) =
   await q.join();
 });
 
-test("Pool validates its arguments", async ({ startMethod }) => {
-  assertThrows(() => new Pool(0), RangeError, "positive integer");
-  assertThrows(() => new Pool(1.5), RangeError, "positive integer");
-  assertThrows(
-    () => new Pool(1, { maxtasksperchild: 0 }),
-    RangeError,
-    "maxtasksperchild",
-  );
-  await using p = new Pool({ processes: 1, startMethod });
-  assertEquals(p.processes, 1);
-  await assertRejects(
-    () => p.map(tasks.square, [1], 0),
-    RangeError,
-    "chunksize",
-  );
-  await assertRejects(
-    () => p.map(tasks.square, 5 as unknown as number[]),
-    TypeError,
-    "expected an iterable",
-  );
-  await assertRejects(
-    () => p.apply(tasks.square, [1], undefined, { timeout: -1 }),
-    RangeError,
-    "timeout",
-  );
-  await assertRejects(
-    () =>
-      p.apply(tasks.square, [1], undefined, {
-        timeout: "1" as unknown as number,
-      }),
-    TypeError,
-    `got the string "1"`,
-  );
-  await assertRejects(
-    () => p.applyAsync(tasks.square, [1]).get("1" as unknown as number),
-    TypeError,
-    `got the string "1"`,
-  );
-  // Python has no upper bound, but a billion workers is a typo: stats()
-  // reported them all.
-  assertThrows(() => new Pool(1e9), RangeError, "'processes'");
-  assertThrows(
-    () => new Pool("2" as unknown as number),
-    TypeError,
-    `'processes' must be an integer, got the string "2"`,
-  );
-  for (const bad of [-1, 0, NaN, Infinity]) {
-    assertThrows(
-      () =>
-        new Pool(1, {
-          startMethod,
-          resourceLimits: { maxOldGenerationSizeMb: bad },
-        }),
-      RangeError,
-      "'maxOldGenerationSizeMb'",
-    );
-  }
-  assertThrows(
-    () =>
-      new Pool(1, {
-        startMethod,
-        resourceLimits: { stackSizeMb: "4" as unknown as number },
-      }),
-    TypeError,
-    `'stackSizeMb' must be a number of MiB, got the string "4"`,
-  );
-  assertThrows(
-    () =>
-      new Pool(1, {
-        startMethod,
-        resourceLimits: { maxOldGenerationSizeMB: 64 } as never,
-      }),
-    TypeError,
-    "unknown resource limit 'maxOldGenerationSizeMB'",
-  );
-});
-
 test("A program that never closes its pool still exits", async ({ env }) => {
   const r = await runDeno("./pool_exit.ts", [], 30, env);
   assertEquals(r.timedOut, false, "the program hung");
@@ -592,4 +514,39 @@ test("Pool many small tasks in flight all complete exactly once", async ({ pool 
   );
   for (let i = 0; i < n; i++) assertEquals(results[i], i * i);
   assertEquals(p.stats().done, n);
+});
+
+// --- What only the "subprocess" start method has ---
+
+Deno.test("Pool [subprocess] runs untrusted tasks sandboxed; a denied access is the task's error", async () => {
+  const secret = Deno.makeTempFileSync({ prefix: "mp-subprocess-test-" });
+  Deno.writeTextFileSync(secret, "s3cret");
+  await using p = new Pool(1, {
+    module: TASKS,
+    startMethod: "subprocess",
+    permissions: "none",
+  });
+  const err = await assertRejects(
+    () => p.apply(tasks.writeFile, [secret, "overwritten"]),
+    ProcessError,
+  );
+  assertEquals(err.remoteName, "NotCapable");
+  assertStringIncludes(err.remoteMessage, "write access");
+  assertEquals(Deno.readTextFileSync(secret), "s3cret");
+  // The pool goes on, on the same worker.
+  assertEquals(await p.apply(tasks.square, [7]), 49);
+  assertEquals(p.stats().workers, 1);
+  Deno.removeSync(secret);
+});
+
+Deno.test("Pool [subprocess] rejects a task given bare shared memory", async () => {
+  await using p = new Pool(1, { module: TASKS, startMethod: "subprocess" });
+  const err = await assertRejects(
+    () => p.apply(tasks.identity, [new Int32Array(new SharedArrayBuffer(8))]),
+    TypeError,
+    "a SharedArrayBuffer cannot reach",
+  );
+  assert(err instanceof TypeError);
+  assertStringIncludes(err.message, "Manager()");
+  assertEquals(await p.apply(tasks.square, [3]), 9);
 });
