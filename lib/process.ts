@@ -19,6 +19,8 @@ import {
 import { checkNotBootstrapping, self, selfAsParent } from "./_common/self.ts";
 import { toFunctionRef } from "./_launch/shipping.ts";
 import { encodeShared } from "./_common/transfer.ts";
+// Arguments may hold primitives: the registry says how each crosses.
+import "./_launch/shareables.ts";
 import { deadlineFrom, waitSync } from "./_shm/wait.ts";
 import { settlesWithin } from "./_common/timer.ts";
 import {

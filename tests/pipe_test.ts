@@ -2,6 +2,7 @@ import {
   assert,
   assertEquals,
   assertGreaterOrEqual,
+  assertInstanceOf,
   assertLess,
   assertRejects,
   assertThrows,
@@ -22,8 +23,33 @@ const TASKS = new URL("./testdata/queue_tasks.ts", import.meta.url).href;
 const start = starter(TASKS);
 const joinOk = (p: Process) => joinAll([p]);
 
-/** Tells the echo process `p` on the other end of `a` to end; closes `a`. */
-async function endEcho(a: Connection, p: Process): Promise<void> {
+/** Receives until EOFError; the messages received before it. */
+async function recvUntilEOF(conn: Connection): Promise<unknown[]> {
+  const got = [];
+  for (;;) {
+    try {
+      got.push(await conn.recv({ timeout: 60 }));
+    } catch (e) {
+      assertInstanceOf(e, EOFError);
+      return got;
+    }
+  }
+}
+
+/**
+ * Has a worker echo each value from `b` back to `a`, and checks that each
+ * comes back equal; then ends the worker and closes `a`.
+ */
+async function assertEchoed(
+  a: Connection,
+  b: Connection,
+  values: unknown[],
+): Promise<void> {
+  const p = start("echo", [b]);
+  for (const v of values) {
+    await a.send(v);
+    assertEquals(await a.recv({ timeout: 60 }), v);
+  }
   await a.send(null);
   await joinOk(p);
   a.close();
@@ -32,20 +58,14 @@ async function endEcho(a: Connection, p: Process): Promise<void> {
 Deno.test("Pipe() is duplex: both ends send and receive across processes", async () => {
   const [a, b] = Pipe();
   assert(a.readable && a.writable && b.readable && b.writable);
-  const p = start("echo", [b]);
-  const values = [
+  await assertEchoed(a, b, [
     1,
     "two",
     { three: [3n, new Date(3)] },
     new Map([["four", new Set([4])]]),
     new Uint8Array([5, 5]),
     new Float32Array([6.5]),
-  ];
-  for (const v of values) {
-    await a.send(v);
-    assertEquals(await a.recv({ timeout: 60 }), v);
-  }
-  await endEcho(a, p);
+  ]);
 });
 
 Deno.test("Pipe(false) gives a receive-only end, then a send-only end", async () => {
@@ -152,19 +172,17 @@ Deno.test("Connection.sendBytes() and recvBytes() round-trip bytes", async () =>
   await a.sendBytes(bytes);
   await assertRejects(() => a.recvBytes(10), RangeError, "maxlength");
   assertThrows(() => a.sendBytesSync(bytes, 300), RangeError);
-  await endEcho(a, p);
+  await a.send(null);
+  await joinOk(p);
+  a.close();
 });
 
 Deno.test("Pipe() passes an item larger than its buffer", async () => {
   const [a, b] = Pipe(true, { bufferSize: 256 });
-  const p = start("echo", [b]);
-  const big = {
+  await assertEchoed(a, b, [{
     s: "é".repeat(50_000),
     list: Array.from({ length: 1000 }, (_, i) => i),
-  };
-  await a.send(big);
-  assertEquals(await a.recv({ timeout: 60 }), big);
-  await endEcho(a, p);
+  }]);
 });
 
 Deno.test("Connection.close() ends this handle's waits and later calls", async () => {
@@ -197,22 +215,6 @@ Deno.test("Connection cannot be made with new", () => {
 });
 
 // --- issue 10 item 6: each process holds its own handle, as in Python ---
-
-/**
- * Receives from `conn` until EOFError and returns what came; any other
- * error fails the test.
- */
-async function recvUntilEOF(conn: Connection): Promise<unknown[]> {
-  const got = [];
-  for (;;) {
-    try {
-      got.push(await conn.recv({ timeout: 60 }));
-    } catch (e) {
-      if (e instanceof EOFError) return got;
-      throw e;
-    }
-  }
-}
 
 for (const sm of ["worker", "subprocess"] as StartMethod[]) {
   const run = (name: string, args: unknown[]): Process => {

@@ -5,15 +5,15 @@
  * frame-based port to the shared runner (`_launch/runner.ts`). See
  * `_launch/child_spawn.ts` for the drawing of the exchange.
  *
- * It imports `mod.ts` first, so every shareable primitive is registered
- * before arguments are decoded; primitives that live in the parent's
- * shared memory arrive as stand-ins the parent serves
- * (`_served/proxy.ts`).
+ * It imports the registry of shareable classes (`_launch/shareables.ts`)
+ * first, so the primitives among its arguments can be revived; those
+ * that live in the parent's shared memory arrive as stand-ins the parent
+ * serves (`_served/proxy.ts`).
  *
  * @module
  */
 
-import "../../mod.ts";
+import "./shareables.ts";
 import { encodeFrame, FrameChannel } from "./child_spawn.ts";
 import type { PoolInit, ProcessInit, RunMessage } from "./protocol.ts";
 import { runChild } from "./runner.ts";

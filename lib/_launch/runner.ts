@@ -5,10 +5,11 @@
  * (`_launch/child_entry.ts`, a `deno` OS process) are thin shells that hand this
  * module their init data and a {@linkcode RunnerPort}.
  *
- * The caller must import `mod.ts` first, so every shareable primitive is
- * registered before arguments are decoded. The user's modules are
- * imported later, as dependencies, so `import.meta.main` is false in them
- * and the main program's guarded code does not run again here.
+ * The caller imports the registry of shareable classes
+ * (`_launch/shareables.ts`) first, so the primitives among the arguments
+ * can be revived. The user's modules are imported later, as dependencies,
+ * so `import.meta.main` is false in them and the main program's guarded
+ * code does not run again here.
  *
  * @module
  */

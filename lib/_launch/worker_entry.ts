@@ -5,13 +5,13 @@
  * messages come over its own task port (see `_launch/worker_spawn.ts`), which the
  * runner can also read synchronously between batches.
  *
- * It imports `mod.ts` first, so every shareable primitive is registered
- * before arguments are decoded.
+ * It imports the registry of shareable classes (`_launch/shareables.ts`)
+ * first, so the primitives among its arguments can be revived.
  *
  * @module
  */
 
-import "../../mod.ts";
+import "./shareables.ts";
 import {
   parentPort,
   receiveMessageOnPort,
