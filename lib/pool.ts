@@ -14,7 +14,7 @@ import { ENGINE, type Engine } from "./_pool/hook.ts";
 import { checkNotBootstrapping, self } from "./_common/self.ts";
 import { moduleUrl, toFunctionRef } from "./_launch/shipping.ts";
 import { mainModuleUrl } from "./_common/runtime.ts";
-import { checkPermissions } from "./_launch/child_spawn.ts";
+import { checkPermissions } from "./_launch/permissions.ts";
 import { checkStartMethod, type StartMethod } from "./_common/start_method.ts";
 import { describe, integerIn, timeoutMs } from "./_common/check.ts";
 import { settlesWithin } from "./_common/timer.ts";

@@ -27,7 +27,7 @@ import {
   optionalString,
   timeoutMs,
 } from "./_common/check.ts";
-import { checkPermissions } from "./_launch/child_spawn.ts";
+import { checkPermissions } from "./_launch/permissions.ts";
 import { launch, type Launched, type ProcessThread } from "./_launch/launch.ts";
 import { checkStartMethod, type StartMethod } from "./_common/start_method.ts";
 

@@ -14,7 +14,7 @@
  */
 
 import "../../mod.ts";
-import { encodeFrame, FrameChannel } from "./child_spawn.ts";
+import { encodeFrame, FrameChannel } from "./frames.ts";
 import type { PoolInit, ProcessInit, RunMessage } from "./protocol.ts";
 import { runChild } from "./runner.ts";
 import { connectServed, onServedReply } from "../_served/proxy.ts";

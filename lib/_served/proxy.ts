@@ -49,7 +49,7 @@ import {
   type ServedRequest,
   type SyncAddress,
 } from "./spec.ts";
-import { encodeFrame } from "../_launch/child_spawn.ts";
+import { encodeFrame } from "../_launch/frames.ts";
 import { decodeItem } from "../_shm/codec.ts";
 import {
   decodeShared,
