@@ -16,7 +16,12 @@ import {
   markDead,
   requestStop,
 } from "./_common/runtime.ts";
-import { checkNotBootstrapping, self, selfAsParent } from "./_common/self.ts";
+import {
+  checkNotBootstrapping,
+  kAsChildSelf,
+  self,
+  selfAsParent,
+} from "./_common/self.ts";
 import { toFunctionRef } from "./_launch/shipping.ts";
 import { encodeShared } from "./_common/transfer.ts";
 import { deadlineFrom, waitSync } from "./_shm/wait.ts";
@@ -113,10 +118,8 @@ export interface ProcessOptions<A extends unknown[] = any[]> {
   permissions?: Deno.PermissionOptions;
 }
 
-const kChild = Symbol("child");
-
+/** What `[kAsChildSelf]` makes the process object from. */
 interface ChildSetup {
-  [kChild]: true;
   name: string;
   daemon: boolean;
   // deno-lint-ignore no-explicit-any
@@ -193,6 +196,32 @@ export class Process<A extends unknown[] = any[]> {
   /** Set once a worker thread was asked to stop (see `#stopWorker`). */
   #stopping = false;
 
+  /** Set only while `[kAsChildSelf]` runs the constructor. */
+  static #selfSetup: ChildSetup | undefined;
+
+  /**
+   * Makes the `Process` object that stands for this process inside a
+   * child (`_launch/run_process.ts`), or for the root program
+   * (`currentProcess()`). Internal.
+   *
+   * @param cls `Process` or the subclass that was started.
+   * @param setup The child's name, daemon flag, target and arguments.
+   * @returns The process object whose `run()` the child calls.
+   */
+  static [kAsChildSelf](cls: typeof Process, setup: ChildSetup): Process {
+    Process.#selfSetup = setup;
+    try {
+      // Runs Process's constructor (which sets up its private state) with
+      // the subclass's prototype, without the subclass's own constructor,
+      // whose parameters the child does not know; its fields are copied
+      // after.
+      currentSelf = Reflect.construct(Process, [], cls) as Process;
+    } finally {
+      Process.#selfSetup = undefined;
+    }
+    return currentSelf;
+  }
+
   /**
    * Makes a process; `start()` runs it.
    *
@@ -201,8 +230,8 @@ export class Process<A extends unknown[] = any[]> {
    */
   constructor(options: ProcessOptions<A> = {}) {
     this.#ended = new Promise((resolve) => (this.#resolveEnded = resolve));
-    if ((options as Partial<ChildSetup>)[kChild]) {
-      const setup = options as unknown as ChildSetup;
+    const setup = Process.#selfSetup;
+    if (setup !== undefined) {
       this.#isSelf = true;
       this.#state = "started";
       this.#name = setup.name;
@@ -737,27 +766,7 @@ function describeCloneError(
   );
 }
 
-/**
- * Makes the `Process` object that stands for this process inside a child
- * (used by the worker entry).
- *
- * @param cls `Process` or the subclass that was started.
- * @param setup The child's name, daemon flag, target and arguments.
- * @returns The process object whose `run()` the child calls.
- */
-export function makeChildSelf(
-  cls: typeof Process,
-  setup: Omit<ChildSetup, typeof kChild>,
-): Process {
-  const opts = { ...setup, [kChild]: true };
-  // Runs Process's constructor (which sets up its private state) with the
-  // subclass's prototype, without the subclass's own constructor, whose
-  // parameters the child does not know; its fields are copied after.
-  const proc = Reflect.construct(Process, [opts], cls) as Process;
-  currentSelf = proc;
-  return proc;
-}
-
+/** The object `currentProcess()` returns, once made. */
 let currentSelf: Process | undefined;
 
 /**
@@ -773,7 +782,7 @@ let currentSelf: Process | undefined;
  * ```
  */
 export function currentProcess(): Process {
-  currentSelf ??= makeChildSelf(Process, {
+  currentSelf ??= Process[kAsChildSelf](Process, {
     name: self.name,
     daemon: self.daemon,
     target: undefined,

@@ -77,6 +77,12 @@ export function checkNotBootstrapping(action: string): void {
   if (bootstrapping !== null) throw new BootstrapError(action, bootstrapping);
 }
 
+/**
+ * The key of `Process`'s static method that makes the object standing for
+ * this process (`currentProcess()`, and a child's own `Process`).
+ */
+export const kAsChildSelf: unique symbol = Symbol("asChildSelf");
+
 /** This process's identity (mutated once by the worker entry). */
 export const self: SelfInfo = {
   name: "MainProcess",

@@ -18,7 +18,8 @@ import {
   workerData,
 } from "node:worker_threads";
 import type { RunMessage, StopMessage } from "./protocol.ts";
-import { runChild, stopNow } from "./runner.ts";
+import { runChild } from "./runner.ts";
+import { stopNow } from "./run_exit.ts";
 import type { WorkerData } from "./worker_spawn.ts";
 
 const port = parentPort!;
