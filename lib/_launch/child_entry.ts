@@ -6,9 +6,12 @@
  * `_launch/child_spawn.ts` for the drawing of the exchange.
  *
  * It imports `mod.ts` first, so every shareable primitive is registered
- * before arguments are decoded; primitives that live in the parent's
- * shared memory arrive as stand-ins the parent serves
- * (`_served/proxy.ts`).
+ * before arguments are decoded, and before `connectServed` registers the
+ * stand-ins of primitives that live in the parent's shared memory
+ * (`_served/proxy.ts`), which must win over the parent side's reviver of
+ * the same tag. (A child starts in a new `deno` process, so loading the
+ * library here is a small part of its start; a worker thread's entry
+ * loads it lazily.)
  *
  * @module
  */

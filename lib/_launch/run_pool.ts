@@ -38,6 +38,23 @@ import type { RunnerPort } from "./runner.ts";
 type Fn = (...args: unknown[]) => unknown;
 
 /**
+ * The registry of shareable classes, loaded when this worker first needs
+ * it: before it decodes arguments that hold primitives, and otherwise
+ * once its first results are sent. A worker whose tasks take plain values
+ * runs its first task without loading the library's primitives.
+ */
+let registry: Promise<unknown> | null = null;
+/** Whether {@linkcode registry} has loaded. */
+let registryReady = false;
+
+function loadRegistry(): Promise<unknown> {
+  // A literal specifier: `deno cache` fetches it with the entry.
+  return registry ??= import("../../mod.ts").then(() => {
+    registryReady = true;
+  });
+}
+
+/**
  * Serves the pool's tasks until the parent ends this worker.
  *
  * @param init What the parent sent.
@@ -226,12 +243,25 @@ class TaskLoop {
     this.#results = [];
     this.#lastFlush = performance.now();
     if (out.length > 0) this.#send(out);
+    // The first results are out: load the registry now, off the path to
+    // them, so that user code here can send and receive primitives.
+    if (registry === null) setTimeout(loadRegistry, 0);
   }
 
   /** Runs one task; synchronously when its function is sync. */
   #runTask(task: WireTask): WireResult | Promise<WireResult> {
     const fn = this.#fns.get(task.fn);
-    if (fn === undefined) return this.#loadAndRun(task);
+    if (fn === undefined) {
+      return this.#runAfter(
+        task,
+        loadFunction(task.ref!).then((loaded) => {
+          this.#fns.set(task.fn, loaded);
+        }),
+      );
+    }
+    if (task.shared && !registryReady) {
+      return this.#runAfter(task, loadRegistry());
+    }
     try {
       const args = task.shared
         ? decodeShared(task.args) as unknown[]
@@ -261,21 +291,20 @@ class TaskLoop {
   }
 
   /**
-   * Loads a task's function, then runs the task from a fresh macrotask
-   * (see `#schedule`), not from the promise continuation.
+   * Runs a task once what it needs has loaded (its function, the
+   * registry), from a fresh macrotask (see `#schedule`), not from the
+   * promise continuation.
    */
-  #loadAndRun(task: WireTask): Promise<WireResult> {
-    return loadFunction(task.ref!).then(
-      (loaded) => {
-        this.#fns.set(task.fn, loaded);
-        return new Promise<WireResult>((resolve) =>
+  #runAfter(task: WireTask, loading: Promise<unknown>): Promise<WireResult> {
+    return loading.then(
+      () =>
+        new Promise<WireResult>((resolve) =>
           setImmediate(() => {
             const r = this.#runTask(task);
             if (r instanceof Promise) r.then(resolve);
             else resolve(r);
           })
-        );
-      },
+        ),
       (err) => fail(task, err, undefined),
     );
   }
@@ -352,6 +381,7 @@ async function runInitializer(init: PoolInit, port: RunnerPort): Promise<void> {
   if (init.initializer === null) return;
   let fn: Fn | undefined;
   try {
+    if ((init.initargs as unknown[]).length > 0) await loadRegistry();
     fn = await loadFunction(init.initializer);
     const v = fn(...(decodeShared(init.initargs) as unknown[]));
     if (isThenable(v)) await v;

@@ -5,13 +5,13 @@
  * messages come over its own task port (see `_launch/worker_spawn.ts`), which the
  * runner can also read synchronously between batches.
  *
- * It imports `mod.ts` first, so every shareable primitive is registered
- * before arguments are decoded.
+ * It imports only what every worker needs; the runner loads the rest
+ * (the process or pool part, the registry of shareable primitives) when
+ * the worker needs it, so a pool worker is ready sooner.
  *
  * @module
  */
 
-import "../../mod.ts";
 import {
   parentPort,
   receiveMessageOnPort,
