@@ -40,14 +40,17 @@
  *
  * Both sync and async callers share one implementation: every slow path
  * is a generator that yields "wait on this slot" requests, driven by
- * {@linkcode driveSync} (`Atomics.wait`) or {@linkcode driveAsync}
- * (`Atomics.waitAsync`).
+ * `drive.ts` (`Atomics.wait` or `Atomics.waitAsync`).
  *
  * @module
  */
 
 import { currentKey, isAlive } from "../_common/runtime.ts";
-import { waitAsync, waitSync } from "./wait.ts";
+import { driveSync, type Steps } from "./drive.ts";
+
+// The driver moved to `drive.ts`; re-exported so the ring's users keep
+// one import for a ring and the driver of its slow paths.
+export { driveAsync, driveSync, type Steps, type Wait } from "./drive.ts";
 
 const LINE = 16; // Int32 slots per 64-byte cache line.
 const HEAD = 0;
@@ -84,21 +87,6 @@ const SLICE_MS = 50;
 export const MIN_CAPACITY = 64;
 /** Largest ring size, in bytes (the header's length field). */
 export const MAX_CAPACITY = 1 << 28;
-
-/** A request, yielded by a slow path, to sleep while `slot` holds `expected`. */
-export interface Wait {
-  /** The control slot to watch. */
-  slot: number;
-  /** The value that means "keep sleeping". */
-  expected: number;
-  /** When to wake anyway (`performance.now()` ms). */
-  deadline: number;
-  /** Whether this waits for a lock (whose holder is then `expected`). */
-  lock: boolean;
-}
-
-/** A slow path: yields waits, returns its result. */
-export type Steps<T> = Generator<Wait, T, void>;
 
 /** Why a write or read did not complete. */
 export const TIMED_OUT: unique symbol = Symbol("timed out");
@@ -739,76 +727,4 @@ export class Ring {
       }
     }
   }
-}
-
-/**
- * Runs a slow path to completion, blocking the thread in each wait.
- *
- * @param steps The slow path.
- * @param ctl The slots it waits on.
- * @param what The action, for the message when it would deadlock.
- * @param throwOnSelf Whether a lock held by this very thread (an
- * unfinished async call) throws; otherwise the wait just times out.
- * @param beforeWait Called before each sleep (a queue's feeder writes
- * what it holds, which a reader in this thread may be waiting for).
- * @returns The slow path's result.
- * @throws {Error} When the lock it needs is held by an async call in this
- * thread, which can only finish once this thread stops blocking.
- */
-export function driveSync<T>(
-  steps: Steps<T>,
-  ctl: Int32Array,
-  what: string,
-  throwOnSelf = true,
-  beforeWait?: () => void,
-): T {
-  let r = steps.next();
-  while (!r.done) {
-    const w = r.value;
-    beforeWait?.();
-    if (w.lock && w.expected === currentKey()) {
-      if (!throwOnSelf) {
-        r = steps.return(undefined as T);
-        continue;
-      }
-      r = steps.throw(
-        new Error(
-          `Cannot ${what} synchronously: an unfinished async call on the same object in this thread holds it (a large item in transit); await that call first`,
-        ),
-      );
-      continue;
-    }
-    waitSync(ctl, w.slot, w.expected, w.deadline);
-    r = steps.next();
-  }
-  return r.value;
-}
-
-/**
- * Runs a slow path to completion, awaiting each wait.
- *
- * @param steps The slow path.
- * @param ctl The slots it waits on.
- * @param signal Stops the waiting (the slow path cleans up, then the
- * returned promise rejects with the signal's reason).
- * @returns The slow path's result.
- */
-export async function driveAsync<T>(
-  steps: Steps<T>,
-  ctl: Int32Array,
-  signal?: AbortSignal,
-): Promise<T> {
-  let r = steps.next();
-  while (!r.done) {
-    const w = r.value;
-    try {
-      await waitAsync(ctl, w.slot, w.expected, w.deadline, signal);
-    } catch (e) {
-      // Let the slow path release its lock and counts, then rethrow.
-      r = steps.throw(e);
-      continue;
-    }
-    r = steps.next();
-  }
-  return r.value;
 }
