@@ -24,8 +24,8 @@ import {
 } from "./_common/self.ts";
 import { toFunctionRef } from "./_launch/shipping.ts";
 import { encodeShared } from "./_common/transfer.ts";
-import { deadlineFrom, waitSync } from "./_shm/wait.ts";
-import { settlesWithin } from "./_common/timer.ts";
+import { waitSync } from "./_shm/wait.ts";
+import { deadlineFrom, settlesWithin } from "./_common/timer.ts";
 import {
   describe,
   optionalBoolean,

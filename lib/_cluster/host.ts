@@ -29,6 +29,7 @@ import {
 } from "../errors.ts";
 import { TaskMode, toRemoteError } from "../_launch/protocol.ts";
 import type { StartMethod } from "../_common/start_method.ts";
+import { settlesWithin } from "../_common/timer.ts";
 import type { Buffer } from "node:buffer";
 import { Broker, lasting, type TlsOptions } from "./broker.ts";
 import { admit, parseEntry, RUN_SOURCE } from "./admit.ts";
@@ -643,14 +644,7 @@ export class HostRunner {
       let finished = !graceful;
       if (graceful) {
         this.#pool.close();
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        finished = await Promise.race([
-          this.#pool.join().then(() => true),
-          new Promise<boolean>((r) => {
-            timer = setTimeout(() => r(false), GRACE_MS);
-          }),
-        ]);
-        clearTimeout(timer);
+        finished = await settlesWithin(this.#pool.join(), GRACE_MS);
         if (this.#flushScheduled) {
           await new Promise((r) => setTimeout(r, 0));
         }

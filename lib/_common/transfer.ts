@@ -366,18 +366,7 @@ function copyReplacing<C>(
   const rec = value as Record<string, unknown>;
   // Object.keys skips holes, so they stay holes.
   for (const k of Object.keys(rec)) {
-    const v = copyReplacing(rec[k], w, copies);
-    if (k === "__proto__") {
-      // Plain assignment would set the prototype instead.
-      Object.defineProperty(out, k, {
-        value: v,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      });
-    } else {
-      out[k] = v;
-    }
+    setOwn(out, k, copyReplacing(rec[k], w, copies));
   }
   return out;
 }
@@ -597,4 +586,29 @@ function holdsSharedMemory(value: unknown, seen: Set<object>): boolean {
   }
   if (!Array.isArray(value) && !isPlainObject(value)) return false;
   return Object.values(value).some((v) => holdsSharedMemory(v, seen));
+}
+
+/**
+ * Sets an own property, also one named `__proto__` (plain assignment
+ * would set the prototype instead), as structured clone does.
+ *
+ * @param o The object.
+ * @param k The key.
+ * @param v The value.
+ */
+export function setOwn(
+  o: Record<string, unknown>,
+  k: string,
+  v: unknown,
+): void {
+  if (k === "__proto__") {
+    Object.defineProperty(o, k, {
+      value: v,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  } else {
+    o[k] = v;
+  }
 }

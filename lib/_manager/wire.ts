@@ -32,6 +32,8 @@
  * @module
  */
 
+import { setOwn } from "../_common/transfer.ts";
+
 /** A server's TCP address: `[hostname, port]`. */
 export type Address = [hostname: string, port: number];
 
@@ -386,20 +388,6 @@ function isRefData(v: unknown): v is RefData {
     if (typeof r.authkey !== "string") return false;
   }
   return true;
-}
-
-/** Sets an own property, also one named `__proto__`, without a setter. */
-function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
-  if (k === "__proto__") {
-    Object.defineProperty(o, k, {
-      value: v,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else {
-    o[k] = v;
-  }
 }
 
 const encoder = new TextEncoder();
