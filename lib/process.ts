@@ -14,7 +14,6 @@ import {
   currentKey,
   isAlive as keyAlive,
   markDead,
-  requestStop,
 } from "./_common/runtime.ts";
 import {
   checkNotBootstrapping,
@@ -24,8 +23,7 @@ import {
 } from "./_common/self.ts";
 import { toFunctionRef } from "./_launch/shipping.ts";
 import { encodeShared } from "./_common/transfer.ts";
-import { waitSync } from "./_shm/wait.ts";
-import { deadlineFrom, settlesWithin } from "./_common/timer.ts";
+import { deadlineFrom } from "./_common/timer.ts";
 import {
   describe,
   optionalBoolean,
@@ -33,90 +31,16 @@ import {
   timeoutMs,
 } from "./_common/check.ts";
 import { checkPermissions } from "./_launch/permissions.ts";
-import { launch, type Launched, type ProcessThread } from "./_launch/launch.ts";
+import { launch, type Launched } from "./_launch/launch.ts";
+import { StartedProcess } from "./_launch/started.ts";
 import { checkStartMethod, type StartMethod } from "./_common/start_method.ts";
+import type { ProcessOptions } from "./_launch/process_options.ts";
 
-/**
- * The arguments `args` takes for a `target` with parameters `A`: all of
- * them, or all but the last when `kwargs` carries the last one. An array
- * that is not a tuple (`const args = [lock, queue, 5]`) is taken when each
- * element fits some parameter: its length is checked when the process
- * starts, not here.
- *
- * @typeParam A The target's parameter list.
- */
-export type ProcessArgs<A extends unknown[]> =
-  | (A extends [...infer P, unknown] ? readonly [...A] | readonly [...P]
-    : readonly [...A])
-  | readonly A[number][];
-
-/**
- * What `kwargs` may be for a `target` with parameters `A`: its last
- * parameter.
- *
- * @typeParam A The target's parameter list.
- */
-export type ProcessKwargs<A extends unknown[]> = A extends
-  [...unknown[], infer K] ? K : Record<string, unknown>;
-
-/**
- * Options of {@linkcode Process}.
- *
- * @typeParam A The target's parameter list: `args` and `kwargs` are
- * checked against it (inferred from `target`).
- */
-// deno-lint-ignore no-explicit-any
-export interface ProcessOptions<A extends unknown[] = any[]> {
-  /**
-   * The function to run: exported from the main module or from `module`
-   * (loaded by reference), a self-contained function (shipped by its
-   * source), or `{ module, name }`.
-   */
-  target?: ((...args: A) => unknown) | {
-    module: string | URL;
-    name: string;
-  };
-  /**
-   * Positional arguments for `target` (structured-cloned; this module's
-   * primitives arrive working).
-   *
-   * @default {[]}
-   */
-  args?: NoInfer<ProcessArgs<A>>;
-  /** Keyword arguments, passed to `target` as a last object argument. */
-  kwargs?: NoInfer<ProcessKwargs<A>>;
-  /**
-   * The process's name.
-   *
-   * @default {"Process-N"}
-   */
-  name?: string;
-  /**
-   * Whether the process is a daemon: it does not keep the program alive
-   * and ends when the main module finishes; it may not start children.
-   *
-   * @default {false (inherited from the creating process)}
-   */
-  daemon?: boolean;
-  /**
-   * How the process is started.
-   *
-   * @default {the context's method, "worker" unless changed}
-   */
-  startMethod?: StartMethod;
-  /** A module to look `target` up in (by identity) before the main module. */
-  module?: string | URL;
-  /**
-   * The child's Deno permissions (`"subprocess"` start method only), in
-   * the shape of a Deno `Worker`'s: `"inherit"`, `"none"`, or an object
-   * such as `{ read: ["./data"], net: false }` whose omitted fields are
-   * `false`. A child cannot get more than this program has. A denied
-   * access throws in the child (`NotCapable`).
-   *
-   * @default {"inherit" (the permissions this program was granted in full)}
-   */
-  permissions?: Deno.PermissionOptions;
-}
+export type {
+  ProcessArgs,
+  ProcessKwargs,
+  ProcessOptions,
+} from "./_launch/process_options.ts";
 
 /** What `[kAsChildSelf]` makes the process object from. */
 interface ChildSetup {
@@ -130,14 +54,6 @@ interface ChildSetup {
 
 let counter = 0;
 const children = new Set<Process>();
-
-/**
- * How long (ms) a worker thread asked to stop may take before a warning
- * says it cannot be stopped. One blocked in a library wait ends within a
- * 10 ms slice plus its exit (about 10 ms); this leaves room for a loaded
- * machine.
- */
-const STOP_WARNING_MS = 300;
 
 /**
  * A process: runs `target(...args, kwargs?)` (or an overridden `run()`) in
@@ -175,26 +91,14 @@ export class Process<A extends unknown[] = any[]> {
   #module: string | URL | undefined;
   #startMethod: StartMethod = "worker";
   #permissions: Deno.PermissionOptions | undefined;
-  #pid: number | null = null;
   #state: "initial" | "started" | "ended" | "closed" = "initial";
   #isSelf = false;
-  /** The started process; `undefined` once its exit was reported. */
-  #launched: Launched | undefined;
-  /** How `joinSync` sees a `"subprocess"` child's end. */
-  #exitWatch: Launched["exitWatch"] = null;
-  #shared: Int32Array | undefined;
+  /** The started process, from `start()` on. */
+  #started: StartedProcess | undefined;
   #key = 0;
-  #exitCode: number | null = null;
-  #signalCode: number | null = null;
   #ident: number | null = null;
   #ended: Promise<void>;
   #resolveEnded!: () => void;
-  /** Whether this parent has recorded the end (`#recordEnd`). */
-  #endRecorded = false;
-  /** Settles on the "exit" event, when the worker's resources are gone. */
-  #released: Promise<void> = Promise.resolve();
-  /** Set once a worker thread was asked to stop (see `#stopWorker`). */
-  #stopping = false;
 
   /** Set only while `[kAsChildSelf]` runs the constructor. */
   static #selfSetup: ChildSetup | undefined;
@@ -391,53 +295,22 @@ export class Process<A extends unknown[] = any[]> {
       markDead(runtime.key);
       throw describeCloneError(err, this.#name, this.#args, ownFields);
     }
-    const worker = launched.thread;
-    this.#launched = launched;
-    this.#exitWatch = launched.exitWatch;
     this.#key = runtime.key;
-    this.#shared = new Int32Array(state);
-    this.#ident = worker.threadId;
-    this.#pid = launched.pid;
+    this.#started = new StartedProcess(launched, {
+      key: runtime.key,
+      state,
+      subprocess: this.#startMethod === "subprocess",
+      daemon: this.#daemon,
+      name: () => this.#name,
+      onEnd: () => {
+        this.#state = this.#state === "closed" ? "closed" : "ended";
+        children.delete(this);
+        this.#resolveEnded();
+      },
+    });
+    this.#ident = this.#started.ident;
     this.#state = "started";
     children.add(this);
-    if (this.#daemon) worker.unref();
-    worker.on("error", () => {
-      // The worker died from something it could not catch (such as its
-      // memory limit); the "exit" event that follows records the code.
-    });
-    this.#released = new Promise((resolve) => {
-      worker.once("exit", (code: number) => {
-        this.#recordEnd(code);
-        this.#launched = undefined;
-        resolve();
-      });
-    });
-  }
-
-  /**
-   * Records the end: from the "exit" event, or earlier from `joinSync`
-   * (a `"subprocess"` child's end seen in `/proc`, before the event loop
-   * has collected the child). The first record stands: the "exit" event
-   * that follows a `joinSync` record changes nothing.
-   */
-  #recordEnd(code: number): void {
-    if (this.#endRecorded) return;
-    this.#endRecorded = true;
-    markDead(this.#key);
-    const shared = this.#shared!;
-    // A child reports what really ended it: its own code when it handled
-    // SIGTERM, -9 when kill() did. Its own SIGTERM handler, which passes
-    // the signal on to its children, exits 128+15: that is -15. A worker
-    // thread gets no signal; it reports the stop it was asked for.
-    this.#exitCode = this.#startMethod === "subprocess"
-      ? (code === 128 + 15 && this.#signalCode === -15 ? -15 : code)
-      : this.#signalCode ?? code;
-    Atomics.store(shared, 1, this.#exitCode);
-    Atomics.store(shared, 0, 1);
-    Atomics.notify(shared, 0);
-    this.#state = this.#state === "closed" ? "closed" : "ended";
-    children.delete(this);
-    this.#resolveEnded();
   }
 
   /**
@@ -453,18 +326,7 @@ export class Process<A extends unknown[] = any[]> {
   async join(timeout?: number): Promise<void> {
     this.#checkJoinable("join");
     const ms = timeoutMs(timeout, `join process '${this.#name}'`);
-    const worker = this.#launched?.thread;
-    if (worker === undefined || ms === 0) return;
-    // A daemon's worker does not keep the program alive, nor does one
-    // asked to stop (it may never stop); while someone waits for it, it
-    // must, or the wait would end the program.
-    const unrefed = this.#daemon || this.#stopping;
-    if (unrefed) worker.ref();
-    try {
-      await settlesWithin(this.#released, ms);
-    } finally {
-      if (unrefed && this.#launched !== undefined) worker.unref();
-    }
+    await this.#started!.join(ms);
   }
 
   /**
@@ -497,25 +359,7 @@ export class Process<A extends unknown[] = any[]> {
   joinSync(timeout?: number): void {
     this.#checkJoinable("join");
     const deadline = deadlineFrom(timeout, `join process '${this.#name}'`);
-    if (this.#exitWatch !== null) {
-      if (this.#endRecorded) return;
-      const code = this.#exitWatch.waitSync(
-        deadline,
-        `joinSync process '${this.#name}'`,
-        this.#signalCode !== null,
-      );
-      if (code !== null) this.#recordEnd(code);
-      return;
-    }
-    const shared = this.#shared!;
-    while (Atomics.load(shared, 0) === 0) {
-      if (!waitSync(shared, 0, 0, Math.min(deadline, performance.now() + 50))) {
-        if (performance.now() >= deadline) return;
-      }
-    }
-    if (this.#exitCode === null) {
-      this.#exitCode = this.#signalCode ?? Atomics.load(shared, 1);
-    }
+    this.#started!.joinSync(deadline, `joinSync process '${this.#name}'`);
   }
 
   /** A promise that settles when the process ends (Python's `sentinel`). */
@@ -556,45 +400,7 @@ export class Process<A extends unknown[] = any[]> {
 
   #stop(code: number): void {
     this.#checkNotClosed(code === -9 ? "kill" : "terminate");
-    // Once the end is recorded, the child is gone (or a zombie, after
-    // joinSync): nothing to stop.
-    const launched = this.#launched;
-    if (launched === undefined || this.#endRecorded) return;
-    this.#signalCode ??= code;
-    // A child gets the real signal; a worker thread is asked to stop.
-    if (!launched.signal(code === -9 ? "SIGKILL" : "SIGTERM")) {
-      this.#stopWorker(launched.thread);
-    }
-  }
-
-  /**
-   * Asks a worker thread to stop, and lets it end itself (`_launch/runner.ts`):
-   * its stop word makes every library wait throw, and a "stop" message
-   * ends it when its event loop runs. `Worker.terminate()` is not used:
-   * in Deno it reports the worker gone at once (its "exit" event fires
-   * right away) while a busy thread runs on, so nothing could tell the
-   * real end. The thread's own exit is the end: "exit" fires once the
-   * thread is gone (checked in `/proc/self/task` by the tests).
-   */
-  #stopWorker(worker: ProcessThread): void {
-    if (this.#stopping) return;
-    this.#stopping = true;
-    requestStop(this.#key);
-    try {
-      worker.postMessage({ t: "stop" });
-    } catch {
-      // Its port is closed: it is ending already.
-    }
-    // A thread that never stops must not keep the program from ending.
-    worker.unref();
-    const timer = setTimeout(() => {
-      // Its exit is recorded (state slot 0) before the thread's teardown.
-      if (this.#endRecorded || Atomics.load(this.#shared!, 0) === 1) return;
-      console.warn(
-        `Warning: process '${this.#name}' was asked to stop but its worker thread is still running synchronous code, which Deno cannot interrupt. It counts as alive until that code returns to its event loop or waits on a primitive of this module. Use startMethod: "subprocess" for code that must be stoppable at any time.`,
-      );
-    }, STOP_WARNING_MS);
-    Deno.unrefTimer(timer);
+    this.#started?.stop(code);
   }
 
   /**
@@ -606,7 +412,7 @@ export class Process<A extends unknown[] = any[]> {
     this.#checkNotClosed("check process");
     if (this.#isSelf) return true;
     if (this.#state !== "started") return false;
-    return Atomics.load(this.#shared!, 0) === 0;
+    return this.#started!.isAlive();
   }
 
   /**
@@ -667,7 +473,7 @@ export class Process<A extends unknown[] = any[]> {
    */
   get pid(): number | null {
     if (this.#isSelf) return Deno.pid;
-    return this.#pid;
+    return this.#started?.pid ?? null;
   }
 
   /**
@@ -686,12 +492,7 @@ export class Process<A extends unknown[] = any[]> {
    * handled SIGTERM). Set only once the process really ended.
    */
   get exitCode(): number | null {
-    if (this.#exitCode === null && this.#shared !== undefined) {
-      if (Atomics.load(this.#shared, 0) === 1) {
-        this.#exitCode = this.#signalCode ?? Atomics.load(this.#shared, 1);
-      }
-    }
-    return this.#exitCode;
+    return this.#started?.exitCode ?? null;
   }
 
   #checkNotClosed(action: string): void {
