@@ -35,7 +35,7 @@
 
 export * from "../mod.ts";
 import { Pool as LocalPool, type PoolOptions } from "./pool.ts";
-import { ENGINE } from "./_pool/hook.ts";
+import { ENGINE } from "./_pool/interface.ts";
 import { CallerEngine } from "./_cluster/caller.ts";
 import { checkBrokerUrl, type TlsOptions } from "./_cluster/broker.ts";
 import { checkName, checkSeconds } from "./_cluster/options.ts";

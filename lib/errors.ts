@@ -174,6 +174,42 @@ export class WorkerLostError extends Error {
 }
 
 /**
+ * A pool task did not finish because `terminate()` (or `await using`'s
+ * dispose) ended its pool first: every task still queued or running
+ * rejects with it.
+ *
+ * @example Usage
+ * ```ts
+ * import { Pool, PoolTerminatedError } from "@seed/multiprocessing";
+ *
+ * const pool = new Pool(1);
+ * const r = pool.applyAsync(() => 1);
+ * pool.terminate();
+ * try {
+ *   await r;
+ * } catch (err) {
+ *   console.log(err instanceof PoolTerminatedError); // true
+ * }
+ * await pool.join();
+ * ```
+ */
+export class PoolTerminatedError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message What happened and what to do.
+   * @param options The standard error options (`cause`).
+   */
+  constructor(
+    message = "Cannot finish the task: the pool was terminated",
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "PoolTerminatedError";
+  }
+}
+
+/**
  * A `Barrier` was aborted or reset while a party waited, or a wait on it
  * timed out (which breaks it).
  *

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { parseArgs } from "@std/cli/parse-args";
+import { parseArgs } from "npm:deno-std@1.4.0/cli/parse_args.js";
 import { HostRunner } from "./_cluster/host.ts";
 import { checkBrokerUrl, redactUrl } from "./_cluster/broker.ts";
 import { checkName, checkSeconds } from "./_cluster/options.ts";

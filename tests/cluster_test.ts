@@ -767,3 +767,27 @@ Deno.test("worker host maps the caller's working directory to its own and keeps 
     RUN_SOURCE,
   );
 });
+
+Deno.test("./cluster and ./worker load from a plain URL, without this package's import map", async () => {
+  // Imported by URL (not through JSR), the library has no deno.json: every
+  // specifier it uses must resolve by itself.
+  const cluster = new URL("../lib/cluster.ts", import.meta.url).href;
+  const worker = new URL("../lib/worker.ts", import.meta.url).href;
+  const cwd = await Deno.makeTempDir();
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "--no-config",
+      `const c = await import(${JSON.stringify(cluster)});
+       const w = await import(${JSON.stringify(worker)});
+       console.log(typeof c.Pool, typeof c.Queue, typeof w.parseWorkerArgs);`,
+    ],
+    cwd,
+  }).output().finally(() => Deno.remove(cwd));
+  const err = new TextDecoder().decode(stderr);
+  assertEquals(code, 0, err);
+  assertEquals(
+    new TextDecoder().decode(stdout).trim(),
+    "function function function",
+  );
+});

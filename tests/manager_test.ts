@@ -7,7 +7,7 @@ import {
 } from "@std/assert";
 import * as mp from "../mod.ts";
 import * as tasks from "./testdata/manager_tasks.ts";
-import { runDeno } from "./testdata/run_deno.ts";
+import { firstLine, joinAll, runDeno, starter } from "./testdata/helpers.ts";
 import {
   clientHandshake,
   frame,
@@ -22,17 +22,7 @@ const TASKS = new URL("./testdata/manager_tasks.ts", import.meta.url);
 const SERVER = new URL("./testdata/manager_server.ts", import.meta.url);
 
 /** Starts a process running `name` from `manager_tasks.ts`. */
-function start(name: string, args: unknown[]): mp.Process {
-  const p = new mp.Process({ target: { module: TASKS, name }, args });
-  p.start();
-  return p;
-}
-
-/** Joins every process and checks that each target returned normally. */
-async function joinAll(ps: mp.Process[]): Promise<void> {
-  await Promise.all(ps.map((p) => p.join()));
-  for (const p of ps) assertEquals(p.exitCode, 0, `${p.name} failed`);
-}
+const start = starter(TASKS);
 
 // --- The seeds' programs -------------------------------------------------
 
@@ -478,13 +468,7 @@ Deno.test("connectManager() uses a manager served by another OS process", async 
     stderr: "inherit",
   }).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await lines.read();
-    if (done) break;
-    text += value;
-  }
-  const { address, pid } = JSON.parse(text) as {
+  const { address, pid } = JSON.parse(await firstLine(lines)) as {
     address: mp.ManagerAddress;
     pid: number;
   };

@@ -16,19 +16,12 @@ import {
   type StartMethod,
   TimeoutError,
 } from "../mod.ts";
+import { joinAll, starter } from "./testdata/helpers.ts";
 
 const TASKS = new URL("./testdata/queue_tasks.ts", import.meta.url).href;
 
-function start(name: string, args: unknown[]): Process {
-  const p = new Process({ target: { module: TASKS, name }, args });
-  p.start();
-  return p;
-}
-
-async function joinOk(p: Process): Promise<void> {
-  await p.join(30);
-  assertEquals(p.exitCode, 0, `${p.name} exited with ${p.exitCode}`);
-}
+const start = starter(TASKS);
+const joinOk = (p: Process) => joinAll([p]);
 
 Deno.test("Pipe() is duplex: both ends send and receive across processes", async () => {
   const [a, b] = Pipe();

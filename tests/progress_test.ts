@@ -13,7 +13,7 @@ import {
   ProgressBar,
   type ProgressSink,
 } from "../lib/_pool/progress.ts";
-import { runDeno } from "./testdata/run_deno.ts";
+import { runDeno } from "./testdata/helpers.ts";
 import * as tasks from "./testdata/tasks.ts";
 
 /** The terminal code that clears the rest of the line. */

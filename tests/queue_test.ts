@@ -20,22 +20,12 @@ import {
 } from "../mod.ts";
 import { driveSync, Ring, type RingInit } from "../lib/_shm/ring.ts";
 import { kShare } from "../lib/_common/transfer.ts";
+import { joinAll, starter } from "./testdata/helpers.ts";
 import { childRuntime, markDead } from "../lib/_common/runtime.ts";
 
 const TASKS = new URL("./testdata/queue_tasks.ts", import.meta.url).href;
 
-function start(name: string, args: unknown[]): Process {
-  const p = new Process({ target: { module: TASKS, name }, args });
-  p.start();
-  return p;
-}
-
-async function joinAll(procs: Process[]): Promise<void> {
-  for (const p of procs) {
-    await p.join(30);
-    assertEquals(p.exitCode, 0, `${p.name} exited with ${p.exitCode}`);
-  }
-}
+const start = starter(TASKS);
 
 async function mpmc(producerTask: string, consumerTask: string) {
   const n = 50_000;

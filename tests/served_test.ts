@@ -11,7 +11,7 @@ import {
 } from "@std/assert";
 import * as mp from "../mod.ts";
 import * as served from "./testdata/served_tasks.ts";
-import { runDeno } from "./testdata/run_deno.ts";
+import { runDeno } from "./testdata/helpers.ts";
 
 const TASKS = new URL("./testdata/served_tasks.ts", import.meta.url);
 

@@ -1,20 +1,11 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import * as mp from "../mod.ts";
+import { joinAll, starter } from "./testdata/helpers.ts";
 
 const TASKS = new URL("./testdata/sync_tasks.ts", import.meta.url).href;
 
 /** Starts a process running `name` from `sync_tasks.ts`. */
-function start(name: string, args: unknown[]): mp.Process {
-  const p = new mp.Process({ target: { module: TASKS, name }, args });
-  p.start();
-  return p;
-}
-
-/** Joins every process and checks that each target returned normally. */
-async function joinAll(ps: mp.Process[]): Promise<void> {
-  await Promise.all(ps.map((p) => p.join()));
-  for (const p of ps) assertEquals(p.exitCode, 0, `${p.name} failed`);
-}
+const start = starter(TASKS);
 
 Deno.test("Value holds every typecode, wrapping integers like ctypes", () => {
   assertEquals(new mp.Value("b", 127).value, 127);

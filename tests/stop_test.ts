@@ -22,7 +22,7 @@ import {
   Semaphore,
   WorkerLostError,
 } from "../mod.ts";
-import { runDeno } from "./testdata/run_deno.ts";
+import { runDeno } from "./testdata/helpers.ts";
 import * as stop from "./testdata/stop_tasks.ts";
 import * as tasks from "./testdata/tasks.ts";
 

@@ -1,21 +1,12 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import * as mp from "../mod.ts";
+import { joinAll, starter } from "./testdata/helpers.ts";
 import { delay } from "@std/async/delay";
 
 const TASKS = new URL("./testdata/sync_tasks.ts", import.meta.url).href;
 
 /** Starts a process running `name` from `sync_tasks.ts`. */
-function start(name: string, args: unknown[]): mp.Process {
-  const p = new mp.Process({ target: { module: TASKS, name }, args });
-  p.start();
-  return p;
-}
-
-/** Joins every process and checks that each target returned normally. */
-async function joinAll(ps: mp.Process[]): Promise<void> {
-  await Promise.all(ps.map((p) => p.join()));
-  for (const p of ps) assertEquals(p.exitCode, 0, `${p.name} failed`);
-}
+const start = starter(TASKS);
 
 /** Waits until `check()` is true, polling; fails after `seconds`. */
 async function until(check: () => boolean, seconds = 10): Promise<void> {

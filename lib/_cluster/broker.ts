@@ -8,15 +8,16 @@
  * (`timeout`): the client retries with a short backoff until then, and
  * every command waiting on it fails with that error.
  *
- * May import: node-redis, `node:buffer`, `@std/async/deadline`. Nothing
- * else of this package.
+ * May import: node-redis, `node:buffer`, std's `async/deadline.js`, each by
+ * a full `npm:` specifier (the library must load from a plain URL, without
+ * our import map). Nothing else of this package.
  *
  * @module
  */
 
-import { createClient, RESP_TYPES } from "redis";
+import { createClient, RESP_TYPES } from "npm:redis@^5";
 import { Buffer } from "node:buffer";
-import { deadline } from "@std/async/deadline";
+import { deadline } from "npm:deno-std@1.4.0/async/deadline.js";
 
 /**
  * The Redis broker could not be reached, dropped the connection for

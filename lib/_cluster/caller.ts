@@ -1,6 +1,6 @@
 /**
  * The caller's side of the broker pool: the engine `./cluster`'s `Pool`
- * runs on (see `../_pool/hook.ts`). It sends tasks to the task stream,
+ * runs on (see `../_pool/interface.ts`). It sends tasks to the task stream,
  * reads its own result stream, and settles each task once.
  *
  * ```text
@@ -20,8 +20,8 @@
 
 import { ProcessError, WorkerLostError } from "../errors.ts";
 import { type FunctionRef, TaskMode } from "../_launch/protocol.ts";
-import type { PoolStats, TaskSpec } from "../_pool/engine.ts";
-import { type Engine, watchTask } from "../_pool/hook.ts";
+import type { Engine, PoolStats, TaskSpec } from "../_pool/interface.ts";
+import { Ledger } from "../_pool/ledger.ts";
 import type { Buffer } from "node:buffer";
 import { Broker, BrokerError, lasting, type TlsOptions } from "./broker.ts";
 import {
@@ -89,15 +89,17 @@ export class CallerEngine implements Engine {
   #flushScheduled = false;
   #refs = new Map<number, Promise<WireRef>>();
   #nextId = 1;
-  #done = 0;
-  #failed = 0;
+  #ledger = new Ledger<Pending>(
+    "it was stopped on its worker host",
+    (task, reason) => this.#cancel(task, reason),
+    (busy) => this.#setRef(busy),
+  );
   #workers = 0;
   #broken: Error | null = null;
   #closed = false;
   #stopped = false;
   #stopping: Promise<void> | null = null;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
-  #drained: (() => void)[] = [];
   #lastResult = "0-0";
   #reading: Promise<void> = Promise.resolve();
   #hasRef = true;
@@ -193,10 +195,8 @@ export class CallerEngine implements Engine {
         sent: false,
         cleanup: null,
       };
-      this.#watch(task);
-      if (task.settled) return;
+      if (!this.#ledger.open(task)) return;
       this.#pending.set(task.id, task);
-      this.#setRef(true);
       this.#outbox.push(task);
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
@@ -209,21 +209,6 @@ export class CallerEngine implements Engine {
         });
       }
     });
-  }
-
-  #watch(task: Pending): void {
-    const signal = task.spec.signal;
-    if (signal?.aborted) {
-      task.settled = true;
-      this.#failed++;
-      task.reject(signal.reason);
-      return;
-    }
-    task.cleanup = watchTask(
-      task.spec,
-      "it was stopped on its worker host",
-      (reason) => this.#cancel(task, reason),
-    );
   }
 
   /** Drops a queued task on the hosts, stops a running one. */
@@ -257,23 +242,7 @@ export class CallerEngine implements Engine {
   }
 
   #settle(task: Pending, ok: boolean, value: unknown): void {
-    if (task.settled) return;
-    task.settled = true;
-    task.cleanup?.();
-    this.#pending.delete(task.id);
-    if (ok) {
-      this.#done++;
-      task.resolve(value);
-    } else {
-      this.#failed++;
-      task.reject(value);
-    }
-    if (this.#pending.size === 0) {
-      this.#setRef(false);
-      const waiters = this.#drained;
-      this.#drained = [];
-      for (const w of waiters) w();
-    }
+    if (this.#ledger.settle(task, ok, value)) this.#pending.delete(task.id);
   }
 
   async #flush(batch: Pending[]): Promise<void> {
@@ -488,9 +457,7 @@ export class CallerEngine implements Engine {
   }
 
   async join(): Promise<void> {
-    if (this.#pending.size > 0) {
-      await new Promise<void>((resolve) => this.#drained.push(resolve));
-    }
+    await this.#ledger.drained();
     await this.#stop(true);
   }
 
@@ -534,8 +501,8 @@ export class CallerEngine implements Engine {
     return {
       queued,
       running,
-      done: this.#done,
-      failed: this.#failed,
+      done: this.#ledger.done,
+      failed: this.#ledger.failed,
       workers: Math.max(this.#workers, this.#opts.processes),
       // Remote hosts' workers are not tracked one by one.
       stopping: 0,

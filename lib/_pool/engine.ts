@@ -1,7 +1,9 @@
 /**
- * The engine behind `Pool`: worker records, the task queue, dispatch,
- * cancellation and replacement of lost workers. `pool.ts` validates and
- * documents; this file schedules.
+ * The local engine behind `Pool` (the {@linkcode Engine} of
+ * `interface.ts`): the task queue, dispatch, cancellation, and replacing
+ * lost workers. `pool.ts` validates and documents; this file schedules.
+ * A worker's own books and how it is started and stopped are in
+ * `worker.ts`; how many tasks go in one message, in `batching.ts`.
  *
  * How a task flows:
  *
@@ -15,20 +17,12 @@
  *  worker takes the dead one's place.
  * ```
  *
- * Batching and pipelining: a worker has at most {@linkcode PIPELINE}
- * messages in flight (one running, one waiting), so it never idles for a
- * round trip between tasks. It reports each batch as it ends, so the
- * parent sends the next one while the worker runs the waiting one; a
- * worker thread's run messages come over a `MessagePort` that it reads
- * synchronously when its queue runs dry, so it goes on without a turn of
- * its event loop. Tasks known to be short (a moving average of task time
- * below {@linkcode SHORT_TASK_MS}) travel up to {@linkcode MAX_BATCH} to
- * a message, so a flood of small tasks costs one message each way per
- * batch; longer ones travel up to {@linkcode MAX_BATCH_MS} of work to a
- * message, sized so the workers finish a map together (`#fairShare`). A task with
- * a signal, a timeout or transferables travels alone to an idle worker,
- * with nothing queued behind it, so stopping it (by terminating its
- * worker) touches no other task.
+ * Pipelining: a worker has at most {@linkcode PIPELINE} messages in
+ * flight (one running, one waiting), so it never idles for a round trip
+ * between tasks. It reports each batch as it ends, so the parent sends
+ * the next one while the worker runs the waiting one; a worker thread's
+ * run messages come over a `MessagePort` that it reads synchronously when
+ * its queue runs dry, so it goes on without a turn of its event loop.
  *
  * Start-up: creating a worker thread blocks the caller's thread for tens
  * of milliseconds, so a pool of worker threads starts its first worker at
@@ -39,55 +33,15 @@
  */
 
 import { ProcessError, WorkerLostError } from "../errors.ts";
-import {
-  type FunctionRef,
-  type PoolInit,
-  type PoolWorkerMessage,
-  type RunMessage,
-  STATE_CURRENT,
-  STATE_ENDING,
-  TaskMode,
-  type WireTask,
-} from "../_launch/protocol.ts";
-import { childRuntime, markDead, requestStop } from "../_common/runtime.ts";
-import { selfAsParent } from "../_common/self.ts";
-import { decodeShared, encodeShared } from "../_common/transfer.ts";
-import {
-  Lane,
-  LANE_BYTES,
-  laneOffer,
-  laneResult,
-  type LaneView,
-  laneView,
-  laneWake,
-} from "./lane.ts";
-import { type ResourceLimits, spawnWorker } from "../_launch/worker_spawn.ts";
-import { MessageChannel, type MessagePort } from "node:worker_threads";
-import { type ProcessThread, spawnChild } from "../_launch/child_spawn.ts";
-import type { StartMethod } from "../_common/start_method.ts";
-import { watchTask } from "./hook.ts";
-
-/** Most tasks sent to a worker in one message. */
-const MAX_BATCH = 256;
-
-/** Tasks shorter than this (ms, on average) are batched freely. */
-const SHORT_TASK_MS = 0.2;
-
-/**
- * Longer tasks are batched up to about this much work (ms) a message.
- * Each batch boundary costs a worker 100-400 µs on a 2-core machine (its
- * report wakes the parent's thread, which takes the core for a moment):
- * with 1 ms tasks, 10 ms batches gave a 1.80x speed-up on 2 cores, 40 ms
- * batches 1.90x (bench/RESULTS.md). The fair share keeps the workers
- * finishing together.
- */
-const MAX_BATCH_MS = 40;
-
-/**
- * Messages (batches) a worker may have in flight: one running and one
- * waiting, so a worker never sits idle for a round trip between tasks.
- */
-const PIPELINE = 2;
+import type { PoolWorkerMessage } from "../_launch/protocol.ts";
+import { decodeShared } from "../_common/transfer.ts";
+import { describeCloneError } from "../_common/clone_error.ts";
+import type { Engine, PoolStats, TaskSpec } from "./interface.ts";
+import { Ledger } from "./ledger.ts";
+import { Deque } from "./deque.ts";
+import { batchLimit, PIPELINE, takeBatch, TaskClock } from "./batching.ts";
+import { Task } from "./task.ts";
+import { PoolWorker, type WorkerEvents, type WorkerOptions } from "./worker.ts";
 
 /**
  * How long (ms) a new pool of worker threads waits, idle, before it
@@ -95,158 +49,37 @@ const PIPELINE = 2;
  */
 const STAGGER_IDLE_MS = 20;
 
-/** What the engine needs to start workers. */
-export interface EngineOptions {
+/** What the engine needs to start and recycle workers. */
+export interface EngineOptions extends WorkerOptions {
   /** Number of workers. */
   size: number;
-  /** Runs once in each worker before its first task. */
-  initializer: FunctionRef | null;
-  /** The initializer's arguments. */
-  initargs: unknown[];
   /** Tasks a worker runs before it is replaced (`null`: no limit). */
   maxTasksPerChild: number | null;
-  /** Memory limits of each worker. */
-  resourceLimits?: ResourceLimits;
-  /** How workers are started. */
-  startMethod?: StartMethod;
-  /** Deno permissions of each `"subprocess"` worker. */
-  permissions?: Deno.PermissionOptions;
-  /** Modules a `"subprocess"` worker may import functions from. */
-  modules?: string[];
 }
 
-/** A task as the caller submits it. */
-export interface TaskSpec {
-  /** The function. */
-  fn: FunctionRef;
-  /** A key that identifies `fn` (same function, same key). */
-  fnKey: number;
-  /** How to apply it. */
-  mode: TaskMode;
-  /** Arguments, or the chunk of items. */
-  args: unknown[];
-  /** Keyword arguments. */
-  kwargs?: Record<string, unknown>;
-  /** Stops the task. */
-  signal?: AbortSignal;
-  /** Seconds from submission after which the task fails. */
-  timeout?: number;
-  /** Objects to transfer with the arguments. */
-  transfer?: Transferable[];
-  /** The function's name, for messages. */
-  label: string;
-}
-
-/** Counts of `Pool.stats()`. */
-export interface PoolStats {
-  /** Tasks waiting for a worker. */
-  queued: number;
-  /** Tasks sent to a worker and not finished. */
-  running: number;
-  /** Tasks that finished with a result. */
-  done: number;
-  /** Tasks that failed (threw, lost their worker, timed out, cancelled). */
-  failed: number;
-  /** Live workers. */
-  workers: number;
-  /**
-   * Workers taken out of service (a task's timeout or signal, `close()`,
-   * `terminate()`, `maxtasksperchild`) whose threads have not ended yet.
-   * A worker thread busy in synchronous code cannot be stopped (Deno does
-   * not interrupt it): it stays here, replaced, until its code returns to
-   * its event loop. Not counted in `workers`.
-   */
-  stopping: number;
-}
-
-interface Task {
-  id: number;
-  spec: TaskSpec;
-  wireArgs: unknown[];
-  wireKwargs: Record<string, unknown> | undefined;
-  shared: boolean;
-  transfer: Transferable[];
-  resolve: (value: unknown) => void;
-  reject: (err: unknown) => void;
-  settled: boolean;
-  worker: WorkerRecord | null;
-  cleanup: (() => void) | null;
-  alone: boolean;
-}
-
-interface WorkerRecord {
-  name: string;
-  thread: ProcessThread;
-  key: number;
-  /** The worker's CURRENT slot; `null` for a child (no shared memory). */
-  state: Int32Array | null;
-  inflight: Task[];
-  seenFns: Set<number>;
-  tasksDone: number;
-  /** Set when we end it on purpose; its exit is then not a loss. */
-  leaving: boolean;
-  everCompleted: boolean;
-  /** Set once its thread really ended ("exit"). */
-  exited: boolean;
-  /**
-   * Settles when the worker ended or, once it was asked to stop, when it
-   * had {@linkcode STOP_WARNING_MS} to do so (see `join()`).
-   */
-  settled: Promise<void>;
-  /** Settles `settled`. */
-  onSettled: () => void;
-  /** The worker's fast lane; `null` for a child (no shared memory). */
-  lane: LaneView | null;
-  /** Functions the worker has loaded (it finished a task with them). */
-  readyFns: Set<number>;
-  /** Batches sent and not finished. */
-  batches: number;
-  /** A task that travels alone is in flight: send nothing behind it. */
-  alone: boolean;
-  /** When this worker last started or reported work, for timing tasks. */
-  mark: number;
-  /** Whether its initializer has run (`true` when the pool has none). */
-  initialized: boolean;
-  /**
-   * Where run messages go: a worker thread's task channel (which it can
-   * read between batches without a turn of its event loop), or `null`
-   * for a child (its thread).
-   */
-  port: MessagePort | null;
-}
-
-let workerCounter = 0;
-
-/**
- * How long (ms) a worker thread asked to stop may take before a warning
- * says it cannot be stopped (as for a `Process`, see `process.ts`).
- */
-const STOP_WARNING_MS = 300;
-
-/** How long a worker that took its stop may take to end, unreported. */
-const ENDING_GRACE_MS = 10_000;
-
-/** The scheduler of one pool. */
-export class PoolEngine {
+/** The scheduler of one local pool. */
+export class PoolEngine implements Engine {
   #opts: EngineOptions;
-  #workers = new Set<WorkerRecord>();
-  #queue: Task[] = [];
-  #queueHead = 0;
+  #events: WorkerEvents = {
+    message: (worker, msg) => this.#onMessage(worker, msg),
+    exit: (worker, code) => this.#onExit(worker, code),
+  };
+  #workers = new Set<PoolWorker>();
+  #queue = new Deque<Task>();
   #nextId = 1;
   #pumpScheduled = false;
   #closed = false;
   #terminated = false;
   #broken: Error | null = null;
-  #outstanding = 0;
-  #done = 0;
-  #failed = 0;
+  #ledger = new Ledger<Task>(
+    "its worker was replaced",
+    (task, reason) => this.#cancel(task, reason),
+    (busy) => this.#setRef(busy),
+  );
   #startFailures = 0;
   #refed = true;
-  #drained: Array<() => void> = [];
-  /** The last task of each batch in flight (its result ends the batch). */
-  #batchEnds = new WeakMap<Task, WorkerRecord>();
-  /** Moving average of a task's time on a worker; unknown (long) at first. */
-  #avgTaskMs = Infinity;
+  /** How long a task takes on a worker, on average. */
+  #clock = new TaskClock();
   /** Workers of the pool's size not started yet (see the constructor). */
   #pending = 0;
   /** The timer that starts the next pending worker, if one is set. */
@@ -254,6 +87,11 @@ export class PoolEngine {
   /** Whether the pending workers are being started, one per timer turn. */
   #starting = false;
 
+  /**
+   * Starts the first workers (see the module doc).
+   *
+   * @param opts The pool's size, initializer, limits and start method.
+   */
   constructor(opts: EngineOptions) {
     this.#opts = opts;
     if (opts.startMethod === "subprocess" || opts.size === 1) {
@@ -270,7 +108,7 @@ export class PoolEngine {
       this.#pending = opts.size - 1;
       this.#pendingTimer = setTimeout(() => {
         this.#pendingTimer = undefined;
-        if (this.#outstanding === 0) this.#startPending();
+        if (this.#ledger.outstanding === 0) this.#startPending();
       }, STAGGER_IDLE_MS);
       Deno.unrefTimer(this.#pendingTimer);
     }
@@ -289,10 +127,7 @@ export class PoolEngine {
     };
     const next = () => {
       this.#pendingTimer = undefined;
-      if (
-        this.#terminated || this.#broken !== null ||
-        (this.#closed && this.#outstanding === 0)
-      ) {
+      if (this.#stopping) {
         this.#dropPending();
         return;
       }
@@ -308,6 +143,12 @@ export class PoolEngine {
     // From a fresh macrotask: tasks already given to the first worker are
     // posted before this thread blocks in the next worker's start.
     later();
+  }
+
+  /** Whether no worker should start any more. */
+  get #stopping(): boolean {
+    return this.#terminated || this.#broken !== null ||
+      (this.#closed && this.#ledger.outstanding === 0);
   }
 
   /** Forgets the workers not started yet. */
@@ -327,55 +168,18 @@ export class PoolEngine {
   submit(spec: TaskSpec): Promise<unknown> {
     if (this.#broken) return Promise.reject(this.#broken);
     return new Promise((resolve, reject) => {
-      const transfer = spec.transfer ? [...spec.transfer] : [];
-      const wireArgs = encodeShared(spec.args, transfer) as unknown[];
-      const wireKwargs = encodeShared(spec.kwargs, transfer) as
-        | Record<string, unknown>
-        | undefined;
-      const task: Task = {
-        id: this.#nextId++,
-        spec,
-        wireArgs,
-        wireKwargs,
-        shared: wireArgs !== spec.args || wireKwargs !== spec.kwargs,
-        transfer,
-        resolve,
-        reject,
-        settled: false,
-        worker: null,
-        cleanup: null,
-        alone: spec.signal !== undefined || spec.timeout !== undefined ||
-          transfer.length > 0,
-      };
-      this.#watch(task);
-      if (task.settled) return;
-      this.#outstanding++;
-      this.#setRef(true);
+      const task = new Task(this.#nextId++, spec, resolve, reject);
+      if (!this.#ledger.open(task)) return;
       this.#queue.push(task);
       this.#schedulePump();
     });
-  }
-
-  #watch(task: Task): void {
-    const signal = task.spec.signal;
-    if (signal?.aborted) {
-      task.settled = true;
-      this.#failed++;
-      task.reject(signal.reason);
-      return;
-    }
-    task.cleanup = watchTask(
-      task.spec,
-      "its worker was replaced",
-      (reason) => this.#cancel(task, reason),
-    );
   }
 
   /** Stops a task: dropped if queued, its worker replaced if running. */
   #cancel(task: Task, reason: unknown): void {
     if (task.settled) return;
     const worker = task.worker;
-    this.#settle(task, false, reason);
+    this.#ledger.settle(task, false, reason);
     if (worker !== null) {
       // The task is running: the only way to stop arbitrary code is to
       // end its thread. It travelled alone, so nothing else is lost.
@@ -391,26 +195,6 @@ export class PoolEngine {
       return;
     }
     this.#schedulePump();
-  }
-
-  #settle(task: Task, ok: boolean, value: unknown): void {
-    if (task.settled) return;
-    task.settled = true;
-    task.cleanup?.();
-    if (ok) {
-      this.#done++;
-      task.resolve(value);
-    } else {
-      this.#failed++;
-      task.reject(value);
-    }
-    this.#outstanding--;
-    if (this.#outstanding === 0) {
-      this.#setRef(false);
-      const waiters = this.#drained;
-      this.#drained = [];
-      for (const w of waiters) w();
-    }
   }
 
   #schedulePump(): void {
@@ -431,235 +215,70 @@ export class PoolEngine {
     // to start, a worker takes one batch only, and what is left starts them.
     const rounds = this.#pending > 0 ? 1 : PIPELINE;
     for (let round = 0; round < rounds; round++) {
-      const open: WorkerRecord[] = [];
-      for (const w of this.#workers) {
-        if (!w.leaving && !w.alone && w.batches === round) open.push(w);
-      }
+      const open: PoolWorker[] = [];
+      for (const w of this.#workers) if (w.open(round)) open.push(w);
       for (let i = 0; i < open.length; i++) {
         const worker = open[i];
-        const batch = this.#takeBatch(open.length - i, worker);
-        if (batch.length === 0) continue;
-        this.#send(worker, batch);
+        const limit = batchLimit(worker, {
+          avgTaskMs: this.#clock.avgMs,
+          queued: this.#queue.length,
+          toServe: open.length - i,
+          workers: this.#workers,
+          pending: this.#pending,
+          maxTasksPerChild: this.#opts.maxTasksPerChild,
+          now: performance.now(),
+        });
+        const batch = takeBatch(this.#queue, limit, worker.batches > 0);
+        if (batch.length > 0) this.#send(worker, batch);
       }
     }
-    this.#compactQueue();
-    if (this.#pending > 0 && this.#queueHead < this.#queue.length) {
-      this.#startPending();
-    }
-    if (this.#closed && this.#outstanding === 0) {
+    if (this.#pending > 0 && this.#queue.length > 0) this.#startPending();
+    if (this.#closed && this.#ledger.outstanding === 0) {
       this.#dropPending();
       this.#endIdleWorkers();
     }
   }
 
-  #takeBatch(idleCount: number, worker: WorkerRecord): Task[] {
-    const batch: Task[] = [];
-    const left = this.#queue.length - this.#queueHead;
-    if (left <= 0) return batch;
-    // Batch by expected work: short tasks up to MAX_BATCH a message,
-    // longer ones by fair share (see #fairShare; a worker then runs them
-    // back to back), and tasks of unknown duration one at a time, so a
-    // long task at the head of a batch never holds the rest back while
-    // other workers sit idle.
-    const avg = this.#avgTaskMs;
-    let limit = avg < SHORT_TASK_MS
-      ? Math.min(MAX_BATCH, Math.max(1, Math.floor(left / idleCount)))
-      : avg === Infinity
-      ? 1
-      : this.#fairShare(worker, left, avg);
-    const max = this.#opts.maxTasksPerChild;
-    if (max !== null) {
-      limit = Math.min(limit, max - worker.tasksDone - worker.inflight.length);
-    }
-    while (batch.length < limit && this.#queueHead < this.#queue.length) {
-      const task = this.#queue[this.#queueHead];
-      if (task.settled) {
-        this.#queueHead++;
-        continue;
-      }
-      // A task that may be stopped goes only to an idle worker, alone, so
-      // stopping it (by ending the worker) touches no other task.
-      if (task.alone && (batch.length > 0 || worker.batches > 0)) break;
-      this.#queueHead++;
-      batch.push(task);
-      if (task.alone) break;
-    }
-    return batch;
-  }
-
-  /**
-   * How many longer tasks to send `worker` now: enough to even out the
-   * work every worker has left (tasks in flight, less the time they have
-   * been running, plus the queue), at most {@linkcode MAX_BATCH_MS} of it,
-   * so that near the end of a map the workers finish together instead of
-   * one running its last tasks while the other idles. At least one task
-   * when the worker has nothing; none when it is busy enough (it asks
-   * again when its current batch ends).
-   */
-  #fairShare(worker: WorkerRecord, left: number, avg: number): number {
-    const now = performance.now();
-    let total = left * avg;
-    let live = this.#pending;
-    for (const w of this.#workers) {
-      if (w.leaving) continue;
-      live++;
-      total += remainingMs(w, now, avg);
-    }
-    const want = Math.round(
-      (total / Math.max(1, live) - remainingMs(worker, now, avg)) / avg,
-    );
-    return Math.max(
-      worker.batches === 0 ? 1 : 0,
-      Math.min(want, Math.max(1, Math.floor(MAX_BATCH_MS / avg)), left),
-    );
-  }
-
-  #compactQueue(): void {
-    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#queueHead);
-      this.#queueHead = 0;
-    } else if (this.#queueHead === this.#queue.length) {
-      this.#queue = [];
-      this.#queueHead = 0;
-    }
-  }
-
-  #send(worker: WorkerRecord, batch: Task[]): void {
-    if (this.#tryLane(worker, batch)) return;
-    const wire: WireTask[] = new Array(batch.length);
-    const transfer: Transferable[] = [];
-    const newFns: number[] = [];
-    for (let i = 0; i < batch.length; i++) {
-      const t = batch[i];
-      const w: WireTask = {
-        id: t.id,
-        fn: t.spec.fnKey,
-        mode: t.spec.mode,
-        args: t.wireArgs,
-        kwargs: t.wireKwargs,
-        shared: t.shared,
-      };
-      if (!worker.seenFns.has(t.spec.fnKey)) {
-        w.ref = t.spec.fn;
-        worker.seenFns.add(t.spec.fnKey);
-        newFns.push(t.spec.fnKey);
-      }
-      if (t.transfer.length > 0) transfer.push(...t.transfer);
-      wire[i] = w;
-    }
-    try {
-      const msg: RunMessage = { t: "run", tasks: wire };
-      // deno-lint-ignore no-explicit-any
-      (worker.port ?? worker.thread).postMessage(msg, transfer as any[]);
-    } catch (err) {
-      for (const k of newFns) worker.seenFns.delete(k);
-      this.#sendFailed(worker, batch, err);
-      return;
-    }
-    // A worker spinning on its lane goes back to its event loop for this.
-    if (worker.lane !== null) laneWake(worker.lane);
-    this.#track(worker, batch);
-  }
-
-  /**
-   * Sends one plain task through a spinning worker's lane (see
-   * `_pool/lane.ts`); `false` when it does not qualify.
-   */
-  #tryLane(worker: WorkerRecord, batch: Task[]): boolean {
-    const lane = worker.lane;
-    if (lane === null || batch.length !== 1 || worker.batches !== 0) {
-      return false;
-    }
-    const t = batch[0];
-    if (
-      t.alone || t.shared || t.wireKwargs !== undefined ||
-      t.spec.mode !== TaskMode.Apply || !worker.readyFns.has(t.spec.fnKey)
-    ) {
-      return false;
-    }
-    const seq = Atomics.load(lane.i32, Lane.RES_SEQ);
-    if (!laneOffer(lane, t.id, t.spec.fnKey, t.wireArgs)) return false;
-    this.#track(worker, batch);
-    laneResult(lane, seq).then((res) => {
-      // null: the result comes by message (not plain JSON, or an error).
-      if (res === null || t.settled || t.worker !== worker) return;
-      this.#onMessage(worker, {
-        t: "done",
-        results: [{ id: t.id, ok: true, value: res.value }],
-      });
-    });
-    return true;
-  }
-
-  #track(worker: WorkerRecord, batch: Task[]): void {
-    for (const t of batch) {
-      t.worker = worker;
-      worker.inflight.push(t);
-    }
-    if (worker.batches === 0) worker.mark = performance.now();
-    worker.batches++;
-    if (batch[0].alone) worker.alone = true;
-    this.#batchEnds.set(batch[batch.length - 1], worker);
-  }
-
-  /** Some argument could not be cloned: find which, fail only those tasks. */
-  #sendFailed(worker: WorkerRecord, batch: Task[], err: unknown): void {
+  #send(worker: PoolWorker, batch: Task[]): void {
+    const err = worker.send(batch);
+    if (err === undefined) return;
+    // Some argument could not be cloned: find which, fail only those tasks.
     if (batch.length > 1) {
       for (const t of batch) this.#send(worker, [t]);
       return;
     }
-    const t = batch[0];
-    this.#settle(t, false, describeCloneError(t, err));
+    this.#ledger.settle(batch[0], false, cloneError(batch[0], err));
   }
 
-  #onMessage(worker: WorkerRecord, msg: PoolWorkerMessage): void {
+  #onMessage(worker: PoolWorker, msg: PoolWorkerMessage): void {
     if (msg.t === "ready") {
-      worker.initialized = true;
-      if (this.#closed && this.#outstanding === 0) this.#endIdleWorkers();
+      worker.markInitialized();
+      if (this.#closed && this.#ledger.outstanding === 0) {
+        this.#endIdleWorkers();
+      }
       return;
     }
     if (this.#pending > 0) this.#startPending();
     if (msg.t === "init-error") {
-      this.#break(
-        new ProcessError(msg.error, "initializer"),
-      );
+      this.#break(new ProcessError(msg.error, "initializer"));
       return;
     }
     for (const r of msg.results) {
-      // Results come in the order the tasks were sent.
-      // In order (the common case: the head), except that a lane result
-      // may overtake a message.
-      let task: Task | undefined;
-      if (worker.inflight[0]?.id === r.id) {
-        task = worker.inflight.shift();
-      } else {
-        const at = worker.inflight.findIndex((t) => t.id === r.id);
-        if (at >= 0) task = worker.inflight.splice(at, 1)[0];
-      }
+      const task = worker.takeResult(r.id);
       if (task === undefined) continue;
-      worker.readyFns.add(task.spec.fnKey);
-      task.worker = null;
-      if (this.#batchEnds.get(task) === worker) {
-        this.#batchEnds.delete(task);
-        worker.batches--;
-        worker.alone = false;
-      }
-      worker.tasksDone++;
-      worker.everCompleted = true;
       if (r.ok) {
-        this.#settle(task, true, decodeShared(r.value));
+        this.#ledger.settle(task, true, decodeShared(r.value));
       } else {
-        this.#settle(task, false, new ProcessError(r.error, task.spec.label));
+        this.#ledger.settle(
+          task,
+          false,
+          new ProcessError(r.error, task.spec.label),
+        );
       }
     }
-    const now = performance.now();
-    const perTask = (now - worker.mark) / Math.max(1, msg.results.length);
-    worker.mark = now;
-    this.#avgTaskMs = this.#avgTaskMs === Infinity
-      ? perTask
-      : this.#avgTaskMs * 0.8 + perTask * 0.2;
+    this.#clock.record(worker.lap(performance.now()), msg.results.length);
     if (worker.batches < PIPELINE) this.#schedulePump();
-    if (worker.inflight.length === 0) {
+    if (worker.inflight === 0) {
       const max = this.#opts.maxTasksPerChild;
       if (max !== null && worker.tasksDone >= max) {
         this.#retire(worker);
@@ -669,55 +288,16 @@ export class PoolEngine {
     }
   }
 
-  #onExit(worker: WorkerRecord, code: number): void {
-    worker.exited = true;
-    worker.onSettled();
+  #onExit(worker: PoolWorker, code: number): void {
     this.#workers.delete(worker);
-    worker.port?.close();
-    markDead(worker.key);
-    const lost = worker.inflight;
-    worker.inflight = [];
+    const { lost, current } = worker.ended();
     if (!worker.leaving && lost.length > 0) {
-      // A child shares no memory to say which task it was running: it
-      // is known only when a single task was in flight. Otherwise the
-      // batch goes back to the queue one task per message, so the next
-      // loss is exact (the culprit then runs twice).
-      const current = worker.state !== null
-        ? Atomics.load(worker.state, STATE_CURRENT)
-        : lost.length === 1
-        ? lost[0].id
-        : -1;
-      const requeue: Task[] = [];
-      for (const t of lost) {
-        t.worker = null;
-        if (t.settled) continue;
-        if (t.id === current) {
-          this.#settle(
-            t,
-            false,
-            new WorkerLostError(
-              `Cannot finish task '${t.spec.label}': its worker ${worker.name} exited with code ${code} while running it (it called exit, crashed or ran out of memory); the worker was replaced`,
-              code,
-            ),
-          );
-        } else {
-          if (worker.state === null) t.alone = true;
-          requeue.push(t);
-        }
-      }
-      // Tasks of the batch that had not run (or whose results were not
-      // reported) go back to the front of the queue, in order.
-      this.#queue.splice(this.#queueHead, 0, ...requeue);
+      this.#requeueLost(worker, lost, current, code);
     }
-    // Only a worker that died before it ever started a task says the pool
-    // cannot work (a bad initializer or module); one that a task killed
-    // (`Deno.exit`, a crash) failed that task alone. A worker thread's
-    // CURRENT slot tells; a child says nothing until its first result.
-    const startedTask = worker.everCompleted ||
-      (worker.state !== null
-        ? Atomics.load(worker.state, STATE_CURRENT) !== 0
-        : lost.length > 0 && this.#opts.initializer === null);
-    if (!worker.leaving && !startedTask) {
+    if (
+      !worker.leaving &&
+      !worker.startedTask(lost.length, this.#opts.initializer !== null)
+    ) {
       this.#startFailures++;
       if (this.#startFailures >= 3 * this.#opts.size + 3) {
         this.#break(
@@ -733,9 +313,42 @@ export class PoolEngine {
     this.#schedulePump();
   }
 
+  /**
+   * A worker died with tasks in flight: the one it was running fails;
+   * the others (not run, or not reported) go back to the front of the
+   * queue, in order. A child cannot say which task it ran unless only one
+   * was in flight, so its batch goes back one task per message, and the
+   * next loss is exact (the culprit then runs twice).
+   */
+  #requeueLost(
+    worker: PoolWorker,
+    lost: Task[],
+    current: number,
+    code: number,
+  ): void {
+    const requeue: Task[] = [];
+    for (const t of lost) {
+      if (t.settled) continue;
+      if (t.id === current) {
+        this.#ledger.settle(
+          t,
+          false,
+          new WorkerLostError(
+            `Cannot finish task '${t.spec.label}': its worker ${worker.name} exited with code ${code} while running it (it called exit, crashed or ran out of memory); the worker was replaced`,
+            code,
+          ),
+        );
+      } else {
+        if (!worker.sharesMemory) t.alone = true;
+        requeue.push(t);
+      }
+    }
+    this.#queue.unshiftAll(requeue);
+  }
+
   #spawnIfNeeded(): void {
     if (this.#terminated || this.#broken) return;
-    if (this.#closed && this.#outstanding === 0) return;
+    if (this.#closed && this.#ledger.outstanding === 0) return;
     let live = this.#pending;
     for (const w of this.#workers) if (!w.leaving) live++;
     while (live < this.#opts.size) {
@@ -745,139 +358,35 @@ export class PoolEngine {
   }
 
   #spawn(): void {
-    const runtime = childRuntime();
-    const name = `PoolWorker-${++workerCounter}`;
-    const stateBuf = new SharedArrayBuffer(LANE_BYTES);
-    const transfer: Transferable[] = [];
-    const init: PoolInit = {
-      kind: "pool",
-      runtime,
-      parent: selfAsParent(),
-      name,
-      initializer: this.#opts.initializer,
-      initargs: encodeShared(this.#opts.initargs, transfer) as unknown[],
-      state: stateBuf,
-    };
-    const subprocess = this.#opts.startMethod === "subprocess";
-    const channel = subprocess ? null : new MessageChannel();
-    const thread: ProcessThread = subprocess
-      ? spawnChild(init, {
-        permissions: this.#opts.permissions,
-        resourceLimits: this.#opts.resourceLimits,
-        modules: this.#opts.modules,
-      })
-      : spawnWorker(init, transfer, this.#opts.resourceLimits, channel!.port2);
-    let onSettled!: () => void;
-    const settled = new Promise<void>((resolve) => (onSettled = resolve));
-    const record: WorkerRecord = {
-      name,
-      thread,
-      key: runtime.key,
-      exited: false,
-      settled,
-      onSettled,
-      state: subprocess ? null : new Int32Array(stateBuf),
-      lane: subprocess ? null : laneView(stateBuf),
-      readyFns: new Set(),
-      inflight: [],
-      seenFns: new Set(),
-      tasksDone: 0,
-      leaving: false,
-      everCompleted: false,
-      batches: 0,
-      alone: false,
-      mark: 0,
-      initialized: this.#opts.initializer === null,
-      port: channel?.port1 ?? null,
-    };
-    this.#workers.add(record);
-    if (!this.#refed) thread.unref();
-    thread.on("message", (m: PoolWorkerMessage) => this.#onMessage(record, m));
-    thread.on("error", () => {
-      // Uncatchable failure (e.g. the memory limit): the exit event that
-      // follows does the bookkeeping.
-    });
-    thread.once("exit", (code: number) => this.#onExit(record, code));
+    this.#workers.add(new PoolWorker(this.#opts, this.#events, this.#refed));
   }
 
-  #retire(worker: WorkerRecord): void {
-    if (worker.leaving) return;
-    worker.leaving = true;
-    for (const t of worker.inflight) {
-      t.worker = null;
-      if (!t.settled) this.#queue.splice(this.#queueHead, 0, t);
-    }
-    worker.inflight = [];
-    if (worker.state === null) {
-      // A child: SIGTERM, then SIGKILL; it really ends.
-      void worker.thread.terminate();
-      return;
-    }
-    // A worker thread ends itself when asked (see `Process.terminate()`
-    // and `_launch/runner.ts`): `Worker.terminate()` would report it gone at
-    // once while a busy thread runs on. It stays in `#workers` (as
-    // `stopping`) until its "exit"; its late results are dropped (it has
-    // nothing in flight). One that does not end soon is reported.
-    requestStop(worker.key);
-    try {
-      worker.thread.postMessage({ t: "stop" });
-    } catch {
-      // Its port is closed: it is ending already.
-    }
-    if (worker.lane !== null) laneWake(worker.lane);
-    // Held until it ends (a join() awaits that), or until it is reported:
-    // one that never stops must not keep the program alive.
-    worker.thread.ref();
-    const asked = performance.now();
-    const check = () => {
-      if (worker.exited) return;
-      // It took the stop and is ending: freeing a big heap or running
-      // unload handlers can take a while, but it is not stuck in a task.
-      if (
-        Atomics.load(worker.state!, STATE_CURRENT) === STATE_ENDING &&
-        performance.now() - asked < ENDING_GRACE_MS
-      ) {
-        Deno.unrefTimer(setTimeout(check, STOP_WARNING_MS));
-        return;
-      }
-      worker.thread.unref();
-      worker.onSettled();
-      console.warn(
-        `Warning: pool worker '${worker.name}' was taken out of service but its thread is still running synchronous code, which Deno cannot interrupt; another worker took its place, and stats().stopping counts it until it ends. Use startMethod: "subprocess" for tasks that must be stoppable at any time.`,
-      );
-    };
-    Deno.unrefTimer(setTimeout(check, STOP_WARNING_MS));
+  /** Takes a worker out of service; what it had in flight is requeued. */
+  #retire(worker: PoolWorker): void {
+    this.#queue.unshiftAll(worker.retire());
   }
 
   /** Workers keep the program alive only while tasks are outstanding. */
   #setRef(on: boolean): void {
     if (this.#refed === on) return;
     this.#refed = on;
-    for (const w of this.#workers) {
-      // One asked to stop keeps what #retire set.
-      if (w.leaving) continue;
-      on ? w.thread.ref() : w.thread.unref();
-    }
+    for (const w of this.#workers) w.setRef(on);
   }
 
   #break(err: Error): void {
     if (this.#broken) return;
     this.#broken = err;
-    this.#dropPending();
-    this.#failAll(err);
-    for (const w of [...this.#workers]) this.#retire(w);
+    this.#stopAll(err);
   }
 
-  #failAll(err: Error): void {
-    for (let i = this.#queueHead; i < this.#queue.length; i++) {
-      this.#settle(this.#queue[i], false, err);
-    }
-    this.#queue = [];
-    this.#queueHead = 0;
+  /** Fails every task with `err` and retires every worker. */
+  #stopAll(err: Error): void {
+    this.#dropPending();
+    for (const t of this.#queue.drain()) this.#ledger.settle(t, false, err);
     for (const w of this.#workers) {
-      for (const t of w.inflight) this.#settle(t, false, err);
-      w.inflight = [];
+      for (const t of w.takeAll()) this.#ledger.settle(t, false, err);
     }
+    for (const w of [...this.#workers]) this.#retire(w);
   }
 
   /**
@@ -887,7 +396,7 @@ export class PoolEngine {
    */
   #endIdleWorkers(): void {
     for (const w of [...this.#workers]) {
-      if (w.inflight.length === 0 && w.initialized) this.#retire(w);
+      if (w.inflight === 0 && w.initialized) this.#retire(w);
     }
   }
 
@@ -906,9 +415,7 @@ export class PoolEngine {
     this.#closed = true;
     if (this.#terminated) return;
     this.#terminated = true;
-    this.#dropPending();
-    this.#failAll(err);
-    for (const w of [...this.#workers]) this.#retire(w);
+    this.#stopAll(err);
   }
 
   /**
@@ -917,20 +424,13 @@ export class PoolEngine {
    * warning named it, and `stats().stopping` counts it until it ends.
    */
   async join(): Promise<void> {
-    if (this.#outstanding > 0) {
-      await new Promise<void>((resolve) => this.#drained.push(resolve));
-    }
+    await this.#ledger.drained();
     this.#dropPending();
     this.#endIdleWorkers();
     // Someone waits for the workers' ends (and initializers): they keep
     // the program alive meanwhile.
     this.#setRef(true);
     await Promise.all([...this.#workers].map((w) => w.settled));
-  }
-
-  /** Whether `close()` or `terminate()` was called. */
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /** Whether the pool cannot run tasks (initializer failed, …). */
@@ -944,48 +444,31 @@ export class PoolEngine {
     let workers = this.#pending;
     let stopping = 0;
     for (const w of this.#workers) {
-      running += w.inflight.length;
+      running += w.inflight;
       if (!w.leaving) workers++;
       else stopping++;
     }
     let queued = 0;
-    for (let i = this.#queueHead; i < this.#queue.length; i++) {
-      if (!this.#queue[i].settled) queued++;
-    }
+    for (const t of this.#queue) if (!t.settled) queued++;
     return {
       queued,
       running,
-      done: this.#done,
-      failed: this.#failed,
+      done: this.#ledger.done,
+      failed: this.#ledger.failed,
       workers,
       stopping,
     };
   }
 }
 
-/** Expected work (ms) `worker` has left of what it was sent. */
-function remainingMs(worker: WorkerRecord, now: number, avg: number): number {
-  if (worker.inflight.length === 0) return 0;
-  return Math.max(avg / 2, worker.inflight.length * avg - (now - worker.mark));
-}
-
-function describeCloneError(task: Task, err: unknown): Error {
+function cloneError(task: Task, err: unknown): TypeError {
   const label = task.spec.label;
-  const args = task.spec.args;
-  for (let i = 0; i < args.length; i++) {
-    try {
-      structuredClone(args[i]);
-    } catch (e) {
-      return new TypeError(
-        `Cannot send argument ${i} of task '${label}' to a worker: ${
-          (e as Error).message
-        }; pass structured-cloneable values (functions, class instances with private state and sockets cannot cross)`,
-        { cause: err },
-      );
-    }
-  }
-  return new TypeError(
-    `Cannot send task '${label}' to a worker: ${(err as Error).message}`,
-    { cause: err },
+  return describeCloneError(
+    err,
+    task.spec.args.map((arg, i) => [`argument ${i}`, arg] as const),
+    (what, why) =>
+      what === null
+        ? `Cannot send task '${label}' to a worker: ${why}`
+        : `Cannot send ${what} of task '${label}' to a worker: ${why}; pass structured-cloneable values (functions, class instances with private state and sockets cannot cross)`,
   );
 }

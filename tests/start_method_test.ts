@@ -1,17 +1,21 @@
-// The Process tests with the "subprocess" start method (each process a
-// `deno` child), then what only that method has: permissions, refusal of
-// shared-memory primitives, manager proxies, and no orphans.
+// What only the "subprocess" start method has (each process or pool
+// worker a `deno` child): permissions and sandboxed tasks, refusal of bare
+// shared memory, manager proxies across OS processes, choosing the method
+// by context, inherited runtime flags, and no orphans. The Process and
+// Pool tests that run under both methods are in tests/process_test.ts and
+// tests/pool_test.ts.
 import {
   assert,
   assertEquals,
+  assertInstanceOf,
+  assertRejects,
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
 import * as mp from "../mod.ts";
-import { processSuite } from "./testdata/process_suite.ts";
+import * as tasks from "./testdata/tasks.ts";
+import { firstLine, pidAlive } from "./testdata/helpers.ts";
 import { inheritableFlags, withV8Flags } from "../lib/_launch/child_flags.ts";
-
-processSuite("subprocess");
 
 const TASKS = new URL("./testdata/tasks.ts", import.meta.url);
 const MANAGER_TASKS = new URL("./testdata/manager_tasks.ts", import.meta.url);
@@ -74,6 +78,47 @@ Deno.test("Process [subprocess] refuses bare shared memory and says what to use"
   assertEquals(p.isAlive(), false);
 });
 
+Deno.test("Pool [subprocess] runs untrusted tasks sandboxed; a denied access is the task's error", async () => {
+  const secret = Deno.makeTempFileSync({ prefix: "mp-subprocess-test-" });
+  Deno.writeTextFileSync(secret, "s3cret");
+  await using p = new mp.Pool(1, {
+    module: TASKS,
+    startMethod: "subprocess",
+    permissions: "none",
+  });
+  const err = await assertRejects(
+    () => p.apply(tasks.writeFile, [secret, "overwritten"]),
+    mp.ProcessError,
+  );
+  assertEquals(err.remoteName, "NotCapable");
+  assertStringIncludes(err.remoteMessage, "write access");
+  assertEquals(Deno.readTextFileSync(secret), "s3cret");
+  // The pool goes on, on the same worker.
+  assertEquals(await p.apply(tasks.square, [7]), 49);
+  assertEquals(p.stats().workers, 1);
+  Deno.removeSync(secret);
+});
+
+Deno.test("Pool permissions need the subprocess method", () => {
+  assertThrows(
+    () => new mp.Pool(1, { permissions: { read: true } }),
+    TypeError,
+    'needs startMethod "subprocess"',
+  );
+});
+
+Deno.test("Pool [subprocess] rejects a task given bare shared memory", async () => {
+  await using p = new mp.Pool(1, { module: TASKS, startMethod: "subprocess" });
+  const err = await assertRejects(
+    () => p.apply(tasks.identity, [new Int32Array(new SharedArrayBuffer(8))]),
+    TypeError,
+    "a SharedArrayBuffer cannot reach",
+  );
+  assertInstanceOf(err, TypeError);
+  assertStringIncludes(err.message, "Manager()");
+  assertEquals(await p.apply(tasks.square, [3]), 9);
+});
+
 Deno.test("Process [subprocess] works on a Manager dict proxy passed to it", async () => {
   await using m = await mp.Manager();
   const d = await m.dict<number, number>();
@@ -110,16 +155,6 @@ Deno.test("getContext('subprocess') and setStartMethod make subprocess processes
   }
 });
 
-/** Whether the process with `pid` still exists (a zombie counts as gone). */
-function pidAlive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
-}
-
 async function allGone(pids: number[]): Promise<number[]> {
   const end = Date.now() + 5000;
   while (Date.now() < end) {
@@ -147,13 +182,7 @@ async function startOrphanMain(
     stdin: "null",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  const pids = JSON.parse(text.split("\n")[0]) as number[];
+  const pids = JSON.parse(await firstLine(reader)) as number[];
   const rest = (async () => {
     let more = "";
     while (true) {
@@ -214,13 +243,7 @@ for (const signal of ["SIGKILL", "SIGINT", "SIGHUP"] as const) {
       }).spawn();
       const reader = main.stdout.pipeThrough(new TextDecoderStream())
         .getReader();
-      let text = "";
-      while (!text.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += value;
-      }
-      const pid = JSON.parse(text) as number;
+      const pid = JSON.parse(await firstLine(reader)) as number;
       try {
         assert(pidAlive(pid), "the child is not running");
         main.kill(signal);

@@ -1,0 +1,464 @@
+/**
+ * One pool worker as the engine sees it: its thread (a worker thread or a
+ * `deno` child), the tasks in flight on it, the functions it knows, its
+ * fast lane, and how it is stopped. The engine (`engine.ts`) decides what
+ * to send where; this class sends it and keeps the worker's books.
+ *
+ * @module
+ */
+
+import { MessageChannel, type MessagePort } from "node:worker_threads";
+import { childRuntime, markDead, requestStop } from "../_common/runtime.ts";
+import { selfAsParent } from "../_common/self.ts";
+import { encodeShared } from "../_common/transfer.ts";
+import type { StartMethod } from "../_common/start_method.ts";
+import {
+  type FunctionRef,
+  type PoolInit,
+  type PoolWorkerMessage,
+  type RunMessage,
+  STATE_CURRENT,
+  STATE_ENDING,
+  TaskMode,
+  type WireTask,
+} from "../_launch/protocol.ts";
+import { type ResourceLimits, spawnWorker } from "../_launch/worker_spawn.ts";
+import { type ProcessThread, spawnChild } from "../_launch/child_spawn.ts";
+import {
+  Lane,
+  LANE_BYTES,
+  laneOffer,
+  laneResult,
+  type LaneView,
+  laneView,
+  laneWake,
+} from "./lane.ts";
+import type { WorkerLoad } from "./batching.ts";
+import type { Task } from "./task.ts";
+
+/**
+ * How long (ms) a worker thread asked to stop may take before a warning
+ * says it cannot be stopped (as for a `Process`, see `process.ts`).
+ */
+const STOP_WARNING_MS = 300;
+
+/** How long a worker that took its stop may take to end, unreported. */
+const ENDING_GRACE_MS = 10_000;
+
+/** How every worker of a pool is started. */
+export interface WorkerOptions {
+  /** Runs once in each worker before its first task. */
+  initializer: FunctionRef | null;
+  /** The initializer's arguments. */
+  initargs: unknown[];
+  /** Memory limits of each worker. */
+  resourceLimits?: ResourceLimits;
+  /** How workers are started. */
+  startMethod?: StartMethod;
+  /** Deno permissions of each `"subprocess"` worker. */
+  permissions?: Deno.PermissionOptions;
+  /** Modules a `"subprocess"` worker may import functions from. */
+  modules?: string[];
+}
+
+/** What a worker tells its engine. */
+export interface WorkerEvents {
+  /** A message came (by its thread, or a result by its lane). */
+  message(worker: PoolWorker, msg: PoolWorkerMessage): void;
+  /** Its thread ended. */
+  exit(worker: PoolWorker, code: number): void;
+}
+
+let workerCounter = 0;
+
+/** One worker of a local pool. */
+export class PoolWorker implements WorkerLoad {
+  /** `PoolWorker-N`. */
+  readonly name: string;
+  /**
+   * Settles when the worker ended or, once it was asked to stop, when it
+   * had {@linkcode STOP_WARNING_MS} to do so (see `PoolEngine.join()`).
+   */
+  readonly settled: Promise<void>;
+  #onSettled!: () => void;
+  #thread: ProcessThread;
+  #events: WorkerEvents;
+  /** Its key in the liveness table. */
+  #key: number;
+  /** The worker's CURRENT slot; `null` for a child (no shared memory). */
+  #state: Int32Array | null;
+  /** The worker's fast lane; `null` for a child (no shared memory). */
+  #lane: LaneView | null;
+  /**
+   * Where run messages go: a worker thread's task channel (which it can
+   * read between batches without a turn of its event loop), or `null`
+   * for a child (its thread).
+   */
+  #port: MessagePort | null;
+  /** Tasks sent and not reported, in the order sent. */
+  #inflight: Task[] = [];
+  /** The last task of each batch in flight (its result ends the batch). */
+  #batchEnds = new Set<Task>();
+  /** Function keys whose reference it was sent. */
+  #seenFns = new Set<number>();
+  /** Functions it has loaded (it finished a task with them). */
+  #readyFns = new Set<number>();
+  #tasksDone = 0;
+  #batches = 0;
+  #alone = false;
+  #mark = 0;
+  #leaving = false;
+  #everCompleted = false;
+  #exited = false;
+  #initialized: boolean;
+
+  /**
+   * Starts a worker.
+   *
+   * @param opts How the pool's workers start.
+   * @param events Where its messages and exit go.
+   * @param refed Whether it keeps the program alive from the start.
+   */
+  constructor(opts: WorkerOptions, events: WorkerEvents, refed: boolean) {
+    const runtime = childRuntime();
+    this.name = `PoolWorker-${++workerCounter}`;
+    this.#key = runtime.key;
+    this.#events = events;
+    this.#initialized = opts.initializer === null;
+    this.settled = new Promise<void>((resolve) => (this.#onSettled = resolve));
+    const stateBuf = new SharedArrayBuffer(LANE_BYTES);
+    const transfer: Transferable[] = [];
+    const init: PoolInit = {
+      kind: "pool",
+      runtime,
+      parent: selfAsParent(),
+      name: this.name,
+      initializer: opts.initializer,
+      initargs: encodeShared(opts.initargs, transfer) as unknown[],
+      state: stateBuf,
+    };
+    if (opts.startMethod === "subprocess") {
+      this.#thread = spawnChild(init, {
+        permissions: opts.permissions,
+        resourceLimits: opts.resourceLimits,
+        modules: opts.modules,
+      });
+      this.#state = null;
+      this.#lane = null;
+      this.#port = null;
+    } else {
+      const channel = new MessageChannel();
+      this.#thread = spawnWorker(
+        init,
+        transfer,
+        opts.resourceLimits,
+        channel.port2,
+      );
+      this.#state = new Int32Array(stateBuf);
+      this.#lane = laneView(stateBuf);
+      this.#port = channel.port1;
+    }
+    if (!refed) this.#thread.unref();
+    this.#thread.on(
+      "message",
+      (m: PoolWorkerMessage) => events.message(this, m),
+    );
+    this.#thread.on("error", () => {
+      // Uncatchable failure (e.g. the memory limit): the exit event that
+      // follows does the bookkeeping.
+    });
+    this.#thread.once("exit", (code: number) => events.exit(this, code));
+  }
+
+  /** Tasks sent and not reported. */
+  get inflight(): number {
+    return this.#inflight.length;
+  }
+
+  /** Batches sent and not finished. */
+  get batches(): number {
+    return this.#batches;
+  }
+
+  /** Tasks it has finished. */
+  get tasksDone(): number {
+    return this.#tasksDone;
+  }
+
+  /**
+   * Whether it takes a batch in pipeline round `round` (it has `round`
+   * batches in flight, none of them a task that travels alone).
+   *
+   * @param round 0: an idle worker; 1: one with a batch in flight.
+   * @returns `true` when a batch may go to it now.
+   */
+  open(round: number): boolean {
+    return !this.#leaving && !this.#alone && this.#batches === round;
+  }
+
+  /** Whether its initializer has run (`true` when the pool has none). */
+  get initialized(): boolean {
+    return this.#initialized;
+  }
+
+  /** Its initializer ran ("ready"). */
+  markInitialized(): void {
+    this.#initialized = true;
+  }
+
+  /** When it last started or reported work, for timing tasks. */
+  get mark(): number {
+    return this.#mark;
+  }
+
+  /**
+   * Time since it last started or reported work, and a new mark.
+   *
+   * @param now `performance.now()`.
+   * @returns The elapsed milliseconds.
+   */
+  lap(now: number): number {
+    const elapsed = now - this.#mark;
+    this.#mark = now;
+    return elapsed;
+  }
+
+  /**
+   * Sends a batch: through the lane when it is one plain task for a
+   * spinning worker, else in a run message.
+   *
+   * @param batch The tasks, in order.
+   * @returns `undefined` when sent, else what `postMessage` threw (a
+   *   value that cannot be cloned; nothing was sent).
+   */
+  send(batch: Task[]): unknown {
+    if (this.#tryLane(batch)) return undefined;
+    const wire: WireTask[] = new Array(batch.length);
+    const transfer: Transferable[] = [];
+    const newFns: number[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const t = batch[i];
+      const fresh = !this.#seenFns.has(t.spec.fnKey);
+      if (fresh) {
+        this.#seenFns.add(t.spec.fnKey);
+        newFns.push(t.spec.fnKey);
+      }
+      if (t.transfer.length > 0) transfer.push(...t.transfer);
+      wire[i] = t.toWire(fresh);
+    }
+    try {
+      const msg: RunMessage = { t: "run", tasks: wire };
+      // deno-lint-ignore no-explicit-any
+      (this.#port ?? this.#thread).postMessage(msg, transfer as any[]);
+    } catch (err) {
+      for (const k of newFns) this.#seenFns.delete(k);
+      return err;
+    }
+    // A worker spinning on its lane goes back to its event loop for this.
+    if (this.#lane !== null) laneWake(this.#lane);
+    this.#track(batch);
+    return undefined;
+  }
+
+  /**
+   * Sends one plain task through a spinning worker's lane (see
+   * `lane.ts`); `false` when it does not qualify.
+   */
+  #tryLane(batch: Task[]): boolean {
+    const lane = this.#lane;
+    if (lane === null || batch.length !== 1 || this.#batches !== 0) {
+      return false;
+    }
+    const t = batch[0];
+    if (
+      t.alone || t.shared || t.wireKwargs !== undefined ||
+      t.spec.mode !== TaskMode.Apply || !this.#readyFns.has(t.spec.fnKey)
+    ) {
+      return false;
+    }
+    const seq = Atomics.load(lane.i32, Lane.RES_SEQ);
+    if (!laneOffer(lane, t.id, t.spec.fnKey, t.wireArgs)) return false;
+    this.#track(batch);
+    laneResult(lane, seq).then((res) => {
+      // null: the result comes by message (not plain JSON, or an error).
+      if (res === null || t.settled || t.worker !== this) return;
+      this.#events.message(this, {
+        t: "done",
+        results: [{ id: t.id, ok: true, value: res.value }],
+      });
+    });
+    return true;
+  }
+
+  #track(batch: Task[]): void {
+    for (const t of batch) {
+      t.worker = this;
+      this.#inflight.push(t);
+    }
+    if (this.#batches === 0) this.#mark = performance.now();
+    this.#batches++;
+    if (batch[0].alone) this.#alone = true;
+    this.#batchEnds.add(batch[batch.length - 1]);
+  }
+
+  /**
+   * Takes a reported task off the in-flight list.
+   *
+   * @param id The task's id.
+   * @returns The task, or `undefined` when it is not in flight here (a
+   *   late or duplicate report).
+   */
+  takeResult(id: number): Task | undefined {
+    // Results come in the order the tasks were sent (the head), except
+    // that a lane result may overtake a message.
+    const inflight = this.#inflight;
+    let task: Task | undefined;
+    if (inflight[0]?.id === id) {
+      task = inflight.shift();
+    } else {
+      const at = inflight.findIndex((t) => t.id === id);
+      if (at >= 0) task = inflight.splice(at, 1)[0];
+    }
+    if (task === undefined) return undefined;
+    this.#readyFns.add(task.spec.fnKey);
+    task.worker = null;
+    if (this.#batchEnds.delete(task)) {
+      this.#batches--;
+      this.#alone = false;
+    }
+    this.#tasksDone++;
+    this.#everCompleted = true;
+    return task;
+  }
+
+  /**
+   * Takes every task in flight (the pool fails or requeues them).
+   *
+   * @returns The tasks, in the order sent.
+   */
+  takeAll(): Task[] {
+    const tasks = this.#inflight;
+    this.#inflight = [];
+    this.#batchEnds.clear();
+    for (const t of tasks) t.worker = null;
+    return tasks;
+  }
+
+  /**
+   * Its thread ended: it is marked dead, and what it had in flight is
+   * handed back with the id of the task it was running.
+   *
+   * @returns The lost tasks and the running one's id (`-1`: unknown).
+   */
+  ended(): { lost: Task[]; current: number } {
+    this.#exited = true;
+    this.#onSettled();
+    this.#port?.close();
+    markDead(this.#key);
+    const lost = this.takeAll();
+    // A child shares no memory to say which task it was running: it is
+    // known only when a single task was in flight.
+    const current = this.#state !== null
+      ? Atomics.load(this.#state, STATE_CURRENT)
+      : lost.length === 1
+      ? lost[0].id
+      : -1;
+    return { lost, current };
+  }
+
+  /** Whether it shares memory with the pool (a worker thread). */
+  get sharesMemory(): boolean {
+    return this.#state !== null;
+  }
+
+  /**
+   * Whether it had started a task when it ended. Only a worker that died
+   * before it ever started one says the pool cannot work (a bad
+   * initializer or module); one that a task killed failed that task
+   * alone. A worker thread's CURRENT slot tells; a child says nothing
+   * until its first result.
+   *
+   * @param lost How many tasks it had in flight.
+   * @param hasInitializer Whether the pool has an initializer.
+   * @returns `true` when a task of its own ended it.
+   */
+  startedTask(lost: number, hasInitializer: boolean): boolean {
+    if (this.#everCompleted) return true;
+    return this.#state !== null
+      ? Atomics.load(this.#state, STATE_CURRENT) !== 0
+      : lost > 0 && !hasInitializer;
+  }
+
+  /** Set when the pool ends it on purpose; its exit is then not a loss. */
+  get leaving(): boolean {
+    return this.#leaving;
+  }
+
+  /**
+   * Keeps the program alive (or not) while it runs. One asked to stop
+   * keeps what {@linkcode retire} set.
+   *
+   * @param on Whether to keep it alive.
+   */
+  setRef(on: boolean): void {
+    if (this.#leaving) return;
+    on ? this.#thread.ref() : this.#thread.unref();
+  }
+
+  /**
+   * Takes it out of service and asks it to end.
+   *
+   * @returns The unsettled tasks it had in flight, to requeue.
+   */
+  retire(): Task[] {
+    if (this.#leaving) return [];
+    this.#leaving = true;
+    const back = this.takeAll().filter((t) => !t.settled);
+    if (this.#state === null) {
+      // A child: SIGTERM, then SIGKILL; it really ends.
+      void this.#thread.terminate();
+      return back;
+    }
+    this.#stopThread(this.#state);
+    return back;
+  }
+
+  /**
+   * A worker thread ends itself when asked (see `Process.terminate()` and
+   * `_launch/runner.ts`): `Worker.terminate()` would report it gone at
+   * once while a busy thread runs on. It stays in the pool (as
+   * `stopping`) until its "exit"; its late results are dropped (it has
+   * nothing in flight). One that does not end soon is reported.
+   */
+  #stopThread(state: Int32Array): void {
+    requestStop(this.#key);
+    try {
+      this.#thread.postMessage({ t: "stop" });
+    } catch {
+      // Its port is closed: it is ending already.
+    }
+    if (this.#lane !== null) laneWake(this.#lane);
+    // Held until it ends (a join() awaits that), or until it is reported:
+    // one that never stops must not keep the program alive.
+    this.#thread.ref();
+    const asked = performance.now();
+    const check = () => {
+      if (this.#exited) return;
+      // It took the stop and is ending: freeing a big heap or running
+      // unload handlers can take a while, but it is not stuck in a task.
+      if (
+        Atomics.load(state, STATE_CURRENT) === STATE_ENDING &&
+        performance.now() - asked < ENDING_GRACE_MS
+      ) {
+        Deno.unrefTimer(setTimeout(check, STOP_WARNING_MS));
+        return;
+      }
+      this.#thread.unref();
+      this.#onSettled();
+      console.warn(
+        `Warning: pool worker '${this.name}' was taken out of service but its thread is still running synchronous code, which Deno cannot interrupt; another worker took its place, and stats().stopping counts it until it ends. Use startMethod: "subprocess" for tasks that must be stoppable at any time.`,
+      );
+    };
+    Deno.unrefTimer(setTimeout(check, STOP_WARNING_MS));
+  }
+}
