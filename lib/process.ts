@@ -24,6 +24,7 @@ import {
 import { toFunctionRef } from "./_launch/shipping.ts";
 import { encodeShared } from "./_common/transfer.ts";
 import { deadlineFrom } from "./_common/timer.ts";
+import { describeCloneError, type SentValue } from "./_common/clone_error.ts";
 import {
   describe,
   optionalBoolean,
@@ -293,7 +294,7 @@ export class Process<A extends unknown[] = any[]> {
       });
     } catch (err) {
       markDead(runtime.key);
-      throw describeCloneError(err, this.#name, this.#args, ownFields);
+      throw explainCloneError(err, this.#name, this.#args, ownFields);
     }
     this.#key = runtime.key;
     this.#started = new StartedProcess(launched, {
@@ -530,41 +531,31 @@ export class Process<A extends unknown[] = any[]> {
   }
 }
 
-function describeCloneError(
+/**
+ * Names what could not be sent when a start threw `DataCloneError`: the
+ * first argument or field that does not clone alone.
+ */
+function explainCloneError(
   err: unknown,
   name: string,
   args: unknown[],
   fields: Record<string, unknown>,
 ): unknown {
   if (!(err instanceof Error) || err.name !== "DataCloneError") return err;
-  for (let i = 0; i < args.length; i++) {
-    try {
-      structuredClone(args[i]);
-    } catch (e) {
-      return new TypeError(
-        `Cannot start process '${name}': argument ${i} cannot be sent to another process: ${
-          (e as Error).message
-        }; pass structured-cloneable values`,
-        { cause: err },
-      );
-    }
-  }
-  for (const [k, v] of Object.entries(fields)) {
-    try {
-      structuredClone(v);
-    } catch (e) {
-      return new TypeError(
-        `Cannot start process '${name}': field '${k}' cannot be sent to another process: ${
-          (e as Error).message
-        }; keep fields structured-cloneable`,
-        { cause: err },
-      );
-    }
-  }
-  return new TypeError(
-    `Cannot start process '${name}': its arguments cannot be sent to another process: ${err.message}`,
-    { cause: err },
-  );
+  const sent: SentValue[] = [
+    ...args.map((a, i): SentValue => [`argument ${i}`, a]),
+    ...Object.entries(fields).map(([k, v]): SentValue => [`field '${k}'`, v]),
+  ];
+  return describeCloneError(err, sent, (what, why) => {
+    const advice = what === null
+      ? ""
+      : what.startsWith("field")
+      ? "; keep fields structured-cloneable"
+      : "; pass structured-cloneable values";
+    return `Cannot start process '${name}': ${
+      what ?? "its arguments"
+    } cannot be sent to another process: ${why}${advice}`;
+  });
 }
 
 /** The object `currentProcess()` returns, once made. */

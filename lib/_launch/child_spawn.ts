@@ -259,6 +259,3 @@ export function spawnChild(
   }
   return new ChildThread(child, listener, address, initFrame, peer, sync);
 }
-
-// The pool engine still names the interface here until it calls launch().
-export type { ProcessThread } from "./launch.ts";
