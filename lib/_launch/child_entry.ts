@@ -20,11 +20,16 @@ import "../../mod.ts";
 import { encodeFrame, FrameChannel } from "./frames.ts";
 import type { PoolInit, ProcessInit, RunMessage } from "./protocol.ts";
 import { runChild } from "./runner.ts";
+import { runProcess } from "./run_process.ts";
+import { markRegistryLoaded, servePool } from "./run_pool.ts";
 import { connectServed, onServedReply } from "../_served/proxy.ts";
 import type { ServedReply } from "../_served/spec.ts";
 
 /** Slots of the liveness table (as `_common/runtime.ts` makes it). */
 const TABLE_SLOTS = 1 << 16;
+
+// This entry loaded the registry (`mod.ts`) above.
+markRegistryLoaded();
 
 const realExit: (code?: number) => never = Deno.exit;
 const stdin = Deno.stdin;
@@ -95,5 +100,5 @@ function start(wire: ProcessInit | PoolInit): Promise<void> {
       listener = fn;
       for (const m of early.splice(0)) fn(m);
     },
-  });
+  }, { runProcess, servePool });
 }

@@ -47,11 +47,23 @@ let registry: Promise<unknown> | null = null;
 /** Whether {@linkcode registry} has loaded. */
 let registryReady = false;
 
+/**
+ * Where the registry is: not a literal, so that Deno does not load its
+ * graph with the worker's entry (`_launch/entry.ts` names it for
+ * `deno cache`).
+ */
+const REGISTRY = new URL("../../mod.ts", import.meta.url).href;
+
 function loadRegistry(): Promise<unknown> {
-  // A literal specifier: `deno cache` fetches it with the entry.
-  return registry ??= import("../../mod.ts").then(() => {
+  return registry ??= import(REGISTRY).then(() => {
     registryReady = true;
   });
+}
+
+/** Says the entry has loaded the registry already (a `deno` child's). */
+export function markRegistryLoaded(): void {
+  registry = Promise.resolve();
+  registryReady = true;
 }
 
 /**

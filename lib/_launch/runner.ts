@@ -6,9 +6,10 @@
  * (`_launch/child_entry.ts`, a `deno` OS process) are thin shells that
  * hand this module their init data and a {@linkcode RunnerPort}.
  *
- * A child loads only what it needs before it can run: the process or
- * pool part is imported when the init says which (literal specifiers, so
- * `deno cache` still fetches both). The user's modules are imported
+ * The entry hands it the two parts a child may run ({@linkcode ChildParts}),
+ * so that each entry decides what it loads up front: a worker thread's
+ * entry loads the pool loop with it and the process part only for a
+ * process. The user's modules are imported
  * later, as dependencies, so `import.meta.main` is false in them and the
  * main program's guarded code does not run again here.
  *
@@ -51,6 +52,14 @@ export interface RunnerPort {
   startMethod: StartMethod;
 }
 
+/** What a child may run: a process's target, or a pool worker's loop. */
+export interface ChildParts {
+  /** Runs a process's target and exits (`run_process.ts`). */
+  runProcess(init: ProcessInit): Promise<void>;
+  /** Serves a pool's tasks (`run_pool.ts`). */
+  servePool(init: PoolInit, port: RunnerPort): void;
+}
+
 /**
  * Runs this child: joins the program tree, installs the crash and exit
  * handlers, then runs the process's target (and exits) or serves pool
@@ -58,12 +67,14 @@ export interface RunnerPort {
  *
  * @param init What the parent sent (`workerData`, or the init frame).
  * @param parent The channel to the parent.
+ * @param parts What it may run.
  * @returns A promise that settles once a process target finished (the
  *   child then exits) or the pool loop is set up.
  */
 export async function runChild(
   init: ProcessInit | PoolInit,
   parent: RunnerPort,
+  parts: ChildParts,
 ): Promise<void> {
   setExitInit(init);
   joinRuntime(init.runtime);
@@ -93,9 +104,6 @@ export async function runChild(
     reportCrash(event.reason);
   });
 
-  if (init.kind === "process") {
-    await (await import("./run_process.ts")).runProcess(init);
-  } else {
-    (await import("./run_pool.ts")).servePool(init, parent);
-  }
+  if (init.kind === "process") await parts.runProcess(init);
+  else parts.servePool(init, parent);
 }

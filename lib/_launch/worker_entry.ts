@@ -5,9 +5,13 @@
  * messages come over its own task port (see `_launch/worker_spawn.ts`), which the
  * runner can also read synchronously between batches.
  *
- * It imports only what every worker needs; the runner loads the rest
- * (the process or pool part, the registry of shareable primitives) when
- * the worker needs it, so a pool worker is ready sooner.
+ * It loads only what a pool worker needs before its first task: the
+ * runner and the pool loop. A `Process`'s part (`run_process.ts`, with
+ * `process.ts`, `queue.ts` and the primitives) and the registry of
+ * shareable primitives load when needed, through specifiers Deno does not
+ * follow ahead (a literal `import("…")` would make Deno fetch and parse
+ * its whole graph with this entry). `_launch/entry.ts` names them
+ * literally for `deno cache`.
  *
  * @module
  */
@@ -19,8 +23,13 @@ import {
 } from "node:worker_threads";
 import type { RunMessage, StopMessage } from "./protocol.ts";
 import { runChild } from "./runner.ts";
+import { servePool } from "./run_pool.ts";
 import { stopNow } from "./run_exit.ts";
 import type { WorkerData } from "./worker_spawn.ts";
+import type * as RunProcess from "./run_process.ts";
+
+/** Not a literal, so that Deno does not load it with this entry. */
+const RUN_PROCESS = new URL("./run_process.ts", import.meta.url).href;
 
 const port = parentPort!;
 const init = workerData as WorkerData;
@@ -42,4 +51,8 @@ await runChild(init, {
   receiveSync: taskPort === undefined
     ? undefined
     : () => receiveMessageOnPort(taskPort)?.message as RunMessage | undefined,
+}, {
+  runProcess: async (init) =>
+    await (await import(RUN_PROCESS) as typeof RunProcess).runProcess(init),
+  servePool,
 });
