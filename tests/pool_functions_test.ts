@@ -1,7 +1,12 @@
 // The pool's function cache (lib/_pool/functions.ts): an inline arrow
 // written at the call site is a fresh object per call; the pool must ship
 // it once, not once per call, and remember a bounded number of functions.
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
 import { Pool, type PoolOptions, ProcessError } from "../mod.ts";
 import { ENGINE, type Engine, type TaskSpec } from "../lib/_pool/interface.ts";
 import { FUNCTION_CACHE_SIZE, FunctionCache } from "../lib/_pool/functions.ts";
@@ -97,4 +102,27 @@ Deno.test("Pool runs many fresh inline arrows on real workers", async () => {
   const err = await pool.apply(boom, [3]).catch((e) => e);
   assert(err instanceof ProcessError);
   assertStringIncludes(err.message, "boom");
+});
+
+Deno.test("Pool gives { module, name } references one key per module and name", async () => {
+  const engine = new RecordingEngine();
+  const pool = new Pool({ processes: 1, [ENGINE]: engine } as PoolOptions);
+  const module = new URL("./testdata/tasks.ts", import.meta.url);
+  for (let i = 0; i < 100; i++) {
+    await pool.apply({ module, name: "square" }, [i]);
+    await pool.apply({ module: module.href, name: "add" }, [i, 1]);
+  }
+  const keys = new Set(engine.specs.map((s) => s.fnKey));
+  assertEquals(keys.size, 2);
+  assertEquals(engine.specs[0].fn.name, "square");
+  assertEquals(engine.specs[0].fn.byName, true);
+  assertEquals(engine.specs[1].label, "add");
+  // Not a function nor a reference: the error says what was expected.
+  await assertRejects(
+    () => pool.apply(42 as unknown as () => void),
+    TypeError,
+    "expected a function or { module, name }",
+  );
+  pool.terminate();
+  await pool.join();
 });

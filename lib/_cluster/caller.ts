@@ -42,7 +42,7 @@ import { HostRunner, type LocalPoolOptions, STREAM_TTL } from "./host.ts";
 const ENTRY_TASKS = 32;
 
 /** What the caller engine needs. */
-export interface CallerOptions {
+interface CallerOptions {
   /** Broker URL. */
   broker: string;
   /** Cluster name. */
@@ -516,7 +516,7 @@ export class CallerEngine implements Engine {
  * @param cmd A connection.
  * @param tasks The task stream's key.
  */
-export async function ensureGroup(cmd: Broker, tasks: string): Promise<void> {
+async function ensureGroup(cmd: Broker, tasks: string): Promise<void> {
   try {
     await cmd.send(["XGROUP", "CREATE", tasks, GROUP, "0", "MKSTREAM"]);
   } catch (err) {

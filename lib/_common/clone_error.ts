@@ -7,7 +7,7 @@
  */
 
 /** A value that was sent, with the words that name it ("argument 0"). */
-export type SentValue = readonly [what: string, value: unknown];
+type SentValue = readonly [what: string, value: unknown];
 
 /**
  * Explains a failed send: the first of `values` that cannot be cloned

@@ -70,8 +70,8 @@ export interface BatchContext {
   pending: number;
   /** Tasks a worker runs before it is replaced (`null`: no limit). */
   maxTasksPerChild: number | null;
-  /** `performance.now()`. */
-  now: number;
+  /** The time (`performance.now()` when omitted). */
+  now?: number;
 }
 
 /**
@@ -106,7 +106,8 @@ export function batchLimit(worker: WorkerLoad, ctx: BatchContext): number {
  * again when its current batch ends).
  */
 function fairShare(worker: WorkerLoad, ctx: BatchContext): number {
-  const { avgTaskMs: avg, queued, now } = ctx;
+  const { avgTaskMs: avg, queued } = ctx;
+  const now = ctx.now ?? performance.now();
   let total = queued * avg;
   let live = ctx.pending;
   for (const w of ctx.workers) {
@@ -130,7 +131,7 @@ function remainingMs(worker: WorkerLoad, now: number, avg: number): number {
 }
 
 /** What the policy needs to know of a queued task. */
-export interface Batchable {
+interface Batchable {
   /** Settled while queued (cancelled): skipped. */
   readonly settled: boolean;
   /** Travels alone, to an idle worker. */

@@ -217,7 +217,7 @@ export class PoolEngine implements Engine {
     for (let round = 0; round < rounds; round++) {
       const open: PoolWorker[] = [];
       for (const w of this.#workers) if (w.open(round)) open.push(w);
-      for (let i = 0; i < open.length; i++) {
+      for (let i = 0; i < open.length && this.#queue.length > 0; i++) {
         const worker = open[i];
         const limit = batchLimit(worker, {
           avgTaskMs: this.#clock.avgMs,
@@ -226,7 +226,6 @@ export class PoolEngine implements Engine {
           workers: this.#workers,
           pending: this.#pending,
           maxTasksPerChild: this.#opts.maxTasksPerChild,
-          now: performance.now(),
         });
         const batch = takeBatch(this.#queue, limit, worker.batches > 0);
         if (batch.length > 0) this.#send(worker, batch);

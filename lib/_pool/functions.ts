@@ -19,7 +19,7 @@ import { toFunctionRef } from "../_launch/shipping.ts";
 export const FUNCTION_CACHE_SIZE = 1024;
 
 /** A function as a pool ships it. */
-export interface ShippedFunction {
+interface ShippedFunction {
   /** Same reference, same key; a new key is never an old one. */
   key: number;
   /** How a worker finds the function. */
@@ -57,17 +57,33 @@ export class FunctionCache {
    * @throws {TypeError} When `func` cannot be shipped.
    */
   get(func: unknown): ShippedFunction {
-    const fn = typeof func === "function";
-    if (fn) {
-      const hit = this.#byIdentity.get(func);
-      if (hit !== undefined) return hit;
+    if (typeof func === "function") {
+      let hit = this.#byIdentity.get(func);
+      if (hit === undefined) {
+        const ref = toFunctionRef(func, this.#module, "task function");
+        hit = this.#entry(
+          `f\u0000${ref.name}\u0000${
+            ref.modules.join("\u0000")
+          }\u0000${ref.source}`,
+          () => ref,
+        );
+        this.#byIdentity.set(func, hit);
+      }
+      return hit;
     }
-    const ref = toFunctionRef(func, this.#module, "task function");
-    const id = `${ref.byName}\u0000${ref.name}\u0000${
-      ref.modules.join("\u0000")
-    }\u0000${ref.source}`;
+    const make = () => toFunctionRef(func, this.#module, "task function");
+    // Neither a function nor an object: this throws the error that says so.
+    if (func === null || typeof func !== "object") make();
+    // `{ module, name }`, often a fresh literal per call: its fields name it.
+    const { module, name } = func as { module?: unknown; name?: unknown };
+    return this.#entry(`o\u0000${String(module)}\u0000${String(name)}`, make);
+  }
+
+  /** The entry under `id`, made from `make()`'s reference when missing. */
+  #entry(id: string, make: () => FunctionRef): ShippedFunction {
     let hit = this.#byRef.get(id);
     if (hit === undefined) {
+      const ref = make();
       hit = { key: this.#nextKey++, ref, label: ref.name || "anonymous" };
       if (this.#byRef.size >= FUNCTION_CACHE_SIZE) {
         this.#byRef.delete(this.#byRef.keys().next().value!);
@@ -77,7 +93,6 @@ export class FunctionCache {
       this.#byRef.delete(id);
     }
     this.#byRef.set(id, hit);
-    if (fn) this.#byIdentity.set(func, hit);
     return hit;
   }
 }

@@ -44,13 +44,13 @@ export const Lane = {
 } as const;
 
 /** Lane states. */
-export const LaneState = { EventLoop: 0, Spinning: 1, Claimed: 2 } as const;
+const LaneState = { EventLoop: 0, Spinning: 1, Claimed: 2 } as const;
 
 /** Bytes for a request or a result (each has half). */
 const AREA = 64 * 1024;
 
 /** How long an idle worker spins on its lane before it sleeps. */
-export const SPIN_MS = 0.2;
+const SPIN_MS = 0.2;
 
 /** How long the parent spins for a lane result before it sleeps. */
 const PARENT_SPIN_MS = 0.03;
@@ -94,7 +94,7 @@ export function laneView(buf: SharedArrayBuffer): LaneView {
  * @param depth How deep to look before giving up.
  * @returns `true` when JSON carries it exactly.
  */
-export function isPlainJson(value: unknown, depth = 8): boolean {
+function isPlainJson(value: unknown, depth = 8): boolean {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -214,7 +214,7 @@ export type LaneOutcome =
  * returned synchronously, or `"async"` when it returned a promise (the
  * runner then reports the outcome by message itself).
  */
-export type LaneRunner = (
+type LaneRunner = (
   id: number,
   fn: number,
   args: unknown[],

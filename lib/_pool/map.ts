@@ -11,7 +11,7 @@ import type { MapOptions } from "./options.ts";
 import { ProgressBar, type ProgressOutcome } from "./progress.ts";
 
 /** Submits one chunk of a map call; settles with the chunk's results. */
-export type SubmitChunk = (
+type SubmitChunk = (
   chunk: unknown[],
   opts: { signal?: AbortSignal; timeout?: number },
 ) => Promise<unknown>;

@@ -12,7 +12,7 @@
  */
 
 /** Shortest time between two redraws, in milliseconds (~10 per second). */
-export const REDRAW_MS = 100;
+const REDRAW_MS = 100;
 
 /** Where a bar draws: stderr, or a test's stand-in. */
 export interface ProgressSink {
@@ -30,7 +30,7 @@ export type ProgressOutcome = "done" | "failed" | "cancelled";
 const encoder = new TextEncoder();
 
 /** The process's stderr as a {@linkcode ProgressSink}. */
-export function stderrSink(): ProgressSink {
+function stderrSink(): ProgressSink {
   const isTerminal = Deno.stderr.isTerminal();
   return {
     isTerminal,
@@ -161,7 +161,7 @@ export class ProgressBar {
 }
 
 /** `0.4567` → `" 45%"`: fixed width so the line does not jitter. */
-export function formatPercent(fraction: number): string {
+function formatPercent(fraction: number): string {
   return `${Math.floor(fraction * 100)}%`.padStart(4);
 }
 
