@@ -23,7 +23,6 @@ import {
   LANE_BYTES,
   laneClearWake,
   type LaneOutcome,
-  type LaneRunner,
   laneServe,
   type LaneView,
   laneView,
@@ -93,7 +92,7 @@ class TaskLoop {
   #ready = false;
   #scheduled = false;
   readonly #drainNow = () => this.#drain();
-  readonly #runLaneTask: LaneRunner = (id, key, args) =>
+  readonly #runLaneTask = (id: number, key: number, args: unknown[]) =>
     this.#runLane(id, key, args);
   readonly #sendOutcomeNow = (id: number, outcome: LaneOutcome) =>
     this.#sendOutcome(id, outcome);
