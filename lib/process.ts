@@ -24,7 +24,7 @@ import {
 import { toFunctionRef } from "./_launch/shipping.ts";
 import { encodeShared } from "./_common/transfer.ts";
 import { deadlineFrom } from "./_common/timer.ts";
-import { describeCloneError, type SentValue } from "./_common/clone_error.ts";
+import { describeCloneError } from "./_common/clone_error.ts";
 import {
   describe,
   optionalBoolean,
@@ -542,9 +542,9 @@ function explainCloneError(
   fields: Record<string, unknown>,
 ): unknown {
   if (!(err instanceof Error) || err.name !== "DataCloneError") return err;
-  const sent: SentValue[] = [
-    ...args.map((a, i): SentValue => [`argument ${i}`, a]),
-    ...Object.entries(fields).map(([k, v]): SentValue => [`field '${k}'`, v]),
+  const sent = [
+    ...args.map((a, i) => [`argument ${i}`, a] as const),
+    ...Object.entries(fields).map(([k, v]) => [`field '${k}'`, v] as const),
   ];
   return describeCloneError(err, sent, (what, why) => {
     const advice = what === null
