@@ -11,7 +11,8 @@
  * - latency/apply: one `await pool.apply(noop)` at a time.
  * - startup: `new Pool(2)` to the first result, next to the platform's
  *   floor: an empty `node:worker_threads` worker's start to its first
- *   message (`bench/_empty_worker.ts`). The difference is ours.
+ *   message (`bench/_empty_worker.ts`). The difference is ours. Only that
+ *   span is timed, not the teardown after it.
  * - big: `await pool.apply(byteLength, [new Uint8Array(16 MiB)])`, the
  *   array copied (not transferred) to the worker.
  */
@@ -103,9 +104,11 @@ if (parentProcess() === null) {
     group: "startup",
     baseline: true,
     n: 20,
-    async fn() {
+    async fn(b) {
+      b.start();
       const w = new NodeWorker(EMPTY_WORKER);
       await new Promise((resolve) => w.once("message", resolve));
+      b.end();
       await w.terminate();
     },
   });
@@ -114,9 +117,11 @@ if (parentProcess() === null) {
     name: "startup: new Pool(2) to first result",
     group: "startup",
     n: 20,
-    async fn() {
+    async fn(b) {
+      b.start();
       const p = new Pool(2, { module: HERE });
       await p.apply(noop, [1]);
+      b.end();
       p.terminate();
       await p.join();
     },
