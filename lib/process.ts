@@ -9,12 +9,7 @@
 import { threadId } from "node:worker_threads";
 import { ValueError } from "./errors.ts";
 import type { FunctionRef, ProcessInit } from "./_launch/protocol.ts";
-import {
-  childRuntime,
-  currentKey,
-  isAlive as keyAlive,
-  markDead,
-} from "./_common/runtime.ts";
+import { childRuntime, currentKey, markDead } from "./_common/runtime.ts";
 import {
   checkNotBootstrapping,
   kAsChildSelf,
@@ -37,6 +32,7 @@ import { StartedProcess } from "./_launch/started.ts";
 import { checkStartMethod, type StartMethod } from "./_common/start_method.ts";
 import type { ProcessOptions } from "./_launch/process_options.ts";
 
+export { cpuCount, type ParentProcess, parentProcess } from "./_common/self.ts";
 export type {
   ProcessArgs,
   ProcessKwargs,
@@ -584,43 +580,6 @@ export function currentProcess(): Process {
   return currentSelf;
 }
 
-/** What `parentProcess()` tells about the parent. */
-export interface ParentProcess {
-  /** The parent's name. */
-  readonly name: string;
-  /** The parent's OS pid. */
-  readonly pid: number;
-  /** The parent's thread id (0 for the root program). */
-  readonly ident: number;
-  /** Whether the parent is a daemon. */
-  readonly daemon: boolean;
-  /** Whether the parent is still running. */
-  isAlive(): boolean;
-}
-
-/**
- * The parent of this process, or `null` in the root program.
- *
- * @returns The parent's description.
- *
- * @example Usage
- * ```ts
- * import { parentProcess } from "@seed/multiprocessing";
- * console.log(parentProcess()); // null in the main program
- * ```
- */
-export function parentProcess(): ParentProcess | null {
-  const p = self.parent;
-  if (p === null) return null;
-  return {
-    name: p.name,
-    pid: p.pid,
-    ident: p.ident,
-    daemon: p.daemon,
-    isAlive: () => keyAlive(p.key),
-  };
-}
-
 /**
  * The children of this process that have started and not ended yet.
  *
@@ -634,20 +593,4 @@ export function parentProcess(): ParentProcess | null {
  */
 export function activeChildren(): Process[] {
   return [...children].filter((p) => p.isAlive());
-}
-
-/**
- * The number of logical CPUs (`navigator.hardwareConcurrency`), the
- * default size of a `Pool`.
- *
- * @returns The CPU count.
- *
- * @example Usage
- * ```ts
- * import { cpuCount } from "@seed/multiprocessing";
- * console.log(cpuCount() >= 1); // true
- * ```
- */
-export function cpuCount(): number {
-  return navigator.hardwareConcurrency || 1;
 }
