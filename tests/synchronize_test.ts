@@ -88,22 +88,38 @@ Deno.test("Lock.lock() returns a guard that releases once", async () => {
   assertEquals(lock.locked(), false);
 });
 
-Deno.test("Lock rejects bad timeouts and block flags", async () => {
-  const lock = new mp.Lock();
-  assertThrows(
-    // deno-lint-ignore no-explicit-any
-    () => lock.acquireSync({ timeout: "1" as any }),
-    TypeError,
-    `'timeout' must be a number of seconds, got the string "1"`,
-  );
-  await assertRejects(
-    // deno-lint-ignore no-explicit-any
-    () => lock.acquire({ block: "no" as any }),
-    TypeError,
-    `'block' must be true or false, got the string "no"`,
-  );
-  assertThrows(() => lock.acquireSync({ timeout: NaN }), TypeError, "NaN");
-  assertEquals(lock.locked(), false);
+Deno.test("Lock, RLock and Semaphore reject bad timeouts and block flags, also when they need not wait", async () => {
+  for (const p of [new mp.Lock(), new mp.RLock(), new mp.Semaphore(1)]) {
+    assertThrows(
+      // deno-lint-ignore no-explicit-any
+      () => p.acquireSync({ timeout: "1" as any }),
+      TypeError,
+      `'timeout' must be a number of seconds, got the string "1"`,
+    );
+    await assertRejects(
+      // deno-lint-ignore no-explicit-any
+      () => p.acquire({ block: "no" as any }),
+      TypeError,
+      `'block' must be true or false, got the string "no"`,
+    );
+    assertThrows(() => p.acquireSync({ timeout: NaN }), TypeError, "NaN");
+    // Nothing was taken by the refused calls.
+    assertEquals(p.locked(), false);
+  }
+  // A re-entry checks them too.
+  const rlock = new mp.RLock();
+  rlock.acquireSync();
+  assertThrows(() => rlock.acquireSync({ timeout: NaN }), TypeError, "NaN");
+  rlock.release();
+  assertEquals(rlock.locked(), false);
+});
+
+Deno.test("Lock, RLock and Semaphore share one base, SemLock, as in CPython", () => {
+  for (const p of [new mp.Lock(), new mp.RLock(), new mp.BoundedSemaphore()]) {
+    assert(p instanceof mp.SemLock);
+  }
+  assert(!(new mp.RLock() instanceof mp.Lock));
+  assert(!(new mp.Lock() instanceof mp.RLock));
 });
 
 Deno.test("Negative timeouts do not wait, as in Python: Lock, Semaphore, Event, Condition", async () => {
@@ -254,6 +270,16 @@ Deno.test("Semaphore counts, times out and releases n", async () => {
   assertEquals(s.getValue(), 3);
   assertThrows(() => s.release(0), RangeError);
   assertThrows(() => new mp.Semaphore(-1), RangeError);
+});
+
+Deno.test("Semaphore.locked() tells whether an acquire would wait; ownerDied stays false", () => {
+  const s = new mp.Semaphore(1);
+  assertEquals(s.locked(), false);
+  s.acquireSync();
+  assertEquals(s.locked(), true);
+  assertEquals(s.ownerDied, false);
+  s.release();
+  assertEquals(s.locked(), false);
 });
 
 Deno.test("Semaphore.acquire() wakes when another task releases", async () => {

@@ -25,6 +25,11 @@ import { waitAsync, waitSync } from "./wait.ts";
 export interface Wait {
   /** The slot to watch. */
   slot: number;
+  /**
+   * The slots `slot` is in, when not the driver's own (a condition wait
+   * also waits for its lock).
+   */
+  array?: Int32Array;
   /** The value that means "keep sleeping". */
   expected: number;
   /** When to wake anyway (`performance.now()` ms). */
@@ -82,7 +87,7 @@ export function driveSync<T>(
     }
     let inTime: boolean;
     try {
-      inTime = waitSync(i32, w.slot, w.expected, w.deadline);
+      inTime = waitSync(w.array ?? i32, w.slot, w.expected, w.deadline);
     } catch (e) {
       // Let the wait loop give back its counts and locks, then rethrow.
       r = steps.throw(e);
@@ -112,7 +117,13 @@ export async function driveAsync<T>(
     const w = r.value;
     let inTime: boolean;
     try {
-      inTime = await waitAsync(i32, w.slot, w.expected, w.deadline, signal);
+      inTime = await waitAsync(
+        w.array ?? i32,
+        w.slot,
+        w.expected,
+        w.deadline,
+        signal,
+      );
     } catch (e) {
       // Let the wait loop give back its counts and locks, then rethrow.
       r = steps.throw(e);
@@ -121,4 +132,29 @@ export async function driveAsync<T>(
     r = steps.next(inTime);
   }
   return r.value;
+}
+
+/**
+ * The simplest wait loop: sleeps until `i32[slot]` no longer holds
+ * `expected` or the deadline passes. Wakes may be spurious, so it looks
+ * again after each.
+ *
+ * @param i32 The slots.
+ * @param slot The slot to watch.
+ * @param expected The value that means "keep sleeping".
+ * @param deadline A `performance.now()` deadline, or `Infinity`.
+ * @returns Whether the slot changed (`false`: the deadline passed first).
+ */
+export function* waitWhile(
+  i32: Int32Array,
+  slot: number,
+  expected: number,
+  deadline: number,
+): Steps<boolean> {
+  while (Atomics.load(i32, slot) === expected) {
+    if (!(yield { slot, expected, deadline, array: i32 })) {
+      return Atomics.load(i32, slot) !== expected;
+    }
+  }
+  return true;
 }
