@@ -32,7 +32,7 @@
  * @module
  */
 
-import { setOwn } from "../_common/transfer.ts";
+import { setOwn } from "../_common/walk.ts";
 
 /** A server's TCP address: `[hostname, port]`. */
 export type Address = [hostname: string, port: number];
