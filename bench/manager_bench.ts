@@ -14,12 +14,8 @@
 
 import { deserialize, serialize } from "node:v8";
 import * as mp from "../mod.ts";
-import {
-  decodeValue,
-  encodeValue,
-  messageFrame,
-  parseMessage,
-} from "../lib/_manager/wire.ts";
+import { messageFrame, parseMessage } from "../lib/_manager/wire.ts";
+import { decodeValue, encodeValue } from "../lib/_manager/values.ts";
 import { roundTrips } from "../tests/testdata/manager_bench_tasks.ts";
 
 const TASKS = new URL(

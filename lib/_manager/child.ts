@@ -16,7 +16,8 @@
  */
 
 import type { ServerOptions } from "./server.ts";
-import { type Address, toBase64 } from "./wire.ts";
+import type { Address } from "./wire.ts";
+import { toBase64 } from "./values.ts";
 import type { ResourceLimits } from "../_launch/worker_spawn.ts";
 import {
   checkCanStart,

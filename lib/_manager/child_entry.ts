@@ -13,7 +13,7 @@
  */
 
 import { logUncaughtErrors, ManagerServer } from "./server.ts";
-import { fromBase64 } from "./wire.ts";
+import { fromBase64 } from "./values.ts";
 
 logUncaughtErrors();
 

@@ -26,22 +26,19 @@ import {
 import { settlesWithin } from "../_common/timer.ts";
 import {
   type Address,
-  clientHandshake,
-  decodeValue,
   DEFAULT_MAX_FRAME,
-  encodeValue,
-  FrameReader,
-  FrameWriter,
   HANDSHAKE_MAX_FRAME,
   HANDSHAKE_TIMEOUT_MS,
   isResponse,
   messageFrame,
   parseMessage,
   type RefData,
-  toBase64,
   type TypeId,
   type WireError,
 } from "./wire.ts";
+import { decodeValue, encodeValue, fromBase64, toBase64 } from "./values.ts";
+import { FrameReader, FrameWriter } from "./frames.ts";
+import { clientHandshake } from "./handshake.ts";
 
 /** Which server: its address and key. One instance per server per process. */
 export class ServerId {
@@ -84,31 +81,49 @@ export class ServerId {
   }
 }
 
-/** How proxies are told apart and made; set once by `manager.ts`. */
-export interface ProxyHooks {
-  /** The server, id and type of a proxy, or undefined for other objects. */
-  refOf(
-    value: object,
-  ): { server: ServerId; id: number; typeid: TypeId } | undefined;
-  /** Makes a proxy. */
+/** What a proxy stands for: its server, its object's id and type. */
+export interface ProxyRef {
+  /** The server holding the object. */
+  readonly server: ServerId;
+  /** The object's id on that server. */
+  readonly id: number;
+  /** The object's type. */
+  readonly typeid: TypeId;
+}
+
+/**
+ * How proxies are told apart and made. The proxies module passes it with
+ * every call, so that this module needs no import of the proxy classes.
+ */
+export interface ProxyCodec {
+  /** What a proxy stands for, or undefined for other objects. */
+  refOf(value: object): ProxyRef | undefined;
+  /** Makes a proxy (for a reference in a result). */
   make(server: ServerId, id: number, typeid: TypeId): unknown;
 }
 
-let hooks: ProxyHooks | undefined;
-
-/**
- * Sets how proxies are told apart and made.
- *
- * @param h The hooks.
- */
-export function setProxyHooks(h: ProxyHooks): void {
-  hooks = h;
+/** A call to make: method `m` of object `o`, with its arguments. */
+export interface Call {
+  /** The object id (`0`: the server itself). */
+  o: number;
+  /** The method. */
+  m: string;
+  /** The arguments. */
+  args: unknown[];
+  /** What the call does, for error messages ("call 'get' on …"). */
+  label: string;
+  /** How proxies in the arguments and the result cross. */
+  codec: ProxyCodec;
 }
 
-function encodeFor(server: ServerId, value: unknown): unknown {
+function encodeFor(
+  server: ServerId,
+  value: unknown,
+  codec: ProxyCodec,
+): unknown {
   return encodeValue(value, {
     ref(o: object): RefData | undefined {
-      const r = hooks!.refOf(o);
+      const r = codec.refOf(o);
       if (r === undefined) return undefined;
       if (r.server === server) return { id: r.id, typeid: r.typeid };
       return {
@@ -146,6 +161,7 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
   label: string;
+  codec: ProxyCodec;
 }
 
 const connections = new Map<string, Promise<Connection>>();
@@ -209,11 +225,12 @@ class Connection {
     return this.#ended;
   }
 
-  send(o: number, m: string, args: unknown[], label: string): Promise<unknown> {
+  send({ o, m, args, label, codec }: Call): Promise<unknown> {
     let frame: Uint8Array;
     const i = this.#next++;
     try {
-      frame = messageFrame({ i, o, m, a: encodeFor(this.server, args) });
+      const a = encodeFor(this.server, args, codec);
+      frame = messageFrame({ i, o, m, a });
     } catch (err) {
       return Promise.reject(err);
     }
@@ -229,20 +246,23 @@ class Connection {
     if (this.#ended) return Promise.reject(lost(this.server, label));
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.#conn.ref();
-      this.#pending.set(i, { resolve, reject, label });
+      this.#pending.set(i, { resolve, reject, label, codec });
       this.#writer.send(frame);
     });
   }
 
-  async #read(reader: FrameReader): Promise<void> {
-    const decodeHooks = {
+  #decode(data: unknown, codec: ProxyCodec): unknown {
+    return decodeValue(data, {
       ref: (d: RefData): unknown => {
         const server = d.address === undefined
           ? this.server
-          : ServerId.of(d.address, fromBase64Key(d.authkey!));
-        return hooks!.make(server, d.id, d.typeid);
+          : ServerId.of(d.address, fromBase64(d.authkey!));
+        return codec.make(server, d.id, d.typeid);
       },
-    };
+    });
+  }
+
+  async #read(reader: FrameReader): Promise<void> {
     try {
       for (;;) {
         const frames = await reader.next();
@@ -259,7 +279,7 @@ class Connection {
           } else {
             let v: unknown;
             try {
-              v = decodeValue(msg.v, decodeHooks);
+              v = this.#decode(msg.v, p.codec);
             } catch (err) {
               p.reject(err);
               continue;
@@ -299,13 +319,6 @@ class Connection {
     this.#end();
     await this.#reading;
   }
-}
-
-function fromBase64Key(text: string): Uint8Array {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }
 
 function lost(server: ServerId, label: string): EOFError {
@@ -423,36 +436,27 @@ function reconnect(
 }
 
 /**
- * Calls method `m` of object `o` on `server`.
+ * Makes a call on `server`, connecting first if needed.
  *
  * @param server Which server.
- * @param o The object id (`0`: the server itself).
- * @param m The method.
- * @param args The arguments.
- * @param label What the call does, for error messages ("call 'get' on …").
+ * @param c The call.
  * @returns The result.
  * @throws {EOFError} When the manager shut down or is gone.
  */
-export async function call(
-  server: ServerId,
-  o: number,
-  m: string,
-  args: unknown[],
-  label: string,
-): Promise<unknown> {
-  if (shutDown.has(server.key)) throw closedHere(server, label);
-  let c: Connection;
+export async function call(server: ServerId, c: Call): Promise<unknown> {
+  if (shutDown.has(server.key)) throw closedHere(server, c.label);
+  let conn: Connection;
   try {
-    c = await connection(server);
+    conn = await connection(server);
   } catch (err) {
     if (err instanceof Deno.errors.ConnectionRefused) {
       throw new EOFError(
-        `Cannot ${label}: the manager at '${server.where}' is gone (connection refused)`,
+        `Cannot ${c.label}: the manager at '${server.where}' is gone (connection refused)`,
       );
     }
     throw err;
   }
-  return await c.send(o, m, args, label);
+  return await conn.send(c);
 }
 
 /**

@@ -24,10 +24,6 @@
 
 import {
   type Address,
-  decodeValue,
-  encodeValue,
-  FrameReader,
-  FrameWriter,
   HANDSHAKE_MAX_FRAME,
   isRequest,
   MAX_UNAUTHENTICATED,
@@ -37,11 +33,13 @@ import {
   type RefData,
   SERVER_HANDSHAKE_MS,
   SERVER_OBJECT,
-  serverHandshake,
   type TypeId,
   TYPEIDS,
   type WireError,
 } from "./wire.ts";
+import { decodeValue, encodeValue } from "./values.ts";
+import { FrameReader, FrameWriter } from "./frames.ts";
+import { serverHandshake } from "./handshake.ts";
 import {
   type CallContext,
   createObject,
