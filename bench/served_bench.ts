@@ -169,37 +169,25 @@ if (mp.parentProcess() === null && import.meta.main) {
   await pool.apply(lockAsync, [lock]);
   await pool.apply(queueSync, [q]);
 
-  const bench = (
-    name: string,
-    fn: () => Promise<unknown>,
-  ) =>
+  // One task per row, run in the child: OPS calls on a served primitive.
+  const rows: [string, () => Promise<unknown>][] = [
+    ["Lock acquireSync + release", () => pool.apply(lockSync, [lock])],
+    ["Lock await acquire + release", () => pool.apply(lockAsync, [lock])],
+    ["Value read (v.value)", () => pool.apply(readValue, [v])],
+    ["Value += 1 under lockSync", () => pool.apply(incrementValue, [v])],
+    ["Queue await put + await get", () => pool.apply(queueAsync, [q])],
+    ["Queue putSync + getSync", () => pool.apply(queueSync, [q])],
+  ];
+  for (const [name, run] of rows) {
     Deno.bench({
       name: `${name} (x${OPS})`,
       group: "served",
       n: 20,
       async fn() {
-        await fn();
+        await run();
       },
     });
-
-  bench(
-    "Lock acquireSync + release",
-    () => pool.apply(lockSync, [lock]),
-  );
-  bench(
-    "Lock await acquire + release",
-    () => pool.apply(lockAsync, [lock]),
-  );
-  bench("Value read (v.value)", () => pool.apply(readValue, [v]));
-  bench(
-    "Value += 1 under lockSync",
-    () => pool.apply(incrementValue, [v]),
-  );
-  bench(
-    "Queue await put + await get",
-    () => pool.apply(queueAsync, [q]),
-  );
-  bench("Queue putSync + getSync", () => pool.apply(queueSync, [q]));
+  }
 
   // Big items: one echo per iteration through the child's Pipe end.
   for (const mib of [4, 16]) {

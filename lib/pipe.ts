@@ -9,11 +9,13 @@
  * ```
  *
  * Each direction is a shared-memory ring (`_shm/ring.ts`), the same as a
- * queue's, so either end may be passed to any process.
+ * queue's, so either end may be passed to any process. `Connection`
+ * carries the docs and hands every call to its workings (`_pipe/end.ts`),
+ * where each operation is written once for its async and blocking twins.
  *
  * As in Python, each process holds its own handle of an end, and an end
  * is open while some live process holds it. Who holds each end lives in
- * shared memory, in a table of process keys per end:
+ * shared memory, in a table of process keys per end (`_pipe/holders.ts`):
  *
  * ```text
  *  holders (Int32Array)  [ end 0: key | key | 0 | … ][ end 1: key | 0 | … ]
@@ -36,25 +38,16 @@
  * @module
  */
 
-import { BrokenPipeError, EOFError, TimeoutError } from "./errors.ts";
 import {
-  CLOSED,
-  driveAsync,
-  driveSync,
-  EMPTY,
-  Ring,
-  type RingInit,
-  TIMED_OUT,
-} from "./_shm/ring.ts";
-import { decodeItem, encodeBytes, encodeItem } from "./_shm/codec.ts";
-import {
+  kRevive,
   kShare,
   newShareId,
-  registerShareable,
   rememberShared,
 } from "./_common/transfer.ts";
-import { currentKey, isAlive } from "./_common/runtime.ts";
-import { deadlineFrom } from "./_shm/wait.ts";
+import { type EndState, kEnd, PipeEnd, withEnd } from "./_pipe/end.ts";
+// For the links in the docs.
+// deno-lint-ignore no-unused-vars
+import type { BrokenPipeError, EOFError, TimeoutError } from "./errors.ts";
 
 /** The default ring size of each direction of a pipe, in bytes. */
 const DEFAULT_BUFFER_SIZE = 1 << 18;
@@ -81,65 +74,6 @@ export interface RecvOptions {
    */
   timeout?: number;
 }
-
-/** Entries per end in the holders table (see the module doc). */
-const HOLDER_SLOTS = 32;
-
-interface ConnectionState {
-  rx: RingInit | null;
-  tx: RingInit | null;
-  /** Who holds each end: `2 * HOLDER_SLOTS` process keys. */
-  holders: SharedArrayBuffer;
-  /** This end's table (0 or 1); the other end's is `side ^ 1`. */
-  side: number;
-  /** The process this handle is for, when the sender knew it. */
-  holder?: number;
-}
-
-/**
- * Adds `key` to `side`'s holders (once), reusing an entry of a process
- * that died.
- */
-function addHolder(t: Int32Array, side: number, key: number): void {
-  const base = side * HOLDER_SLOTS;
-  for (let i = base; i < base + HOLDER_SLOTS; i++) {
-    if (Atomics.load(t, i) === key) return;
-  }
-  for (let i = base; i < base + HOLDER_SLOTS; i++) {
-    const v = Atomics.load(t, i);
-    if (
-      (v === 0 || !isAlive(v)) && Atomics.compareExchange(t, i, v, key) === v
-    ) {
-      return;
-    }
-  }
-  throw new RangeError(
-    `Cannot pass the connection on: ${HOLDER_SLOTS} live processes hold this end already; close() it in some of them first`,
-  );
-}
-
-/** Takes `key` out of `side`'s holders. */
-function removeHolder(t: Int32Array, side: number, key: number): void {
-  const base = side * HOLDER_SLOTS;
-  for (let i = base; i < base + HOLDER_SLOTS; i++) {
-    Atomics.compareExchange(t, i, key, 0);
-  }
-}
-
-/** Whether some live process holds `side`. */
-function held(t: Int32Array, side: number): boolean {
-  const base = side * HOLDER_SLOTS;
-  for (let i = base; i < base + HOLDER_SLOTS; i++) {
-    const v = Atomics.load(t, i);
-    if (v !== 0 && isAlive(v)) return true;
-  }
-  return false;
-}
-
-const BYTES = (payload: Uint8Array): Uint8Array => payload.slice(1);
-
-/** Set while the reviver builds a connection around existing rings. */
-let reviving: { state: ConnectionState; id: string } | null = null;
 
 /** Ends a served handle's waits (see `Connection[kCancelWaits]`). */
 const kCancelWaits: unique symbol = Symbol.for(
@@ -176,16 +110,12 @@ const kCancelWaits: unique symbol = Symbol.for(
  * ```
  */
 export class Connection {
-  readonly #rx: Ring | null;
-  readonly #tx: Ring | null;
-  readonly #id: string;
-  readonly #holders: Int32Array;
-  readonly #side: number;
-  /** The process key this handle holds its end for. */
-  readonly #holder: number;
-  #closed = false;
-  /** Aborts this handle's waits when it is closed. */
-  readonly #closing = new AbortController();
+  /**
+   * This handle's workings (`_pipe/end.ts`).
+   *
+   * @ignore
+   */
+  declare readonly [kEnd]: PipeEnd;
 
   /**
    * Not for direct use: call {@linkcode Pipe}.
@@ -194,25 +124,26 @@ export class Connection {
    * arrives in another process.
    */
   constructor() {
-    const r = reviving;
-    reviving = null;
-    if (r === null) {
-      throw new TypeError(
-        "Cannot make a Connection: use Pipe() to make a connected pair",
-      );
-    }
-    const { state } = r;
-    const holders = new Int32Array(state.holders);
-    const other = state.side ^ 1;
-    const gone = () => !held(holders, other);
-    this.#rx = state.rx && new Ring(state.rx, { writersGone: gone });
-    this.#tx = state.tx && new Ring(state.tx, { readersGone: gone });
-    this.#id = r.id;
-    this.#holders = holders;
-    this.#side = state.side;
-    this.#holder = state.holder ?? currentKey();
-    addHolder(holders, state.side, this.#holder);
-    rememberShared("Connection", this.#id, this);
+    throw new TypeError(
+      "Cannot make a Connection: use Pipe() to make a connected pair",
+    );
+  }
+
+  /**
+   * Builds a handle of an end, described by {@linkcode Pipe} or by
+   * another process with {@linkcode Connection[kShare]} (see
+   * `_launch/shareables.ts`): this process holds the end from now on.
+   *
+   * @param data The end's state.
+   * @param id The end's share id.
+   * @returns A handle of the end.
+   * @throws {RangeError} When the end is held by too many live processes.
+   */
+  static [kRevive](data: unknown, id: string): Connection {
+    const c = Object.create(Connection.prototype) as Connection;
+    withEnd(c, new PipeEnd(data as EndState, id));
+    rememberShared("Connection", id, c);
+    return c;
   }
 
   /**
@@ -221,32 +152,23 @@ export class Connection {
    * @returns The descriptor: the rings' shared buffers.
    */
   [kShare](holder?: number): { tag: string; id: string; data: unknown } {
-    // The receiver holds the end from now on, so this process may close
-    // its own handle before the receiver has even started.
-    if (holder !== undefined) addHolder(this.#holders, this.#side, holder);
-    const data: ConnectionState = {
-      rx: this.#rx?.init ?? null,
-      tx: this.#tx?.init ?? null,
-      holders: this.#holders.buffer as SharedArrayBuffer,
-      side: this.#side,
-      holder,
-    };
-    return { tag: "Connection", id: this.#id, data };
+    const end = this[kEnd];
+    return { tag: "Connection", id: end.id, data: end.state(holder) };
   }
 
   /** Whether this end can receive (`false` for a one-way pipe's sender). */
   get readable(): boolean {
-    return this.#rx !== null;
+    return this[kEnd].readable;
   }
 
   /** Whether this end can send (`false` for a one-way pipe's receiver). */
   get writable(): boolean {
-    return this.#tx !== null;
+    return this[kEnd].writable;
   }
 
   /** Whether this handle was closed (by `close()` in this process). */
   get closed(): boolean {
-    return this.#closed;
+    return this[kEnd].closed;
   }
 
   /**
@@ -272,12 +194,8 @@ export class Connection {
    * b.close();
    * ```
    */
-  async send(obj: unknown): Promise<void> {
-    const tx = this.#txRing("send");
-    const payload = encodeItem(obj);
-    if (tx.readClosed()) throw this.#broken();
-    if (tx.tryWrite(payload)) return;
-    await this.#write(tx, payload.slice());
+  send(obj: unknown): Promise<void> {
+    return this[kEnd].send(obj);
   }
 
   /**
@@ -301,8 +219,7 @@ export class Connection {
    * ```
    */
   sendSync(obj: unknown): void {
-    const tx = this.#txRing("send");
-    this.#writeSync(tx, encodeItem(obj));
+    this[kEnd].sendSync(obj);
   }
 
   /**
@@ -329,16 +246,12 @@ export class Connection {
    * b.close();
    * ```
    */
-  async sendBytes(
+  sendBytes(
     buf: ArrayBufferView | ArrayBuffer,
     offset = 0,
     size?: number,
   ): Promise<void> {
-    const tx = this.#txRing("send");
-    const payload = encodeBytes(bytesOf(buf, offset, size));
-    if (tx.readClosed()) throw this.#broken();
-    if (tx.tryWrite(payload)) return;
-    await this.#write(tx, payload.slice());
+    return this[kEnd].sendBytes(buf, offset, size);
   }
 
   /**
@@ -368,8 +281,7 @@ export class Connection {
     offset = 0,
     size?: number,
   ): void {
-    const tx = this.#txRing("send");
-    this.#writeSync(tx, encodeBytes(bytesOf(buf, offset, size)));
+    this[kEnd].sendBytesSync(buf, offset, size);
   }
 
   /**
@@ -399,8 +311,8 @@ export class Connection {
    * r.close();
    * ```
    */
-  async recv(options: RecvOptions = {}): Promise<unknown> {
-    return await this.#read("receive", options, decodeItem);
+  recv(options: RecvOptions = {}): Promise<unknown> {
+    return this[kEnd].recv(options);
   }
 
   /**
@@ -426,7 +338,7 @@ export class Connection {
    * ```
    */
   recvSync(options: RecvOptions = {}): unknown {
-    return this.#readSync("receive", options, decodeItem);
+    return this[kEnd].recvSync(options);
   }
 
   /**
@@ -454,12 +366,11 @@ export class Connection {
    * b.close();
    * ```
    */
-  async recvBytes(
+  recvBytes(
     maxlength?: number,
     options: RecvOptions = {},
   ): Promise<Uint8Array> {
-    const bytes = await this.#read("receive bytes", options, BYTES);
-    return checkLength(bytes, maxlength);
+    return this[kEnd].recvBytes(maxlength, options);
   }
 
   /**
@@ -488,10 +399,7 @@ export class Connection {
    * ```
    */
   recvBytesSync(maxlength?: number, options: RecvOptions = {}): Uint8Array {
-    return checkLength(
-      this.#readSync("receive bytes", options, BYTES),
-      maxlength,
-    );
+    return this[kEnd].recvBytesSync(maxlength, options);
   }
 
   /**
@@ -517,19 +425,8 @@ export class Connection {
    * b.close();
    * ```
    */
-  async poll(timeout?: number | null): Promise<boolean> {
-    const rx = this.#rxRing("poll");
-    const deadline = pollDeadline(timeout);
-    try {
-      return await driveAsync(
-        rx.poll(deadline),
-        rx.ctl,
-        this.#closing.signal,
-      );
-    } catch (e) {
-      if (this.#closing.signal.aborted) return false;
-      throw e;
-    }
+  poll(timeout?: number | null): Promise<boolean> {
+    return this[kEnd].poll(timeout);
   }
 
   /**
@@ -552,8 +449,7 @@ export class Connection {
    * ```
    */
   pollSync(timeout?: number | null): boolean {
-    const rx = this.#rxRing("poll");
-    return driveSync(rx.poll(pollDeadline(timeout)), rx.ctl, "poll");
+    return this[kEnd].pollSync(timeout);
   }
 
   /**
@@ -575,13 +471,7 @@ export class Connection {
    * ```
    */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    removeHolder(this.#holders, this.#side, this.#holder);
-    // The other end's waiters look again now, not at their next slice.
-    this.#tx?.wakeAll();
-    this.#rx?.wakeAll();
-    this.#closing.abort(new Error("Cannot wait: the connection was closed"));
+    this[kEnd].close();
   }
 
   /** Closes this end; same as {@linkcode Connection.close}. */
@@ -598,158 +488,8 @@ export class Connection {
    * @internal
    */
   [kCancelWaits](): void {
-    this.#closing.abort(
-      new Error("Cannot wait: the process that waited has ended"),
-    );
+    this[kEnd].cancelWaits();
   }
-
-  // --- internals -----------------------------------------------------
-
-  #checkOpen(action: string): void {
-    if (this.#closed) {
-      throw new Error(
-        `Cannot ${action}: this handle of the connection is closed`,
-      );
-    }
-  }
-
-  #txRing(action: string): Ring {
-    this.#checkOpen(action);
-    if (this.#tx === null) {
-      throw new Error(
-        `Cannot ${action}: this end of a one-way pipe only receives`,
-      );
-    }
-    return this.#tx;
-  }
-
-  #rxRing(action: string): Ring {
-    this.#checkOpen(action);
-    if (this.#rx === null) {
-      throw new Error(
-        `Cannot ${action}: this end of a one-way pipe only sends`,
-      );
-    }
-    return this.#rx;
-  }
-
-  #broken(): Error {
-    return new BrokenPipeError();
-  }
-
-  async #write(tx: Ring, payload: Uint8Array): Promise<void> {
-    let r: true | typeof TIMED_OUT | typeof CLOSED;
-    try {
-      r = await driveAsync(
-        tx.write(payload, Infinity),
-        tx.ctl,
-        this.#closing.signal,
-      );
-    } catch (e) {
-      if (this.#closing.signal.aborted) this.#checkOpen("send");
-      throw e;
-    }
-    if (r !== true) throw this.#broken();
-  }
-
-  #writeSync(tx: Ring, payload: Uint8Array): void {
-    if (tx.readClosed()) throw this.#broken();
-    if (tx.tryWrite(payload)) return;
-    if (driveSync(tx.write(payload, Infinity), tx.ctl, "send") !== true) {
-      throw this.#broken();
-    }
-  }
-
-  async #read<T>(
-    action: string,
-    options: RecvOptions,
-    decode: (payload: Uint8Array) => T,
-  ): Promise<T> {
-    const rx = this.#rxRing(action);
-    const deadline = deadlineFrom(options.timeout, action);
-    const fast = rx.tryRead(decode);
-    if (fast !== EMPTY) return fast;
-    let r: T | typeof TIMED_OUT | typeof CLOSED;
-    try {
-      r = await driveAsync(
-        rx.read(deadline, decode),
-        rx.ctl,
-        this.#closing.signal,
-      );
-    } catch (e) {
-      if (this.#closing.signal.aborted) this.#rxRing(action);
-      throw e;
-    }
-    return this.#result(action, r, options);
-  }
-
-  #readSync<T>(
-    action: string,
-    options: RecvOptions,
-    decode: (payload: Uint8Array) => T,
-  ): T {
-    const rx = this.#rxRing(action);
-    const deadline = deadlineFrom(options.timeout, action);
-    const fast = rx.tryRead(decode);
-    if (fast !== EMPTY) return fast;
-    const r = driveSync(rx.read(deadline, decode), rx.ctl, action);
-    return this.#result(action, r, options);
-  }
-
-  #result<T>(
-    action: string,
-    r: T | typeof TIMED_OUT | typeof CLOSED,
-    options: RecvOptions,
-  ): T {
-    if (r === CLOSED) throw new EOFError();
-    if (r === TIMED_OUT) {
-      throw new TimeoutError(
-        `Cannot ${action}: nothing arrived within ${options.timeout}s`,
-      );
-    }
-    return r;
-  }
-}
-
-function bytesOf(
-  buf: ArrayBufferView | ArrayBuffer,
-  offset: number,
-  size: number | undefined,
-): Uint8Array {
-  const all = buf instanceof ArrayBuffer
-    ? new Uint8Array(buf)
-    : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (!Number.isInteger(offset) || offset < 0 || offset > all.length) {
-    throw new RangeError(
-      `Cannot send the bytes: 'offset' ${offset} is outside the buffer of ${all.length} bytes`,
-    );
-  }
-  const n = size ?? all.length - offset;
-  if (!Number.isInteger(n) || n < 0 || offset + n > all.length) {
-    throw new RangeError(
-      `Cannot send the bytes: 'size' ${size} from 'offset' ${offset} exceeds the buffer of ${all.length} bytes`,
-    );
-  }
-  return all.subarray(offset, offset + n);
-}
-
-function checkLength(bytes: Uint8Array, maxlength?: number): Uint8Array {
-  if (maxlength !== undefined && bytes.length > maxlength) {
-    throw new RangeError(
-      `Cannot receive the bytes: the message has ${bytes.length} bytes, more than 'maxlength' ${maxlength}`,
-    );
-  }
-  return bytes;
-}
-
-function pollDeadline(timeout: number | null | undefined): number {
-  if (timeout === undefined) return performance.now();
-  return deadlineFrom(timeout, "poll");
-}
-
-function makeConnection(state: ConnectionState, id: string): Connection {
-  reviving = { state, id };
-  return new Connection();
 }
 
 /**
@@ -778,23 +518,12 @@ export function Pipe(
   duplex = true,
   options: PipeOptions = {},
 ): [Connection, Connection] {
-  const size = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
-  const one = Ring.create(size).init;
-  const holders = new SharedArrayBuffer(2 * HOLDER_SLOTS * 4);
-  if (!duplex) {
-    return [
-      makeConnection({ rx: one, tx: null, holders, side: 0 }, newShareId()),
-      makeConnection({ rx: null, tx: one, holders, side: 1 }, newShareId()),
-    ];
-  }
-  const two = Ring.create(size).init;
+  const [a, b] = PipeEnd.pair(
+    duplex,
+    options.bufferSize ?? DEFAULT_BUFFER_SIZE,
+  );
   return [
-    makeConnection({ rx: two, tx: one, holders, side: 0 }, newShareId()),
-    makeConnection({ rx: one, tx: two, holders, side: 1 }, newShareId()),
+    Connection[kRevive](a, newShareId()),
+    Connection[kRevive](b, newShareId()),
   ];
 }
-
-registerShareable(
-  "Connection",
-  (data, id) => makeConnection(data as ConnectionState, id),
-);

@@ -18,6 +18,8 @@ import {
 } from "./_common/self.ts";
 import { toFunctionRef } from "./_launch/shipping.ts";
 import { encodeShared } from "./_common/transfer.ts";
+// Arguments may hold primitives: the registry says how each crosses.
+import "./_launch/shareables.ts";
 import { deadlineFrom } from "./_common/timer.ts";
 import { describeCloneError } from "./_common/clone_error.ts";
 import {

@@ -1,6 +1,7 @@
 /**
- * `Queue`, `JoinableQueue` and `SimpleQueue`: FIFO queues that any number
- * of processes put into and get from, as Python's `multiprocessing` ones.
+ * `Queue` and `JoinableQueue` (and, from `simple_queue.ts`, `SimpleQueue`):
+ * FIFO queues that any number of processes put into and get from, as
+ * Python's `multiprocessing` ones.
  *
  * ```text
  *  put(item) ─ place under maxsize ─ encode ─┬─ room now ──► ring (shared)
@@ -9,165 +10,43 @@
  * ```
  *
  * Items live in a shared-memory byte ring (`_shm/ring.ts`), encoded by
- * `_shm/codec.ts`; a `maxsize` counter in shared memory bounds the items.
- * As in Python, only `maxsize` makes a put wait: an item that does not fit
- * the ring now waits in this handle's feeder (Python's feeder thread),
- * which writes it as readers make room, in this handle's put order. The
- * feeder runs on the event loop, and every sync call of the handle
- * (`putSync`, `getSync` …) also writes what fits, so a worker looping on
- * `putSync` keeps its readers fed. A process's end waits for its feeders
- * (`_launch/runner.ts` calls {@linkcode flushFeeders}) unless
- * `cancelJoinThread()` was called on the handle.
+ * `_shm/codec.ts`; a `maxsize` counter in shared memory bounds the items
+ * (`_queue/counts.ts`). As in Python, only `maxsize` makes a put wait: an
+ * item that does not fit the ring now waits in this handle's feeder
+ * (`_queue/feeder.ts`, Python's feeder thread), which writes it as readers
+ * make room, in this handle's put order. The classes here carry the docs
+ * and hand each call to their core (`_queue/core.ts`), where each
+ * operation is written once for its async and blocking twins.
  *
  * @module
  */
 
-import { Empty, Full, TimeoutError, ValueError } from "./errors.ts";
+import { kRevive, kShare } from "./_common/transfer.ts";
 import {
-  CLOSED,
-  driveAsync,
-  driveSync,
-  EMPTY,
-  Ring,
-  type RingInit,
-  type Steps,
-  TIMED_OUT,
-  type Wait,
-} from "./_shm/ring.ts";
-import { decodeItem, encodeItem } from "./_shm/codec.ts";
-import {
-  kShare,
-  newShareId,
-  registerShareable,
-  rememberShared,
-} from "./_common/transfer.ts";
-import { deadlineFrom, waitAsync, waitSync } from "./_shm/wait.ts";
-import { waitOptions } from "./_common/check.ts";
+  checkMaxsize,
+  kCore,
+  QueueCore,
+  type QueueState,
+  withCore,
+} from "./_queue/core.ts";
+import type {
+  GetOptions,
+  JoinOptions,
+  PutOptions,
+  QueueOptions,
+} from "./_queue/options.ts";
+// For the links in the docs.
+// deno-lint-ignore no-unused-vars
+import type { Empty, Full, TimeoutError, ValueError } from "./errors.ts";
 
-/** Items counted against `maxsize` (put in, not yet got). */
-const SIZE = 0;
-/** Producers asleep waiting for `SIZE` to drop. */
-const SIZE_WAITERS = 1;
-/** `JoinableQueue`: items put and not yet marked done. */
-const UNFINISHED = 16;
-/** `JoinableQueue`: callers asleep in `join()`. */
-const JOIN_WAITERS = 17;
-const QUEUE_SLOTS = 32;
-
-/** See `_shm/ring.ts`: the longest sleep between looks. */
-const SLICE_MS = 50;
-
-/** The default ring size of a queue, in bytes. */
-const DEFAULT_BUFFER_SIZE = 1 << 20;
-
-/** Options of {@linkcode Queue} and {@linkcode JoinableQueue}. */
-export interface QueueOptions {
-  /**
-   * Size of the shared byte ring that holds the items in transit, in bytes
-   * (rounded up to a power of two). Items that find it full wait in the
-   * putting process's feeder (puts do not wait for them). Items larger
-   * than a quarter of it are sent in chunks, so any size of item fits.
-   *
-   * @default {1048576}
-   */
-  bufferSize?: number;
-}
-
-/** Options of {@linkcode Queue.put} and its twins. */
-export interface PutOptions {
-  /**
-   * Whether to wait for room when the queue is full. When `false`, a full
-   * queue throws {@linkcode Full} at once.
-   *
-   * @default {true}
-   */
-  block?: boolean;
-  /**
-   * Seconds to wait for room before throwing {@linkcode Full}; no limit
-   * when absent. Ignored when `block` is `false`.
-   *
-   * @default {undefined}
-   */
-  timeout?: number;
-}
-
-/** Options of {@linkcode Queue.get} and its twins. */
-export interface GetOptions {
-  /**
-   * Whether to wait for an item when the queue is empty. When `false`, an
-   * empty queue throws {@linkcode Empty} at once.
-   *
-   * @default {true}
-   */
-  block?: boolean;
-  /**
-   * Seconds to wait for an item before throwing {@linkcode Empty}; no
-   * limit when absent. Ignored when `block` is `false`.
-   *
-   * @default {undefined}
-   */
-  timeout?: number;
-}
-
-/** Options of {@linkcode JoinableQueue.join}. */
-export interface JoinOptions {
-  /**
-   * Seconds to wait before throwing {@linkcode TimeoutError}; no limit
-   * when absent.
-   *
-   * @default {undefined}
-   */
-  timeout?: number;
-}
-
-interface QueueState {
-  ring: RingInit;
-  control: SharedArrayBuffer;
-  maxsize: number;
-}
-
-/** An item whose bytes did not decode: kept, so that it is not lost. */
-class Undecoded {
-  constructor(readonly payload: Uint8Array, readonly error: unknown) {}
-}
-
-/** Decodes an item read from the ring, keeping its bytes if that fails. */
-function decodeOrKeep(payload: Uint8Array): unknown {
-  try {
-    return decodeItem(payload);
-  } catch (error) {
-    return new Undecoded(payload.slice(), error);
-  }
-}
-
-/** The handles of this thread whose feeders hold items, and their runs. */
-const feeding = new Map<Queue<unknown>, Promise<void>>();
-
-/** Set while a reviver builds a queue around existing buffers. */
-let reviving: QueueState | null = null;
-/** Reads a queue's shared slots (for `JoinableQueue`). */
-let controlOf: (q: Queue<unknown>) => Int32Array;
-/** Writes what fits of a queue's feeder now (for `JoinableQueue`). */
-let pumpOf: (q: Queue<unknown>) => void;
-/** Whether a queue's process end waits for its feeder. */
-let joinsAtExit: (q: Queue<unknown>) => boolean;
-/** Builds a queue around the buffers of one made in another process. */
-let reviveQueue: (
-  state: unknown,
-  id: string,
-  make: () => Queue<unknown>,
-) => Queue<unknown>;
-/** The same, for `SimpleQueue`. */
-let reviveSimpleQueue: (state: unknown, id: string) => SimpleQueue<unknown>;
-
-function checkMaxsize(maxsize: number): number {
-  if (typeof maxsize !== "number" || !Number.isInteger(maxsize)) {
-    throw new TypeError(
-      `Cannot make the queue: 'maxsize' must be an integer, got '${maxsize}'`,
-    );
-  }
-  return maxsize > 0 ? Math.min(maxsize, 0x7fff_ffff) : 0;
-}
+export type {
+  GetOptions,
+  JoinOptions,
+  PutOptions,
+  QueueOptions,
+} from "./_queue/options.ts";
+export { flushFeeders } from "./_queue/feeder.ts";
+export { SimpleQueue } from "./simple_queue.ts";
 
 /**
  * A FIFO queue shared by processes, as Python's `multiprocessing.Queue`.
@@ -210,40 +89,12 @@ function checkMaxsize(maxsize: number): number {
  * ```
  */
 export class Queue<T = unknown> {
-  static {
-    controlOf = (q) => q.#ctl;
-    pumpOf = (q) => {
-      q.#pump();
-    };
-    joinsAtExit = (q) => !q.#cancelled;
-    reviveQueue = (state, id, make) => {
-      reviving = state as QueueState;
-      const q = make();
-      q.#revivedId = id;
-      return q;
-    };
-  }
-
-  readonly #ring: Ring;
-  readonly #ctl: Int32Array;
-  readonly #maxsize: number;
-  readonly #id: string;
-  readonly #tasks: boolean;
-  #closed = false;
-  /** Aborts this handle's waiting `get`s when it is closed. */
-  readonly #closing = new AbortController();
-  /** Accepted items not yet (wholly) in the ring, oldest first. */
-  readonly #pending: Uint8Array[] = [];
-  /** The write of `#pending[0]` under way, paused at `#paused`. */
-  #writing: Steps<true | typeof TIMED_OUT | typeof CLOSED> | null = null;
-  #paused: Wait | null = null;
-  /** The feeder's run on the event loop, while items are pending. */
-  #feeder: Promise<void> | null = null;
-  /** `cancelJoinThread()` was called: the process end does not wait. */
-  #cancelled = false;
-  /** Puts of this handle waiting for a place under `maxsize`, in order. */
-  #placeWaits = 0;
-  #placeTail: Promise<unknown> = Promise.resolve();
+  /**
+   * This handle's workings (`_queue/core.ts`).
+   *
+   * @ignore
+   */
+  declare readonly [kCore]: QueueCore;
 
   /**
    * Makes a queue.
@@ -255,25 +106,33 @@ export class Queue<T = unknown> {
    * @throws {RangeError} When `bufferSize` is not a positive integer.
    */
   constructor(maxsize = 0, options: QueueOptions = {}) {
-    const state = reviving;
-    reviving = null;
-    this.#tasks = this instanceof JoinableQueue;
-    if (state !== null) {
-      this.#ring = new Ring(state.ring);
-      this.#ctl = new Int32Array(state.control);
-      this.#maxsize = state.maxsize;
-      this.#id = "";
-      return;
-    }
-    this.#maxsize = checkMaxsize(maxsize);
-    this.#ring = Ring.create(options.bufferSize ?? DEFAULT_BUFFER_SIZE);
-    this.#ctl = new Int32Array(new SharedArrayBuffer(QUEUE_SLOTS * 4));
-    this.#id = newShareId();
-    rememberShared(this.#tag(), this.#id, this);
+    const tasks = this instanceof JoinableQueue;
+    const core = QueueCore.create(
+      checkMaxsize(maxsize),
+      options.bufferSize,
+      tasks,
+    );
+    withCore(this, core).remember(tagOf(this), this);
   }
 
-  #tag(): string {
-    return this.#tasks ? "JoinableQueue" : "Queue";
+  /**
+   * Builds the handle of a queue that another process described with
+   * {@linkcode Queue[kShare]} (see `_launch/shareables.ts`). Not through
+   * the constructor, which would make new buffers.
+   *
+   * @param data The descriptor's data.
+   * @param id The queue's share id.
+   * @returns A handle of the same queue.
+   */
+  static [kRevive]<Q extends Queue>(
+    this: { prototype: Q },
+    data: unknown,
+    id: string,
+  ): Q {
+    const q = Object.create(this.prototype) as Q;
+    const tasks = q instanceof JoinableQueue;
+    withCore(q, new QueueCore(data as QueueState, id, tasks));
+    return q;
   }
 
   /**
@@ -282,22 +141,13 @@ export class Queue<T = unknown> {
    * @returns The descriptor: the shared buffers and `maxsize`.
    */
   [kShare](): { tag: string; id: string; data: unknown } {
-    const data: QueueState = {
-      ring: this.#ring.init,
-      control: this.#ctl.buffer as SharedArrayBuffer,
-      maxsize: this.#maxsize,
-    };
-    return { tag: this.#tag(), id: this.#shareId(), data };
-  }
-
-  #revivedId: string | undefined;
-  #shareId(): string {
-    return this.#id || this.#revivedId!;
+    const core = this[kCore];
+    return { tag: tagOf(this), id: core.id, data: core.state };
   }
 
   /** The most items the queue holds (`0`: unbounded). */
   get maxsize(): number {
-    return this.#maxsize;
+    return this[kCore].maxsize;
   }
 
   /**
@@ -328,37 +178,9 @@ export class Queue<T = unknown> {
    * await q.put(2, { timeout: 0.01 }).catch((e) => console.log(e instanceof Full)); // true
    * ```
    */
-  // async (not just returning promises) so bad input rejects, not throws.
-  async put(item: T, options: PutOptions = {}): Promise<void> {
-    this.#checkOpen("put");
-    const { block, deadline } = waitOptions(options, "put");
-    const payload = encodeItem(item);
-    if (this.#placeWaits === 0 && this.#count()) {
-      this.#accept(payload, false);
-      return;
-    }
-    if (!block || deadline <= performance.now()) throw this.#full();
-    // Wait for a place behind this handle's earlier waiting puts, so its
-    // items enter the feeder in put order.
-    const own = payload.slice();
-    const prev = this.#placeTail;
-    const mine = (async () => {
-      await prev;
-      if (
-        !this.#count() &&
-        !await driveAsync(this.#reserve(deadline), this.#ctl)
-      ) {
-        throw this.#full();
-      }
-      this.#accept(own, true);
-    })();
-    this.#placeTail = mine.catch(() => {});
-    this.#placeWaits++;
-    try {
-      await mine;
-    } finally {
-      this.#placeWaits--;
-    }
+  put(item: T, options: PutOptions = {}): Promise<void> {
+    // core.put is async, so bad input rejects (not throws).
+    return this[kCore].put(item, options);
   }
 
   /**
@@ -384,11 +206,7 @@ export class Queue<T = unknown> {
    * ```
    */
   putNowait(item: T): void {
-    this.#checkOpen("put");
-    const payload = encodeItem(item);
-    // Earlier puts of this handle wait for a place: this one must follow.
-    if (this.#placeWaits !== 0 || !this.#count()) throw this.#full();
-    this.#accept(payload, false);
+    this[kCore].putNowait(item);
   }
 
   /**
@@ -419,34 +237,7 @@ export class Queue<T = unknown> {
    * ```
    */
   putSync(item: T, options: PutOptions = {}): void {
-    this.#checkOpen("put");
-    if (this.#placeWaits !== 0) {
-      throw new Error(
-        "Cannot put synchronously: earlier put() calls of this queue in this thread still wait for a place; await them first",
-      );
-    }
-    const { block, deadline } = waitOptions(options, "put");
-    const payload = encodeItem(item);
-    if (!this.#count()) {
-      if (!block) throw this.#full();
-      const own = payload.slice();
-      // While waiting, this handle's feeder keeps writing, so the
-      // readers that are to make room get its items.
-      if (
-        !driveSync(
-          this.#reserve(deadline),
-          this.#ctl,
-          "put",
-          true,
-          this.#pumpHook,
-        )
-      ) {
-        throw this.#full();
-      }
-      this.#accept(own, true);
-      return;
-    }
-    this.#accept(payload, false);
+    this[kCore].putSync(item, options);
   }
 
   /**
@@ -473,26 +264,8 @@ export class Queue<T = unknown> {
    * await q.get({ timeout: 0.01 }).catch((e) => console.log(e instanceof Empty)); // true
    * ```
    */
-  async get(options: GetOptions = {}): Promise<T> {
-    this.#checkOpen("get");
-    const { block, deadline } = waitOptions(options, "get");
-    this.#pump();
-    const fast = this.#ring.tryRead(decodeOrKeep);
-    if (fast !== EMPTY) return this.#got(fast);
-    if (!block) throw new Empty();
-    let r: unknown;
-    try {
-      r = await driveAsync(
-        this.#ring.read(deadline, decodeOrKeep),
-        this.#ring.ctl,
-        this.#closing.signal,
-      );
-    } catch (e) {
-      if (this.#closing.signal.aborted) throw this.#closedError("get");
-      throw e;
-    }
-    if (r === TIMED_OUT || r === CLOSED) throw new Empty();
-    return this.#got(r);
+  get(options: GetOptions = {}): Promise<T> {
+    return this[kCore].get(options) as Promise<T>;
   }
 
   /**
@@ -517,11 +290,7 @@ export class Queue<T = unknown> {
    * ```
    */
   getNowait(): T {
-    this.#checkOpen("get");
-    this.#pump();
-    const r = this.#ring.tryRead(decodeOrKeep);
-    if (r === EMPTY) throw new Empty();
-    return this.#got(r);
+    return this[kCore].getNowait() as T;
   }
 
   /**
@@ -547,22 +316,7 @@ export class Queue<T = unknown> {
    * ```
    */
   getSync(options: GetOptions = {}): T {
-    this.#checkOpen("get");
-    const { block, deadline } = waitOptions(options, "get");
-    this.#pump();
-    const fast = this.#ring.tryRead(decodeOrKeep);
-    if (fast !== EMPTY) return this.#got(fast);
-    if (!block) throw new Empty();
-    // This handle's own feeder items reach the ring while we wait.
-    const r = driveSync(
-      this.#ring.read(deadline, decodeOrKeep),
-      this.#ring.ctl,
-      "get",
-      true,
-      this.#pumpHook,
-    );
-    if (r === TIMED_OUT || r === CLOSED) throw new Empty();
-    return this.#got(r);
+    return this[kCore].getSync(options) as T;
   }
 
   /**
@@ -581,7 +335,7 @@ export class Queue<T = unknown> {
    * ```
    */
   qsize(): number {
-    return Math.max(0, Atomics.load(this.#ctl, SIZE));
+    return this[kCore].qsize();
   }
 
   /**
@@ -599,7 +353,7 @@ export class Queue<T = unknown> {
    * ```
    */
   empty(): boolean {
-    return this.#ring.items() <= 0;
+    return this[kCore].empty();
   }
 
   /**
@@ -618,7 +372,7 @@ export class Queue<T = unknown> {
    * ```
    */
   full(): boolean {
-    return this.#maxsize > 0 && Atomics.load(this.#ctl, SIZE) >= this.#maxsize;
+    return this[kCore].full();
   }
 
   /**
@@ -638,9 +392,7 @@ export class Queue<T = unknown> {
    * ```
    */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#closing.abort(this.#closedError("get"));
+    this[kCore].close();
   }
 
   /**
@@ -665,13 +417,8 @@ export class Queue<T = unknown> {
    * await q.joinThread();
    * ```
    */
-  async joinThread(): Promise<void> {
-    if (!this.#closed) {
-      throw new ValueError(
-        "Cannot join the feeder: the queue is not closed; call close() first",
-      );
-    }
-    while (this.#feeder !== null) await this.#feeder;
+  joinThread(): Promise<void> {
+    return this[kCore].joinThread();
   }
 
   /**
@@ -689,185 +436,12 @@ export class Queue<T = unknown> {
    * ```
    */
   cancelJoinThread(): void {
-    this.#cancelled = true;
+    this[kCore].cancelJoinThread();
   }
 
   /** Closes this handle; same as {@linkcode Queue.close}. */
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  // --- internals -----------------------------------------------------
-
-  #checkOpen(action: string): void {
-    if (this.#closed) throw this.#closedError(action);
-  }
-
-  #closedError(action: string): ValueError {
-    return new ValueError(
-      `Cannot ${action}: the queue is closed in this process`,
-    );
-  }
-
-  #full(): Full {
-    return new Full(
-      `Cannot put: the queue is full (maxsize ${this.#maxsize})`,
-    );
-  }
-
-  /**
-   * Takes a place under `maxsize` if there is one now (always on an
-   * unbounded queue), and counts the task for `JoinableQueue`.
-   */
-  #count(): boolean {
-    const ctl = this.#ctl;
-    if (this.#maxsize === 0) {
-      Atomics.add(ctl, SIZE, 1);
-    } else {
-      for (;;) {
-        const n = Atomics.load(ctl, SIZE);
-        if (n >= this.#maxsize) return false;
-        if (Atomics.compareExchange(ctl, SIZE, n, n + 1) === n) break;
-      }
-    }
-    // Count the task before the item is readable, so a consumer's
-    // taskDone() never runs ahead of it.
-    if (this.#tasks) Atomics.add(ctl, UNFINISHED, 1);
-    return true;
-  }
-
-  /** Frees a place under `maxsize` and wakes a waiting producer. */
-  #release(): void {
-    const ctl = this.#ctl;
-    Atomics.sub(ctl, SIZE, 1);
-    // Seq-cst sub then load pairs with #reserve's add-then-look.
-    if (this.#maxsize > 0 && Atomics.load(ctl, SIZE_WAITERS) > 0) {
-      Atomics.notify(ctl, SIZE, 1);
-    }
-  }
-
-  #got(item: unknown): T {
-    if (item instanceof Undecoded) {
-      // Not lost: back into the queue (at its end) with its place still
-      // counted, and the caller learns why.
-      this.#accept(item.payload, true);
-      throw item.error;
-    }
-    this.#release();
-    return item as T;
-  }
-
-  /** Waits for a place under `maxsize`; `false` when `deadline` passed. */
-  *#reserve(deadline: number): Steps<boolean> {
-    const ctl = this.#ctl;
-    Atomics.add(ctl, SIZE_WAITERS, 1);
-    let got = false;
-    try {
-      for (;;) {
-        if (this.#count()) return got = true;
-        const n = Atomics.load(ctl, SIZE);
-        const now = performance.now();
-        if (now >= deadline) return false;
-        if (n < this.#maxsize) continue;
-        yield {
-          slot: SIZE,
-          expected: n,
-          deadline: Math.min(deadline, now + SLICE_MS),
-          lock: false,
-        };
-      }
-    } finally {
-      Atomics.sub(ctl, SIZE_WAITERS, 1);
-      // A wake meant for us is lost if we leave without a place: pass it.
-      if (
-        !got && Atomics.load(ctl, SIZE) < this.#maxsize &&
-        Atomics.load(ctl, SIZE_WAITERS) > 0
-      ) {
-        Atomics.notify(ctl, SIZE, 1);
-      }
-    }
-  }
-
-  /**
-   * Takes an item whose place is counted: into the ring if it fits now
-   * and nothing of this handle is ahead of it, else into the feeder.
-   *
-   * @param owned Whether `payload` is the caller's own copy (not the
-   * codec's reused buffer).
-   */
-  #accept(payload: Uint8Array, owned: boolean): void {
-    if (this.#pending.length === 0 && this.#ring.tryWrite(payload)) return;
-    this.#pending.push(owned ? payload : payload.slice());
-    if (this.#pump() || this.#feeder !== null) return;
-    const run = this.#feed();
-    this.#feeder = run;
-    feeding.set(this as Queue<unknown>, run);
-  }
-
-  /** Writes what fits of the feeder now; `true` when it is empty. */
-  #pump(): boolean {
-    const pending = this.#pending;
-    for (;;) {
-      if (this.#writing === null) {
-        if (pending.length === 0) return true;
-        this.#writing = this.#ring.write(pending[0], Infinity);
-      }
-      // Each step re-checks the ring (a wait's wake may be spurious).
-      const r = this.#writing.next();
-      if (!r.done) {
-        this.#paused = r.value;
-        return false;
-      }
-      // A queue's ring is never closed and the write has no deadline, so
-      // it is written.
-      this.#writing = null;
-      this.#paused = null;
-      pending.shift();
-    }
-  }
-
-  /** `driveSync`'s hook: feeds the ring before the thread sleeps. */
-  readonly #pumpHook = (): void => {
-    if (this.#pending.length !== 0) this.#pump();
-  };
-
-  /** The feeder's run: sleeps on what the write waits for, then pumps. */
-  async #feed(): Promise<void> {
-    try {
-      do {
-        const w = this.#paused!;
-        if (this.#cancelled) {
-          // Not waitAsync: this wait must not keep the event loop alive.
-          const res = Atomics.waitAsync(
-            this.#ring.ctl,
-            w.slot,
-            w.expected,
-            Math.max(0, w.deadline - performance.now()),
-          );
-          if (res.async) await res.value;
-        } else {
-          await waitAsync(this.#ring.ctl, w.slot, w.expected, w.deadline);
-        }
-      } while (!this.#pump());
-    } finally {
-      this.#feeder = null;
-      feeding.delete(this as Queue<unknown>);
-    }
-  }
-}
-
-/**
- * Waits until the feeders of this thread's queues have written their
- * items, except those of handles that called `cancelJoinThread()`: the
- * end of a process, as Python's joins its queues' feeder threads.
- *
- * @returns A promise that resolves when they are empty.
- */
-export async function flushFeeders(): Promise<void> {
-  for (;;) {
-    const runs = [...feeding].filter(([q]) => joinsAtExit(q));
-    if (runs.length === 0) return;
-    await Promise.all(runs.map(([, run]) => run));
   }
 }
 
@@ -922,22 +496,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
    * ```
    */
   taskDone(): void {
-    const ctl = controlOf(this);
-    for (;;) {
-      const n = Atomics.load(ctl, UNFINISHED);
-      if (n <= 0) {
-        throw new ValueError(
-          "Cannot call taskDone(): it was called more times than items were put",
-        );
-      }
-      if (Atomics.compareExchange(ctl, UNFINISHED, n, n - 1) === n) {
-        // Store (CAS) then load pairs with join's add-then-look.
-        if (n === 1 && Atomics.load(ctl, JOIN_WAITERS) > 0) {
-          Atomics.notify(ctl, UNFINISHED);
-        }
-        return;
-      }
-    }
+    this[kCore].taskDone();
   }
 
   /**
@@ -959,17 +518,8 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
    * await q.join({ timeout: 1 }); // nothing was put: returns at once
    * ```
    */
-  async join(options: JoinOptions = {}): Promise<void> {
-    const deadline = deadlineFrom(options.timeout, "join");
-    const ctl = controlOf(this);
-    while (!this.#joinStep(ctl, deadline)) {
-      await waitAsync(
-        ctl,
-        UNFINISHED,
-        Atomics.load(ctl, UNFINISHED),
-        Math.min(deadline, performance.now() + SLICE_MS),
-      ).finally(() => Atomics.sub(ctl, JOIN_WAITERS, 1));
-    }
+  join(options: JoinOptions = {}): Promise<void> {
+    return this[kCore].join(options);
   }
 
   /**
@@ -994,233 +544,14 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
    * ```
    */
   joinSync(options: JoinOptions = {}): void {
-    const deadline = deadlineFrom(options.timeout, "join");
-    const ctl = controlOf(this);
-    while (!this.#joinStep(ctl, deadline)) {
-      // This handle's own feeder items must reach the consumers.
-      pumpOf(this);
-      try {
-        waitSync(
-          ctl,
-          UNFINISHED,
-          Atomics.load(ctl, UNFINISHED),
-          Math.min(deadline, performance.now() + SLICE_MS),
-        );
-      } finally {
-        Atomics.sub(ctl, JOIN_WAITERS, 1);
-      }
-    }
-  }
-
-  /**
-   * One look for `join`: `true` when done; throws at the deadline; else
-   * raises the waiter count (the caller lowers it after sleeping).
-   */
-  #joinStep(ctl: Int32Array, deadline: number): boolean {
-    if (Atomics.load(ctl, UNFINISHED) <= 0) return true;
-    if (performance.now() >= deadline) {
-      throw new TimeoutError(
-        `Cannot join the queue: ${
-          Atomics.load(ctl, UNFINISHED)
-        } tasks are still unfinished at the timeout`,
-      );
-    }
-    // Count, then let the caller sleep on the value it loads next: a
-    // taskDone() reaching 0 in between changes it, so the sleep returns.
-    Atomics.add(ctl, JOIN_WAITERS, 1);
-    return false;
+    this[kCore].joinSync(options);
   }
 }
 
 /**
- * A plain unbounded FIFO queue shared by processes, as Python's
- * `multiprocessing.SimpleQueue`: `put`, `get`, `empty`, `close` (and the
- * blocking twins `putSync`, `getSync`).
- *
- * @typeParam T The items' type.
- *
- * @example Usage
- * ```ts
- * import { SimpleQueue } from "@seed/multiprocessing";
- *
- * const q = new SimpleQueue<{ id: number }>();
- * await q.put({ id: 1 });
- * console.log(q.empty(), await q.get()); // false { id: 1 }
- * ```
+ * The share tag of a queue. A function, not a private method: a revived
+ * handle is made without the constructor, so it has no private members.
  */
-export class SimpleQueue<T = unknown> {
-  readonly #q: Queue<T>;
-  readonly #id: string;
-
-  /**
-   * Makes a simple queue.
-   *
-   * @param options The ring size.
-   * @throws {RangeError} When `bufferSize` is not a positive integer.
-   */
-  constructor(options: QueueOptions = {}) {
-    const state = reviving;
-    this.#q = new Queue<T>(0, options);
-    if (state !== null) {
-      this.#id = "";
-      return;
-    }
-    this.#id = newShareId();
-    rememberShared("SimpleQueue", this.#id, this);
-  }
-
-  /**
-   * Describes the queue for another process (see `_common/transfer.ts`).
-   *
-   * @returns The descriptor.
-   */
-  [kShare](): { tag: string; id: string; data: unknown } {
-    const d = this.#q[kShare]();
-    return {
-      tag: "SimpleQueue",
-      id: this.#id || this.#revivedId!,
-      data: d.data,
-    };
-  }
-
-  #revivedId: string | undefined;
-
-  static {
-    reviveSimpleQueue = (state, id) => {
-      reviving = state as QueueState;
-      const q = new SimpleQueue();
-      q.#revivedId = id;
-      return q;
-    };
-  }
-
-  /**
-   * Puts `item` at the end of the queue; never waits (an item that does
-   * not fit the ring now waits in this process's feeder, as in
-   * {@linkcode Queue.put}).
-   *
-   * @param item Any structured-cloneable value.
-   * @returns A promise that resolves once the item is in the queue.
-   * @throws {ValueError} When this handle was closed.
-   * @throws {DOMException} `DataCloneError` when `item` cannot be cloned.
-   *
-   * @example Usage
-   * ```ts
-   * import { SimpleQueue } from "@seed/multiprocessing";
-   *
-   * const q = new SimpleQueue<number>();
-   * await q.put(1);
-   * ```
-   */
-  put(item: T): Promise<void> {
-    return this.#q.put(item);
-  }
-
-  /**
-   * Puts `item`; never blocks (an item that does not fit the ring now
-   * waits in this process's feeder, as in {@linkcode Queue.putSync}).
-   *
-   * @param item Any structured-cloneable value.
-   * @throws {ValueError} When this handle was closed.
-   * @throws {DOMException} `DataCloneError` when `item` cannot be cloned.
-   *
-   * @example Usage
-   * ```ts
-   * import { SimpleQueue } from "@seed/multiprocessing";
-   *
-   * const q = new SimpleQueue<number>();
-   * q.putSync(1);
-   * console.log(q.getSync()); // 1
-   * ```
-   */
-  putSync(item: T): void {
-    this.#q.putSync(item);
-  }
-
-  /**
-   * Removes and returns the first item, waiting for one. Cancellation:
-   * `close()` on this handle rejects it with {@linkcode ValueError}.
-   *
-   * @returns A promise of the item.
-   * @throws {ValueError} When this handle is or gets closed.
-   *
-   * @example Usage
-   * ```ts
-   * import { SimpleQueue } from "@seed/multiprocessing";
-   *
-   * const q = new SimpleQueue<string>();
-   * await q.put("x");
-   * console.log(await q.get()); // "x"
-   * ```
-   */
-  get(): Promise<T> {
-    return this.#q.get();
-  }
-
-  /**
-   * Removes and returns the first item, blocking the thread until there is
-   * one (for workers; on the main thread it blocks the event loop).
-   *
-   * @returns The item.
-   * @throws {ValueError} When this handle was closed.
-   *
-   * @example Usage
-   * ```ts
-   * import { SimpleQueue } from "@seed/multiprocessing";
-   *
-   * const q = new SimpleQueue<string>();
-   * q.putSync("x");
-   * console.log(q.getSync()); // "x"
-   * ```
-   */
-  getSync(): T {
-    return this.#q.getSync();
-  }
-
-  /**
-   * Whether no item is ready to get (a snapshot).
-   *
-   * @returns `true` when a get would wait right now.
-   *
-   * @example Usage
-   * ```ts
-   * import { SimpleQueue } from "@seed/multiprocessing";
-   *
-   * console.log(new SimpleQueue().empty()); // true
-   * ```
-   */
-  empty(): boolean {
-    return this.#q.empty();
-  }
-
-  /**
-   * Says this process uses this handle no more; its waiting gets reject
-   * with {@linkcode ValueError}. Other processes are not affected.
-   *
-   * @example Usage
-   * ```ts
-   * import { SimpleQueue } from "@seed/multiprocessing";
-   *
-   * const q = new SimpleQueue();
-   * q.close();
-   * ```
-   */
-  close(): void {
-    this.#q.close();
-  }
-
-  /** Closes this handle; same as {@linkcode SimpleQueue.close}. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
+function tagOf(q: Queue<unknown>): string {
+  return q instanceof JoinableQueue ? "JoinableQueue" : "Queue";
 }
-
-registerShareable(
-  "Queue",
-  (data, id) => reviveQueue(data, id, () => new Queue()),
-);
-registerShareable(
-  "JoinableQueue",
-  (data, id) => reviveQueue(data, id, () => new JoinableQueue()),
-);
-registerShareable("SimpleQueue", (data, id) => reviveSimpleQueue(data, id));

@@ -100,6 +100,48 @@ const STRINGS = [
  */
 export function parseWorkerArgs(argv: string[]): WorkerArgs | "help" {
   const what = "start the worker host";
+  const a = readFlags(argv, what);
+  if (a === "help") return "help";
+  if (a.broker === undefined) {
+    throw new TypeError(
+      `Cannot ${what}: --broker is required, e.g. --broker redis://127.0.0.1:6379`,
+    );
+  }
+  const broker = checkBrokerUrl(a.broker, what, "--broker");
+  const name = checkName(a.name ?? "default", what);
+  const processes = a.processes === undefined
+    ? cpuCount()
+    : Number(a.processes);
+  if (!Number.isInteger(processes) || processes < 1) {
+    throw new RangeError(
+      `Cannot ${what}: --processes must be a positive integer, got "${a.processes}"`,
+    );
+  }
+  const brokerTimeout = checkSeconds(
+    a["broker-timeout"] === undefined ? 10 : Number(a["broker-timeout"]),
+    "--broker-timeout",
+    what,
+    0.1,
+  );
+  const cwd = `file://${Deno.cwd().replace(/\/?$/, "/")}`;
+  const moduleArgs = splitList(a["allow-module"]);
+  const roots = moduleArgs.length === 0
+    ? [cwd]
+    : moduleArgs.map((r) => toRoot(r, cwd));
+  return {
+    broker,
+    name,
+    processes,
+    ...localWorkers(a, roots, what),
+    roots,
+    allowSource: a["allow-source"] === true,
+    brokerTimeout,
+    tlsCa: a["tls-ca"],
+  };
+}
+
+/** The command line as flags, checked for unknown and empty ones. */
+function readFlags(argv: string[], what: string) {
   const unknown: string[] = [];
   const a = parseArgs(argv, {
     string: STRINGS,
@@ -124,27 +166,15 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs | "help" {
       throw new TypeError(`Cannot ${what}: --${key} needs a value`);
     }
   }
-  if (a.broker === undefined) {
-    throw new TypeError(
-      `Cannot ${what}: --broker is required, e.g. --broker redis://127.0.0.1:6379`,
-    );
-  }
-  const broker = checkBrokerUrl(a.broker, what, "--broker");
-  const name = checkName(a.name ?? "default", what);
-  const processes = a.processes === undefined
-    ? cpuCount()
-    : Number(a.processes);
-  if (!Number.isInteger(processes) || processes < 1) {
-    throw new RangeError(
-      `Cannot ${what}: --processes must be a positive integer, got "${a.processes}"`,
-    );
-  }
-  const brokerTimeout = checkSeconds(
-    a["broker-timeout"] === undefined ? 10 : Number(a["broker-timeout"]),
-    "--broker-timeout",
-    what,
-    0.1,
-  );
+  return a;
+}
+
+/** How the local workers run: `--permissions`, `--start-method`, `--allow-*`. */
+function localWorkers(
+  a: Exclude<ReturnType<typeof readFlags>, "help">,
+  roots: string[],
+  what: string,
+): Pick<WorkerArgs, "startMethod" | "permissions"> {
   const perm = a.permissions ?? "inherit";
   if (perm !== "inherit" && perm !== "none") {
     throw new TypeError(
@@ -158,7 +188,7 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs | "help" {
       `Cannot ${what}: --allow-read and --allow-net narrow --permissions none; add --permissions none`,
     );
   }
-  let startMethod = a["start-method"] ??
+  const startMethod = a["start-method"] ??
     (perm === "none" ? "subprocess" : "worker");
   if (startMethod !== "worker" && startMethod !== "subprocess") {
     throw new TypeError(
@@ -170,35 +200,17 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs | "help" {
       `Cannot ${what}: --permissions none needs --start-method subprocess (a worker thread shares this process's permissions)`,
     );
   }
-  const cwd = `file://${Deno.cwd().replace(/\/?$/, "/")}`;
-  const moduleArgs = splitList(a["allow-module"]);
-  const roots = moduleArgs.length === 0
-    ? [cwd]
-    : moduleArgs.map((r) => toRoot(r, cwd));
-  let permissions: Deno.PermissionOptions = "inherit";
-  if (perm === "none") {
-    // Local workers must read the modules they import.
-    const fileRoots = roots.filter((r) => r.startsWith("file:")).map((r) =>
-      decodeURIComponent(new URL(r).pathname)
-    );
-    permissions = {
-      read: [...reads, ...fileRoots],
-      net: nets.length === 0 ? false : nets,
-      import: true,
-    } as Deno.PermissionOptions;
-  }
-  startMethod = startMethod as "worker" | "subprocess";
-  return {
-    broker,
-    name,
-    processes,
-    startMethod,
-    permissions,
-    roots,
-    allowSource: a["allow-source"] === true,
-    brokerTimeout,
-    tlsCa: a["tls-ca"],
-  };
+  if (perm === "inherit") return { startMethod, permissions: "inherit" };
+  // Local workers must read the modules they import.
+  const fileRoots = roots.filter((r) => r.startsWith("file:")).map((r) =>
+    decodeURIComponent(new URL(r).pathname)
+  );
+  const permissions = {
+    read: [...reads, ...fileRoots],
+    net: nets.length === 0 ? false : nets,
+    import: true,
+  } as Deno.PermissionOptions;
+  return { startMethod, permissions };
 }
 
 function splitList(v: unknown): string[] {

@@ -1,6 +1,7 @@
 /**
- * The broker-backed Pool and Queue (`./cluster`) and the worker command
- * (`./worker`), against a private redis-server and real worker hosts.
+ * The broker-backed Pool and Queue (`./cluster`), against a private
+ * redis-server and real worker hosts (the worker command itself:
+ * `worker_test.ts`).
  */
 import {
   assert,
@@ -10,23 +11,22 @@ import {
   assertThrows,
 } from "@std/assert";
 import * as mp from "../lib/cluster.ts";
-import { parseWorkerArgs } from "../lib/worker.ts";
-import { admit, RUN_SOURCE } from "../lib/_cluster/admit.ts";
 import { Broker } from "../lib/_cluster/broker.ts";
 import { dropDeadConsumers } from "../lib/_cluster/claims.ts";
-import { runWorkerCommand, startHost, startRedis } from "./testdata/redis.ts";
-
-const TASKS = new URL("./testdata/cluster_tasks.ts", import.meta.url);
-const fn = (name: string) => ({ module: TASKS, name });
+import {
+  fn,
+  lines,
+  poolOn,
+  startCluster,
+  startHost,
+  startRedis,
+  TASKS,
+} from "./testdata/redis.ts";
 
 Deno.test("cluster Pool runs the Pool API on its local processes", async () => {
   const redis = await startRedis();
   try {
-    await using pool = new mp.Pool(2, {
-      broker: redis.url,
-      name: "api",
-      module: TASKS,
-    });
+    await using pool = poolOn(redis, "api", 2);
     assertEquals(pool.processes, 2);
     const items = Array.from({ length: 1000 }, (_, i) => i);
     assertEquals(
@@ -73,11 +73,7 @@ Deno.test("cluster Pool runs an exported function passed by identity", async () 
   const redis = await startRedis();
   try {
     const { square } = await import(TASKS.href);
-    await using pool = new mp.Pool(1, {
-      broker: redis.url,
-      name: "ident",
-      module: TASKS,
-    });
+    await using pool = poolOn(redis, "ident", 1);
     assertEquals(await pool.map(square, [1, 2, 3]), [1, 4, 9]);
   } finally {
     await redis.stop();
@@ -85,85 +81,45 @@ Deno.test("cluster Pool runs an exported function passed by identity", async () 
 });
 
 Deno.test("cluster Pool: worker hosts serve a pure client; a SIGKILLed host loses no result", async () => {
-  const redis = await startRedis();
-  const args = ["--broker", redis.url, "--name", "kill", "--processes", "2"];
-  const [a, b] = await Promise.all([startHost(args), startHost(args)]);
-  try {
-    await using pool = new mp.Pool(0, {
-      broker: redis.url,
-      name: "kill",
-      visibilityTimeout: 1,
-    });
-    const n = 120;
-    const seen: number[] = [];
-    let killed = false;
-    for await (
-      const v of pool.imapUnordered(
-        fn("slow"),
-        Array.from({ length: n }, (_, i) => i),
-      )
-    ) {
-      seen.push(v as number);
-      if (seen.length === 20 && !killed) {
-        killed = true;
-        a.kill("SIGKILL");
-      }
-    }
-    assertEquals(seen.length, n);
-    assertEquals(
-      seen.sort((x, y) => x - y),
+  await using cluster = await startCluster("kill", { hosts: 2, processes: 2 });
+  const { redis, hosts: [a] } = cluster;
+  await using pool = new mp.Pool(0, {
+    broker: redis.url,
+    name: "kill",
+    visibilityTimeout: 1,
+  });
+  const n = 120;
+  const seen: number[] = [];
+  let killed = false;
+  for await (
+    const v of pool.imapUnordered(
+      fn("slow"),
       Array.from({ length: n }, (_, i) => i),
-    );
-    assertEquals((await a.status).signal, "SIGKILL");
-    // Its consumer name is forgotten once idle (here: at once).
-    const consumers = () =>
-      redis.cli("XINFO", "CONSUMERS", "mp:kill:tasks", "hosts");
-    assertMatch(await consumers(), new RegExp(`-${a.pid}-`));
-    const broker = await Broker.connect(redis.url, 5);
-    try {
-      await dropDeadConsumers(broker, "mp:kill:tasks", 0);
-    } finally {
-      await broker.close();
+    )
+  ) {
+    seen.push(v as number);
+    if (seen.length === 20 && !killed) {
+      killed = true;
+      a.kill("SIGKILL");
     }
-    assert(!(await consumers()).includes(`-${a.pid}-`));
-  } finally {
-    a.kill("SIGKILL");
-    b.kill();
-    await a.status;
-    await b.status;
-    await redis.stop();
   }
-});
-
-Deno.test("worker host refuses source shipping without --allow-source and modules outside --allow-module", async () => {
-  const redis = await startRedis();
-  const host = await startHost([
-    "--broker",
-    redis.url,
-    "--name",
-    "refuse",
-    "--processes",
-    "1",
-    "--allow-module",
-    "./tests/testdata",
-  ]);
+  assertEquals(seen.length, n);
+  assertEquals(
+    seen.sort((x, y) => x - y),
+    Array.from({ length: n }, (_, i) => i),
+  );
+  assertEquals((await a.status).signal, "SIGKILL");
+  // Its consumer name is forgotten once idle (here: at once).
+  const consumers = () =>
+    redis.cli("XINFO", "CONSUMERS", "mp:kill:tasks", "hosts");
+  assertMatch(await consumers(), new RegExp(`-${a.pid}-`));
+  const broker = await Broker.connect(redis.url, 5);
   try {
-    await using pool = new mp.Pool(0, { broker: redis.url, name: "refuse" });
-    const e1 = await assertRejects(() => pool.apply((x: number) => x + 1, [1]));
-    assertMatch((e1 as Error).message, /--allow-source/);
-    assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
-    const e2 = await assertRejects(() =>
-      pool.apply({
-        module: new URL("../mod.ts", import.meta.url),
-        name: "cpuCount",
-      })
-    );
-    assertMatch((e2 as Error).message, /--allow-module/);
+    await dropDeadConsumers(broker, "mp:kill:tasks", 0);
   } finally {
-    host.kill();
-    await host.status;
-    await redis.stop();
+    await broker.close();
   }
+  assert(!(await consumers()).includes(`-${a.pid}-`));
 });
 
 Deno.test("cluster Pool: an unreachable broker is a BrokerError within its brokerTimeout", async () => {
@@ -220,96 +176,10 @@ Deno.test("cluster Pool: redis://user:pass@ logs in with an ACL user; a wrong pa
   }
 });
 
-Deno.test("worker host logs and skips a malformed stream entry", async () => {
-  const redis = await startRedis();
-  const host = await startHost([
-    "--broker",
-    redis.url,
-    "--name",
-    "bad",
-    "--processes",
-    "1",
-  ]);
-  try {
-    await redis.cli("XADD", "mp:bad:tasks", "*", "e", "not a payload");
-    await redis.cli("XADD", "mp:bad:tasks", "*", "x", "1");
-    await using pool = new mp.Pool(0, { broker: redis.url, name: "bad" });
-    assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
-    assertMatch(host.log(), /skipping malformed entry .* undecodable payload/);
-    assertMatch(host.log(), /skipping malformed entry .* no 'e' field/);
-    assertEquals(await redis.cli("XLEN", "mp:bad:tasks"), "0");
-  } finally {
-    host.kill();
-    assertEquals((await host.status).code, 0);
-    await redis.stop();
-  }
-});
-
-Deno.test("worker command validates its flags and prints --help", async () => {
-  const help = await runWorkerCommand(["--help"]);
-  assertEquals(help.code, 0);
-  assertMatch(help.stdout, /--allow-source/);
-  const bad = await runWorkerCommand(["--broker", "redis://h", "--bogus"]);
-  assertEquals(bad.code, 2);
-  assertMatch(bad.stderr, /unknown option '--bogus'; see --help/);
-  const cases: [string[], RegExp][] = [
-    [[], /--broker is required/],
-    [["--broker", "http://x"], /--broker must be a redis:\/\/ or rediss:\/\//],
-    [
-      ["--broker", "redis://h", "--processes", "0"],
-      /--processes must be a positive integer, got "0"/,
-    ],
-    [["--broker", "redis://h", "--processes"], /--processes needs a value/],
-    [
-      ["--broker", "redis://h", "--permissions", "some"],
-      /--permissions must be "inherit" or "none"/,
-    ],
-    [
-      ["--broker", "redis://h", "--allow-read", "/tmp"],
-      /add --permissions none/,
-    ],
-    [["--broker", "redis://h", "--name", "a b"], /'name' must be/],
-    [
-      ["--broker", "redis://h", "--start-method", "fork"],
-      /--start-method must be/,
-    ],
-    [
-      [
-        "--broker",
-        "redis://h",
-        "--permissions",
-        "none",
-        "--start-method",
-        "worker",
-      ],
-      /needs --start-method subprocess/,
-    ],
-  ];
-  for (const [args, message] of cases) {
-    const err = assertThrows(() => parseWorkerArgs(args));
-    assertMatch((err as Error).message, message, args.join(" "));
-  }
-  const ok = parseWorkerArgs([
-    "--broker",
-    "redis://h",
-    "--permissions",
-    "none",
-    "--allow-module",
-    "./a,./b",
-  ]);
-  if (ok === "help") throw new Error("expected settings");
-  assertEquals(ok.startMethod, "subprocess");
-  assertEquals(ok.roots.length, 2);
-});
-
 Deno.test("cluster Pool: a task timeout of Infinity or over 2^31 ms does not fire at once", async () => {
   const redis = await startRedis();
   try {
-    await using pool = new mp.Pool(1, {
-      broker: redis.url,
-      name: "longtimeout",
-      module: TASKS,
-    });
+    await using pool = poolOn(redis, "longtimeout", 1);
     for (const timeout of [Infinity, 3e6]) {
       assertEquals(
         await pool.apply(fn("slow"), [7, 200], undefined, { timeout }),
@@ -343,15 +213,6 @@ Deno.test("cluster Pool checks its options", () => {
   }
 });
 
-async function lines(path: string): Promise<number> {
-  try {
-    return (await Deno.readTextFile(path)).split("\n").length - 1;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return 0;
-    throw err;
-  }
-}
-
 async function eventually(
   check: () => Promise<boolean>,
   what: string,
@@ -365,10 +226,8 @@ async function eventually(
 }
 
 Deno.test("cluster Pool: a task that killed its host maxDeaths times fails with WorkerLostError", async () => {
-  const redis = await startRedis();
-  const dir = await Deno.makeTempDir();
-  const args = ["--broker", redis.url, "--name", "deaths", "--processes", "1"];
-  const hosts = await Promise.all([startHost(args), startHost(args)]);
+  await using cluster = await startCluster("deaths", { hosts: 2 });
+  const { redis, dir, hosts } = cluster;
   try {
     await using pool = new mp.Pool(0, {
       broker: redis.url,
@@ -392,47 +251,27 @@ Deno.test("cluster Pool: a task that killed its host maxDeaths times fails with 
     assertEquals((codes as Deno.CommandStatus).signal, "SIGKILL");
   } finally {
     for (const h of hosts) h.kill("SIGKILL");
-    await Promise.all(hosts.map((h) => h.status));
-    await Deno.remove(dir, { recursive: true });
-    await redis.stop();
   }
 });
 
 Deno.test("cluster Pool: heartbeats keep a task longer than the visibility timeout from running twice", async () => {
-  const redis = await startRedis();
-  const dir = await Deno.makeTempDir();
-  const args = ["--broker", redis.url, "--name", "long", "--processes", "1"];
-  const hosts = await Promise.all([startHost(args), startHost(args)]);
-  try {
-    await using pool = new mp.Pool(0, {
-      broker: redis.url,
-      name: "long",
-      // Long enough that a host stalled by the machine's load for a
-      // moment still renews in time; the task lasts over twice as long.
-      visibilityTimeout: 2,
-    });
-    const marker = `${dir}/ran`;
-    assertEquals(await pool.apply(fn("touchSlow"), [marker, 5000]), marker);
-    assertEquals(await lines(marker), 1);
-  } finally {
-    for (const h of hosts) h.kill();
-    await Promise.all(hosts.map((h) => h.status));
-    await Deno.remove(dir, { recursive: true });
-    await redis.stop();
-  }
+  await using cluster = await startCluster("long", { hosts: 2 });
+  const { redis, dir } = cluster;
+  await using pool = new mp.Pool(0, {
+    broker: redis.url,
+    name: "long",
+    // Long enough that a host stalled by the machine's load for a
+    // moment still renews in time; the task lasts over twice as long.
+    visibilityTimeout: 2,
+  });
+  const marker = `${dir}/ran`;
+  assertEquals(await pool.apply(fn("touchSlow"), [marker, 5000]), marker);
+  assertEquals(await lines(marker), 1);
 });
 
 Deno.test("cluster Pool: timeout, signal and terminate stop the task on its host", async () => {
-  const redis = await startRedis();
-  const dir = await Deno.makeTempDir();
-  const host = await startHost([
-    "--broker",
-    redis.url,
-    "--name",
-    "cancel",
-    "--processes",
-    "1",
-  ]);
+  await using cluster = await startCluster("cancel");
+  const { redis, dir } = cluster;
   const stops = async (path: string) => {
     await eventually(async () => (await lines(path)) > 0, "the task runs");
     return path;
@@ -444,61 +283,54 @@ Deno.test("cluster Pool: timeout, signal and terminate stop the task on its host
     await new Promise((r) => setTimeout(r, 500));
     assertEquals(await lines(path), before, `${path} stopped growing`);
   };
-  try {
-    {
-      await using pool = new mp.Pool(0, { broker: redis.url, name: "cancel" });
-      const t0 = performance.now();
-      await assertRejects(
-        () =>
-          pool.apply(fn("tick"), [`${dir}/timeout`], undefined, {
-            timeout: 1,
-          }),
-        mp.TimeoutError,
-      );
-      assert(performance.now() - t0 < 5000);
-      await stops(`${dir}/timeout`);
-      await stopped(`${dir}/timeout`);
-      const ac = new AbortController();
-      const p = pool.apply(fn("tick"), [`${dir}/signal`], undefined, {
-        signal: ac.signal,
-      });
-      await stops(`${dir}/signal`);
-      ac.abort(new Error("enough"));
-      await assertRejects(() => p, Error, "enough");
-      await stopped(`${dir}/signal`);
-      // The host replaced its local worker and goes on.
-      assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
-      // A task cancelled while it waits behind another never runs.
-      const busy = pool.apply(fn("touchSlow"), [`${dir}/busy`, 1500]);
-      busy.catch(() => {});
-      await stops(`${dir}/busy`);
-      const queued = new AbortController();
-      const dropped = pool.apply(fn("touch"), [`${dir}/dropped`], undefined, {
-        signal: queued.signal,
-      });
-      dropped.catch(() => {});
-      await new Promise((r) => setTimeout(r, 200));
-      queued.abort(new Error("not needed"));
-      await assertRejects(() => dropped, Error, "not needed");
-      await busy;
-      assertEquals(await pool.apply(fn("add"), [2, 2]), 4);
-      assertEquals(
-        await lines(`${dir}/dropped`),
-        0,
-        "the queued task never ran",
-      );
-      const r = pool.applyAsync(fn("tick"), [`${dir}/terminate`]);
-      await stops(`${dir}/terminate`);
-      pool.terminate();
-      await assertRejects(() => r.get(), Error, "terminated");
-    }
-    await stopped(`${dir}/terminate`);
-  } finally {
-    host.kill();
-    await host.status;
-    await Deno.remove(dir, { recursive: true });
-    await redis.stop();
+  {
+    await using pool = new mp.Pool(0, { broker: redis.url, name: "cancel" });
+    const t0 = performance.now();
+    await assertRejects(
+      () =>
+        pool.apply(fn("tick"), [`${dir}/timeout`], undefined, {
+          timeout: 1,
+        }),
+      mp.TimeoutError,
+    );
+    assert(performance.now() - t0 < 5000);
+    await stops(`${dir}/timeout`);
+    await stopped(`${dir}/timeout`);
+    const ac = new AbortController();
+    const p = pool.apply(fn("tick"), [`${dir}/signal`], undefined, {
+      signal: ac.signal,
+    });
+    await stops(`${dir}/signal`);
+    ac.abort(new Error("enough"));
+    await assertRejects(() => p, Error, "enough");
+    await stopped(`${dir}/signal`);
+    // The host replaced its local worker and goes on.
+    assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
+    // A task cancelled while it waits behind another never runs.
+    const busy = pool.apply(fn("touchSlow"), [`${dir}/busy`, 1500]);
+    busy.catch(() => {});
+    await stops(`${dir}/busy`);
+    const queued = new AbortController();
+    const dropped = pool.apply(fn("touch"), [`${dir}/dropped`], undefined, {
+      signal: queued.signal,
+    });
+    dropped.catch(() => {});
+    await new Promise((r) => setTimeout(r, 200));
+    queued.abort(new Error("not needed"));
+    await assertRejects(() => dropped, Error, "not needed");
+    await busy;
+    assertEquals(await pool.apply(fn("add"), [2, 2]), 4);
+    assertEquals(
+      await lines(`${dir}/dropped`),
+      0,
+      "the queued task never ran",
+    );
+    const r = pool.applyAsync(fn("tick"), [`${dir}/terminate`]);
+    await stops(`${dir}/terminate`);
+    pool.terminate();
+    await assertRejects(() => r.get(), Error, "terminated");
   }
+  await stopped(`${dir}/terminate`);
 });
 
 Deno.test("cluster Pool: a dead caller's streams expire and its queued tasks are skipped", async () => {
@@ -625,83 +457,33 @@ Deno.test("cluster Queue: FIFO by name, bounded, Empty/Full, fed from tasks", as
 });
 
 Deno.test("cluster Pool and worker host reach a rediss:// (TLS) broker", async () => {
-  const redis = await startRedis([], { tls: true });
-  const host = await startHost([
-    "--broker",
-    redis.url,
-    "--tls-ca",
-    redis.ca!,
-    "--name",
-    "tls",
-    "--processes",
-    "1",
-  ]);
-  try {
-    const ca = await Deno.readTextFile(redis.ca!);
-    await using pool = new mp.Pool(0, {
-      broker: redis.url,
-      name: "tls",
-      tls: { ca },
-    });
-    assertEquals(await pool.map(fn("square"), [1, 2, 3]), [1, 4, 9]);
-    // Without trusting the certificate, the broker is refused.
-    await using untrusted = new mp.Pool(0, {
-      broker: redis.url,
-      name: "tls",
-      brokerTimeout: 0.5,
-    });
-    const err = await assertRejects(
-      () => untrusted.apply(fn("add"), [1, 2]),
-      mp.BrokerError,
-    );
-    assertMatch(err.message, /certificate/);
-  } finally {
-    host.kill();
-    await host.status;
-    await redis.stop();
-  }
-});
-
-Deno.test("worker host with --permissions none runs tasks sandboxed", async () => {
-  const redis = await startRedis();
-  const dir = await Deno.makeTempDir();
-  const host = await startHost([
-    "--broker",
-    redis.url,
-    "--name",
-    "sandbox",
-    "--processes",
-    "1",
-    "--permissions",
-    "none",
-  ]);
-  try {
-    await using pool = new mp.Pool(0, { broker: redis.url, name: "sandbox" });
-    assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
-    const err = await assertRejects(
-      () => pool.apply(fn("touch"), [`${dir}/x`]),
-      mp.ProcessError,
-    );
-    assertEquals(err.remoteName, "NotCapable");
-    assertEquals(await lines(`${dir}/x`), 0);
-  } finally {
-    host.kill();
-    await host.status;
-    await Deno.remove(dir, { recursive: true });
-    await redis.stop();
-  }
+  await using cluster = await startCluster("tls", { tls: true });
+  const { redis } = cluster;
+  const ca = await Deno.readTextFile(redis.ca!);
+  await using pool = new mp.Pool(0, {
+    broker: redis.url,
+    name: "tls",
+    tls: { ca },
+  });
+  assertEquals(await pool.map(fn("square"), [1, 2, 3]), [1, 4, 9]);
+  // Without trusting the certificate, the broker is refused.
+  await using untrusted = new mp.Pool(0, {
+    broker: redis.url,
+    name: "tls",
+    brokerTimeout: 0.5,
+  });
+  const err = await assertRejects(
+    () => untrusted.apply(fn("add"), [1, 2]),
+    mp.BrokerError,
+  );
+  assertMatch(err.message, /certificate/);
 });
 
 Deno.test("cluster Pool: a broker that goes away fails the waiting tasks with BrokerError in bounded time", async () => {
   const redis = await startRedis();
   let stopped = false;
   try {
-    await using pool = new mp.Pool(1, {
-      broker: redis.url,
-      name: "drop",
-      module: TASKS,
-      brokerTimeout: 1,
-    });
+    await using pool = poolOn(redis, "drop", 1, { brokerTimeout: 1 });
     assertEquals(await pool.apply(fn("add"), [1, 2]), 3);
     const waiting = pool.apply(fn("slow"), [1, 10_000]);
     await new Promise((r) => setTimeout(r, 300));
@@ -715,79 +497,4 @@ Deno.test("cluster Pool: a broker that goes away fails the waiting tasks with Br
   } finally {
     if (!stopped) await redis.stop();
   }
-});
-
-Deno.test("worker host maps the caller's working directory to its own and keeps modules under its roots", () => {
-  const entry = {
-    caller: "c",
-    cwd: "file:///home/me/proj/",
-    vt: 30,
-    maxDeaths: 3,
-    expire: 60,
-    tasks: [],
-  };
-  const task = (module?: string, source?: string) => ({
-    id: 1,
-    ref: { name: "f", module, source },
-    label: "f",
-    mode: 0 as const,
-    args: [],
-    cancellable: false,
-  });
-  const rules = {
-    cwd: "file:///srv/app/",
-    roots: ["file:///srv/app/"],
-    allowSource: false,
-    anyModule: false,
-  };
-  assertEquals(admit(entry, task("file:///home/me/proj/lib/t.ts"), rules), {
-    module: "file:///srv/app/lib/t.ts",
-    name: "f",
-  });
-  for (
-    const escape of [
-      "file:///srv/app/../etc/t.ts",
-      "file:///home/me/proj/../../../etc/t.ts",
-      "file:///srv/app/%2e%2e/etc/t.ts",
-      "https://example.com/t.ts",
-    ]
-  ) {
-    assertMatch(
-      admit(entry, task(escape), rules) as string,
-      /outside the modules this worker host may import .*--allow-module/,
-      escape,
-    );
-  }
-  assertMatch(
-    admit(entry, task(undefined, "(x) => x"), rules) as string,
-    /--allow-source/,
-  );
-  assertEquals(
-    admit(entry, task(undefined, "(x) => x"), { ...rules, allowSource: true }),
-    RUN_SOURCE,
-  );
-});
-
-Deno.test("./cluster and ./worker load from a plain URL, without this package's import map", async () => {
-  // Imported by URL (not through JSR), the library has no deno.json: every
-  // specifier it uses must resolve by itself.
-  const cluster = new URL("../lib/cluster.ts", import.meta.url).href;
-  const worker = new URL("../lib/worker.ts", import.meta.url).href;
-  const cwd = await Deno.makeTempDir();
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      "--no-config",
-      `const c = await import(${JSON.stringify(cluster)});
-       const w = await import(${JSON.stringify(worker)});
-       console.log(typeof c.Pool, typeof c.Queue, typeof w.parseWorkerArgs);`,
-    ],
-    cwd,
-  }).output().finally(() => Deno.remove(cwd));
-  const err = new TextDecoder().decode(stderr);
-  assertEquals(code, 0, err);
-  assertEquals(
-    new TextDecoder().decode(stdout).trim(),
-    "function function function",
-  );
 });

@@ -23,18 +23,29 @@ const TASKS = new URL("./testdata/queue_tasks.ts", import.meta.url).href;
 const start = starter(TASKS);
 const joinOk = (p: Process) => joinAll([p]);
 
-Deno.test("Pipe() is duplex: both ends send and receive across processes", async () => {
-  const [a, b] = Pipe();
-  assert(a.readable && a.writable && b.readable && b.writable);
+/** Receives until EOFError; the messages received before it. */
+async function recvUntilEOF(conn: Connection): Promise<unknown[]> {
+  const got = [];
+  for (;;) {
+    try {
+      got.push(await conn.recv({ timeout: 60 }));
+    } catch (e) {
+      assertInstanceOf(e, EOFError);
+      return got;
+    }
+  }
+}
+
+/**
+ * Has a worker echo each value from `b` back to `a`, and checks that each
+ * comes back equal; then ends the worker and closes `a`.
+ */
+async function assertEchoed(
+  a: Connection,
+  b: Connection,
+  values: unknown[],
+): Promise<void> {
   const p = start("echo", [b]);
-  const values = [
-    1,
-    "two",
-    { three: [3n, new Date(3)] },
-    new Map([["four", new Set([4])]]),
-    new Uint8Array([5, 5]),
-    new Float32Array([6.5]),
-  ];
   for (const v of values) {
     await a.send(v);
     assertEquals(await a.recv({ timeout: 60 }), v);
@@ -42,6 +53,19 @@ Deno.test("Pipe() is duplex: both ends send and receive across processes", async
   await a.send(null);
   await joinOk(p);
   a.close();
+}
+
+Deno.test("Pipe() is duplex: both ends send and receive across processes", async () => {
+  const [a, b] = Pipe();
+  assert(a.readable && a.writable && b.readable && b.writable);
+  await assertEchoed(a, b, [
+    1,
+    "two",
+    { three: [3n, new Date(3)] },
+    new Map([["four", new Set([4])]]),
+    new Uint8Array([5, 5]),
+    new Float32Array([6.5]),
+  ]);
 });
 
 Deno.test("Pipe(false) gives a receive-only end, then a send-only end", async () => {
@@ -84,16 +108,7 @@ Deno.test("Connection.recv() that waits wakes with EOFError when a worker closes
   const [r, w] = Pipe(false);
   const writer = start("sendAll", [w, 3]);
   w.close();
-  const got = [];
-  for (;;) {
-    try {
-      got.push(await r.recv({ timeout: 60 }));
-    } catch (e) {
-      assertInstanceOf(e, EOFError);
-      break;
-    }
-  }
-  assertEquals(got, [0, 1, 2]);
+  assertEquals(await recvUntilEOF(r), [0, 1, 2]);
   await joinOk(writer);
   r.close();
 });
@@ -164,16 +179,10 @@ Deno.test("Connection.sendBytes() and recvBytes() round-trip bytes", async () =>
 
 Deno.test("Pipe() passes an item larger than its buffer", async () => {
   const [a, b] = Pipe(true, { bufferSize: 256 });
-  const p = start("echo", [b]);
-  const big = {
+  await assertEchoed(a, b, [{
     s: "é".repeat(50_000),
     list: Array.from({ length: 1000 }, (_, i) => i),
-  };
-  await a.send(big);
-  assertEquals(await a.recv({ timeout: 60 }), big);
-  await a.send(null);
-  await joinOk(p);
-  a.close();
+  }]);
 });
 
 Deno.test("Connection.close() ends this handle's waits and later calls", async () => {
@@ -206,18 +215,6 @@ Deno.test("Connection cannot be made with new", () => {
 });
 
 // --- issue 10 item 6: each process holds its own handle, as in Python ---
-
-async function recvUntilEOF(conn: Connection): Promise<unknown[]> {
-  const got = [];
-  for (;;) {
-    try {
-      got.push(await conn.recv({ timeout: 60 }));
-    } catch (e) {
-      assertInstanceOf(e, EOFError);
-      return got;
-    }
-  }
-}
 
 for (const sm of ["worker", "subprocess"] as StartMethod[]) {
   const run = (name: string, args: unknown[]): Process => {

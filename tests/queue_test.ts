@@ -5,6 +5,7 @@ import {
   assertInstanceOf,
   assertLess,
   assertRejects,
+  assertStrictEquals,
   assertThrows,
 } from "@std/assert";
 import {
@@ -12,6 +13,8 @@ import {
   Event,
   Full,
   JoinableQueue,
+  Pipe,
+  Pool,
   Process,
   Queue,
   SimpleQueue,
@@ -24,6 +27,7 @@ import { joinAll, starter } from "./testdata/helpers.ts";
 import { childRuntime, markDead } from "../lib/_common/runtime.ts";
 
 const TASKS = new URL("./testdata/queue_tasks.ts", import.meta.url).href;
+const CLONE_TASKS = new URL("./testdata/clone_tasks.ts", import.meta.url).href;
 
 const start = starter(TASKS);
 
@@ -161,6 +165,46 @@ Deno.test("Queue.get() that waits gets an item put later by a worker", async () 
   await input.put({ late: true });
   assertEquals(await got, { late: true });
   await joinAll([p]);
+});
+
+Deno.test("A queue or pipe end a worker received can be sent on, and comes back as itself", async () => {
+  const q = new Queue<string>();
+  const jq = new JoinableQueue();
+  const sq = new SimpleQueue();
+  const [a, b] = Pipe();
+  await using pool = new Pool(1);
+  // The worker gets revived handles and returns them: each crosses back
+  // from the handle revived there.
+  const back = await pool.apply(
+    { module: CLONE_TASKS, name: "identity" },
+    [[q, jq, sq, b]],
+  ) as unknown[];
+  assertStrictEquals(back[0], q);
+  assertStrictEquals(back[1], jq);
+  assertStrictEquals(back[2], sq);
+  assertStrictEquals(back[3], b);
+  await q.put("still works");
+  assertEquals(await q.get({ timeout: 5 }), "still works");
+  a.close();
+  b.close();
+});
+
+Deno.test("A worker blocked in one queue's getSync() still feeds another queue it put to", async () => {
+  // The items do not fit the ring: most wait in the worker's feeder, which
+  // has to keep writing while the worker blocks on `cmd`, as Python's
+  // feeder thread does.
+  const q = new Queue<number>(0, { bufferSize: 1024 });
+  const cmd = new Queue();
+  const n = 2000;
+  const p = start("putManyThenBlock", [q, cmd, n]);
+  const got: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) got.push(await q.get({ timeout: 20 }));
+  } finally {
+    await cmd.put("end");
+    await joinAll([p]);
+  }
+  assertEquals(got, Array.from({ length: n }, (_, i) => i));
 });
 
 Deno.test("Queue keeps rich types across processes", async () => {

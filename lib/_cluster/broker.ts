@@ -101,29 +101,56 @@ export interface TlsOptions {
 }
 
 /**
- * The error that ends a pool (or host) whose broker commands keep
- * failing, once they have failed for longer than `brokerTimeout`
- * (node-redis reconnects meanwhile); `null` before.
- *
- * @param err The last failure.
- * @param since When the failures began (`performance.now()`).
- * @param opts The broker URL and `brokerTimeout` (seconds).
- * @returns The error, or `null` to try again.
+ * How a loop of blocking reads (a caller's results, a host's tasks) rides
+ * out a dropped link: after a failed read it pauses a moment while
+ * node-redis reconnects, then reads again, until a connection is given up
+ * on or the failures have lasted longer than `brokerTimeout`.
  */
-export function lasting(
-  err: unknown,
-  since: number,
-  opts: { broker: string; brokerTimeout: number },
-): BrokerError | null {
-  if (performance.now() - since < opts.brokerTimeout * 1000 + 1000) {
+export class ReadRetry {
+  #opts: { broker: string; brokerTimeout: number };
+  #since: number | undefined;
+
+  /**
+   * Makes the retry state of one read loop.
+   *
+   * @param opts The broker URL and `brokerTimeout` (seconds).
+   */
+  constructor(opts: { broker: string; brokerTimeout: number }) {
+    this.#opts = opts;
+  }
+
+  /** A read answered: the failures, if any, are over. */
+  answered(): void {
+    this.#since = undefined;
+  }
+
+  /**
+   * A read failed.
+   *
+   * @param err Its error.
+   * @param conns The connections the loop needs; one given up on ends it.
+   * @returns The error that ends the loop, or `null` after a short pause:
+   *   read again.
+   */
+  async failed(
+    err: unknown,
+    ...conns: (Broker | null)[]
+  ): Promise<BrokerError | null> {
+    const since = this.#since ??= performance.now();
+    const given = conns.find((c) => c?.failure != null)?.failure;
+    if (given != null) return given;
+    const { broker, brokerTimeout } = this.#opts;
+    if (performance.now() - since >= brokerTimeout * 1000 + 1000) {
+      return new BrokerError(
+        `Cannot use the broker at ${redactUrl(broker)}: ${
+          err instanceof Error ? err.message : String(err)
+        } (for ${brokerTimeout}s)`,
+        { cause: err },
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
     return null;
   }
-  return new BrokerError(
-    `Cannot use the broker at ${redactUrl(opts.broker)}: ${
-      err instanceof Error ? err.message : String(err)
-    } (for ${opts.brokerTimeout}s)`,
-    { cause: err },
-  );
 }
 
 /** A reply as node-redis gives it (arrays, strings or Buffers, numbers). */
@@ -263,6 +290,23 @@ export class Broker {
     );
   }
 
+  /**
+   * Creates a consumer group on a stream (and the stream) unless the
+   * group exists.
+   *
+   * @param stream The stream's key.
+   * @param group The group's name.
+   */
+  async createGroup(stream: string, group: string): Promise<void> {
+    try {
+      await this.send(["XGROUP", "CREATE", stream, group, "0", "MKSTREAM"]);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith("BUSYGROUP")) {
+        throw err;
+      }
+    }
+  }
+
   async #wrap(p: Promise<unknown>): Promise<Reply> {
     try {
       return await p;
@@ -313,7 +357,9 @@ export class Broker {
     try {
       await this.#client.close();
     } catch {
-      this.#client.destroy();
+      // node-redis may have closed the client itself meanwhile (it gave
+      // up reconnecting): then destroy() throws too.
+      this.destroy();
     }
   }
 

@@ -23,7 +23,7 @@ import { type FunctionRef, TaskMode } from "../_launch/protocol.ts";
 import type { Engine, PoolStats, TaskSpec } from "../_pool/interface.ts";
 import { Ledger } from "../_pool/ledger.ts";
 import type { Buffer } from "node:buffer";
-import { Broker, BrokerError, lasting, type TlsOptions } from "./broker.ts";
+import { Broker, BrokerError, ReadRetry, type TlsOptions } from "./broker.ts";
 import {
   type ClusterTask,
   decode,
@@ -140,7 +140,7 @@ export class CallerEngine implements Engine {
       cmd.destroy();
       return;
     }
-    await ensureGroup(cmd, this.#keys.tasks);
+    await cmd.createGroup(this.#keys.tasks, GROUP);
     await this.#beat();
     this.#heartbeat = setInterval(
       () => this.#beat().catch((err) => this.#break(err)),
@@ -355,7 +355,7 @@ export class CallerEngine implements Engine {
   async #readLoop(): Promise<void> {
     const reader = this.#reader!;
     const key = this.#keys.results(this.#id);
-    let since: number | undefined;
+    const retry = new ReadRetry(this.#opts);
     while (!this.#stopped) {
       let reply: unknown;
       try {
@@ -371,18 +371,13 @@ export class CallerEngine implements Engine {
         ]);
       } catch (err) {
         if (this.#stopped) return;
-        const lost = reader.failure ?? this.#cmd?.failure ??
-          lasting(err, since ??= performance.now(), this.#opts);
-        if (lost !== null) {
-          this.#break(lost);
-          return;
-        }
         // The link dropped: node-redis reconnects (for up to
         // brokerTimeout seconds), then this read goes on.
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
+        const lost = await retry.failed(err, reader, this.#cmd);
+        if (lost === null) continue;
+        return this.#break(lost);
       }
-      since = undefined;
+      retry.answered();
       if (!Array.isArray(reply) || reply.length === 0) continue;
       const ids: string[] = [];
       for (const [, entries] of reply as [unknown, [unknown, unknown][]][]) {
@@ -507,22 +502,6 @@ export class CallerEngine implements Engine {
       // Remote hosts' workers are not tracked one by one.
       stopping: 0,
     };
-  }
-}
-
-/**
- * Creates the hosts' consumer group (and the stream) unless it exists.
- *
- * @param cmd A connection.
- * @param tasks The task stream's key.
- */
-async function ensureGroup(cmd: Broker, tasks: string): Promise<void> {
-  try {
-    await cmd.send(["XGROUP", "CREATE", tasks, GROUP, "0", "MKSTREAM"]);
-  } catch (err) {
-    if (!(err instanceof Error) || !err.message.startsWith("BUSYGROUP")) {
-      throw err;
-    }
   }
 }
 

@@ -5,9 +5,12 @@
  *
  * ```text
  *  XREADGROUP (at most 2 entries per local process in flight)
- *    ─► check: caller alive? task cancelled? function allowed?
- *    ─► local Pool (apply / map of the chunk, with the task's signal)
+ *    ─► check: caller alive? task cancelled? (callers.ts)
+ *       function allowed? (admit.ts)
+ *    ─► local Pool (apply / map of the chunk, with the task's signal;
+ *       execute.ts)
  *    ─► results of one turn: XADD r:<caller> + PEXPIRE, then XACK + XDEL
+ *       (outbox.ts)
  *  every 250 ms: XCLAIM … JUSTID on the entries in hand (heartbeat: they
  *    stay ours), and XPENDING IDLE: entries idle past their visibility
  *    timeout are claimed (their host died); one claimed more than
@@ -16,36 +19,24 @@
  *    replaces the worker that ran it
  * ```
  *
- * May import: the core `Pool` and errors, `./broker.ts`, `./protocol.ts`.
+ * May import: the core `Pool` and errors, the other files of `_cluster/`
+ * but `caller.ts` (which starts a host).
  *
  * @module
  */
 
 import { Pool } from "../pool.ts";
-import {
-  ProcessError,
-  type RemoteErrorInfo,
-  WorkerLostError,
-} from "../errors.ts";
-import { TaskMode, toRemoteError } from "../_launch/protocol.ts";
+import { TaskMode } from "../_launch/protocol.ts";
 import type { StartMethod } from "../_common/start_method.ts";
 import { settlesWithin } from "../_common/timer.ts";
-import type { Buffer } from "node:buffer";
-import { Broker, lasting, type TlsOptions } from "./broker.ts";
-import { admit, parseEntry, RUN_SOURCE } from "./admit.ts";
+import { Broker, ReadRetry, type TlsOptions } from "./broker.ts";
+import { admit, parseEntry } from "./admit.ts";
 import { dropDeadConsumers, findLost } from "./claims.ts";
-import {
-  type CancelMessage,
-  type ClusterTask,
-  encode,
-  type FailKind,
-  fieldsOf,
-  GROUP,
-  type Keys,
-  keysOf,
-  type ResultItem,
-  type TaskEntry,
-} from "./protocol.ts";
+import { CallerBook } from "./callers.ts";
+import { failureOf, runOnPool } from "./execute.ts";
+import { ResultOutbox } from "./outbox.ts";
+import type { ClusterTask, FailKind, Keys, TaskEntry } from "./protocol.ts";
+import { fieldsOf, GROUP, keysOf } from "./protocol.ts";
 
 /** Seconds the task stream outlives its last user (renewed by use). */
 export const STREAM_TTL = 3600;
@@ -112,12 +103,8 @@ export class HostRunner {
   #held = new Map<string, Held>();
   #weight = 0;
   #reclaiming = false;
-  #running = new Map<string, AbortController>();
-  /** Caller → when last seen alive (ms); negated once it terminated. */
-  #callers = new Map<string, number>();
-  #results = new Map<string, { items: ResultItem[]; expire: number }>();
-  #acks: string[] = [];
-  #flushScheduled = false;
+  #callers: CallerBook;
+  #outbox: ResultOutbox;
   #stopping = false;
   #loop: Promise<void> = Promise.resolve();
   #tick: ReturnType<typeof setInterval> | undefined;
@@ -139,6 +126,12 @@ export class HostRunner {
     this.#cmd = cmd;
     this.#reader = reader;
     this.#sub = sub;
+    this.#callers = new CallerBook(
+      cmd,
+      this.#keys,
+      (line) => opts.log(`worker host ${this.#id}: ${line}`),
+    );
+    this.#outbox = new ResultOutbox(cmd, this.#keys, (e) => this.#trouble(e));
     this.#pool = new Pool(opts.processes, {
       startMethod: opts.local.startMethod,
       permissions: opts.local.permissions,
@@ -173,7 +166,10 @@ export class HostRunner {
   }
 
   async #begin(): Promise<void> {
-    await this.#sub.subscribe(this.#keys.cancel, (m) => this.#onCancel(m));
+    await this.#sub.subscribe(
+      this.#keys.cancel,
+      (m) => this.#callers.onCancel(m),
+    );
     await this.#createGroup();
     await this.#register();
     this.#tick = setInterval(() => this.#onTick(), TICK_MS);
@@ -190,21 +186,8 @@ export class HostRunner {
     return this.#failure;
   }
 
-  async #createGroup(): Promise<void> {
-    try {
-      await this.#cmd.send([
-        "XGROUP",
-        "CREATE",
-        this.#keys.tasks,
-        GROUP,
-        "0",
-        "MKSTREAM",
-      ]);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith("BUSYGROUP")) {
-        throw err;
-      }
-    }
+  #createGroup(): Promise<void> {
+    return this.#cmd.createGroup(this.#keys.tasks, GROUP);
   }
 
   /**
@@ -236,7 +219,7 @@ export class HostRunner {
   }
 
   async #readLoop(): Promise<void> {
-    let since: number | undefined;
+    const retry = new ReadRetry(this.#opts);
     while (!this.#stopping) {
       const free = Math.floor(this.#capacity - this.#weight);
       if (free <= 0) {
@@ -265,17 +248,12 @@ export class HostRunner {
           await this.#createGroup().catch(() => {});
           continue;
         }
-        const lost = this.#reader.failure ??
-          lasting(err, since ??= performance.now(), this.#opts);
-        if (lost !== null) {
-          this.#fail(lost);
-          return;
-        }
         // The link dropped: node-redis reconnects, then reading goes on.
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
+        const lost = await retry.failed(err, this.#reader);
+        if (lost === null) continue;
+        return this.#fail(lost);
       }
-      since = undefined;
+      retry.answered();
       if (!Array.isArray(reply)) continue;
       for (const [, entries] of reply as [unknown, [unknown, unknown][]][]) {
         for (const [rawId, fields] of entries) {
@@ -292,7 +270,7 @@ export class HostRunner {
       this.#opts.log(
         `worker host ${this.#id}: skipping malformed entry ${id} on ${this.#keys.tasks}: ${entry}`,
       );
-      this.#ack(id);
+      this.#outbox.ack(id);
       return;
     }
     const small = entry.tasks.length > 1 ||
@@ -318,59 +296,24 @@ export class HostRunner {
     }
     // Register before checking, so a cancellation published after the
     // check reaches the running task (see the caller's #sendCancel).
-    const controllers = entry.tasks.map((t) => {
-      const ac = new AbortController();
-      this.#running.set(`${entry.caller}:${t.id}`, ac);
-      return ac;
-    });
-    this.#check(entry).then((skip) => {
+    const callers = this.#callers;
+    const signals = entry.tasks.map((t) => callers.start(entry.caller, t.id));
+    callers.check(entry).then((skip) => {
       entry.tasks.forEach((t, i) => {
         if (skip === "all" || skip.has(t.id)) {
-          this.#running.delete(`${entry.caller}:${t.id}`);
+          callers.end(entry.caller, t.id);
           this.#done(id, held);
         } else {
-          this.#run(id, held, t, controllers[i].signal);
+          this.#run(id, held, t, signals[i]);
         }
       });
     }, (err) => {
       // Not checked: leave the entry to be claimed again.
       this.#held.delete(id);
       this.#weight -= held.weight;
-      for (const t of entry.tasks) {
-        this.#running.delete(`${entry.caller}:${t.id}`);
-      }
+      for (const t of entry.tasks) callers.end(entry.caller, t.id);
       this.#trouble(err);
     });
-  }
-
-  /** Which of the entry's tasks to skip: a dead caller's, cancelled ones. */
-  async #check(entry: TaskEntry): Promise<Set<number> | "all"> {
-    const ids = entry.tasks.filter((t) => t.cancellable).map((t) =>
-      String(t.id)
-    );
-    const skip = new Set<number>();
-    const seen = this.#callers.get(entry.caller);
-    const now = Date.now();
-    if (seen !== undefined && seen < 0) return "all";
-    // A caller seen alive within its key's lifetime is alive (a caller
-    // that terminates says so on the cancel channel): one round trip
-    // less for each entry.
-    const fresh = seen !== undefined && now - seen < entry.expire * 250;
-    if (fresh && ids.length === 0) return skip;
-    const [alive, cancelled] = await Promise.all([
-      fresh ? 1 : this.#cmd.send(["EXISTS", this.#keys.caller(entry.caller)]),
-      ids.length === 0 ? [] : this.#cmd.send([
-        "SMISMEMBER",
-        this.#keys.cancelled(entry.caller),
-        ...ids,
-      ]),
-    ]);
-    if (Number(alive) === 0) return "all";
-    if (!fresh) this.#callers.set(entry.caller, now);
-    (cancelled as number[]).forEach((hit, i) => {
-      if (Number(hit) === 1) skip.add(Number(ids[i]));
-    });
-    return skip;
   }
 
   #run(id: string, held: Held, t: ClusterTask, signal: AbortSignal): void {
@@ -383,54 +326,22 @@ export class HostRunner {
       anyModule: entry.caller === this.#opts.trusted,
     });
     if (typeof target === "string") {
-      this.#running.delete(`${entry.caller}:${t.id}`);
+      this.#callers.end(entry.caller, t.id);
       this.#report(entry, id, held, t, "refused", {
         name: "Error",
         message: target,
       });
       return;
     }
-    // The local pool sends a task with a signal alone to a worker, with
-    // nothing queued behind it. A chunk or a lone task loses nothing by
-    // that and can then be stopped by terminate() as well; tasks batched
-    // in one entry (a flood of small applies) run batched, and only the
-    // ones given a signal or timeout of their own can be stopped.
-    const stoppable = t.cancellable || entry.tasks.length === 1;
-    const opts = { signal: stoppable ? signal : undefined };
-    let p: Promise<unknown>;
-    if (target === RUN_SOURCE) {
-      p = this.#pool.apply(
-        target,
-        [t.ref.name, t.ref.source, t.mode, t.args, t.kwargs],
-        undefined,
-        opts,
-      );
-    } else if (t.mode === TaskMode.Apply) {
-      p = this.#pool.apply(target, t.args, t.kwargs, opts);
-    } else {
-      const mapOpts = { chunksize: Math.max(1, t.args.length), ...opts };
-      p = t.mode === TaskMode.Map
-        ? this.#pool.map(target, t.args, mapOpts)
-        : this.#pool.starmap(target, t.args as unknown[][], mapOpts);
-    }
-    p.then(
+    runOnPool(this.#pool, target, t, entry.tasks.length, signal).then(
       (value) => this.#report(entry, id, held, t, null, value),
       (err) => {
         if (signal.aborted) {
           // Cancelled by its caller, who has already settled it.
-          this.#running.delete(`${entry.caller}:${t.id}`);
+          this.#callers.end(entry.caller, t.id);
           this.#done(id, held);
-        } else if (err instanceof ProcessError) {
-          this.#report(entry, id, held, t, "threw", {
-            name: err.remoteName,
-            message: err.remoteMessage,
-            stack: err.remoteStack,
-            ...(err.cause === undefined ? {} : { cause: err.cause }),
-          });
-        } else if (err instanceof WorkerLostError) {
-          this.#report(entry, id, held, t, "lost", toRemoteError(err));
         } else {
-          this.#report(entry, id, held, t, "threw", toRemoteError(err));
+          this.#report(entry, id, held, t, ...failureOf(err));
         }
       },
     );
@@ -444,19 +355,8 @@ export class HostRunner {
     kind: FailKind | null,
     value: unknown,
   ): void {
-    this.#running.delete(`${entry.caller}:${t.id}`);
-    const item: ResultItem = kind === null ? { id: t.id, ok: true, value } : {
-      id: t.id,
-      ok: false,
-      kind,
-      error: value as RemoteErrorInfo,
-    };
-    let out = this.#results.get(entry.caller);
-    if (out === undefined) {
-      out = { items: [], expire: entry.expire };
-      this.#results.set(entry.caller, out);
-    }
-    out.items.push(item);
+    this.#callers.end(entry.caller, t.id);
+    this.#outbox.add(entry, t.id, kind, value);
     this.#done(id, held);
   }
 
@@ -467,80 +367,17 @@ export class HostRunner {
       this.#held.delete(id);
       this.#weight -= held.weight;
     }
-    this.#ack(id);
+    this.#outbox.ack(id);
     const wake = this.#slotFreed;
     this.#slotFreed = null;
     wake?.();
-  }
-
-  #ack(id: string): void {
-    this.#acks.push(id);
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    // Results finished in one turn travel in one entry per caller.
-    queueMicrotask(() => this.#flush());
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    const cmd = this.#cmd;
-    const ops: Promise<unknown>[] = [];
-    for (const [caller, out] of this.#results) {
-      const key = this.#keys.results(caller);
-      let bytes: Buffer;
-      try {
-        bytes = encode(out.items);
-      } catch {
-        bytes = encode(out.items.map((it) => cloneable(it)));
-      }
-      // Results before acks: a host that dies between them leaves its
-      // tasks to run again, and the caller drops the duplicates.
-      ops.push(cmd.send(["XADD", key, "*", "r", bytes]));
-      ops.push(cmd.send(["PEXPIRE", key, String(out.expire * 1000)]));
-    }
-    this.#results.clear();
-    if (this.#acks.length > 0) {
-      ops.push(cmd.send(["XACK", this.#keys.tasks, GROUP, ...this.#acks]));
-      ops.push(cmd.send(["XDEL", this.#keys.tasks, ...this.#acks]));
-      this.#acks = [];
-    }
-    // Results not written leave their entries pending: they are claimed
-    // again after their visibility timeout (by this host too).
-    Promise.all(ops).catch((err) => this.#trouble(err));
-  }
-
-  #onCancel(message: string): void {
-    let msg: CancelMessage;
-    try {
-      msg = JSON.parse(message);
-    } catch {
-      this.#opts.log(
-        `worker host ${this.#id}: skipping malformed cancel message`,
-      );
-      return;
-    }
-    if (typeof msg?.caller !== "string") return;
-    if (msg.ids === "all") {
-      this.#callers.set(msg.caller, -Date.now());
-      const prefix = `${msg.caller}:`;
-      for (const [key, ac] of this.#running) {
-        if (key.startsWith(prefix)) ac.abort(new Error("cancelled"));
-      }
-    } else if (Array.isArray(msg.ids)) {
-      for (const id of msg.ids) {
-        this.#running.get(`${msg.caller}:${id}`)?.abort(new Error("cancelled"));
-      }
-    }
   }
 
   #onTick(): void {
     if (this.#stopping) return;
     if (++this.#ticks % 4 === 0) this.#register().catch(() => {});
     if (this.#ticks % 240 === 0) {
-      const old = Date.now() - 600_000;
-      for (const [caller, seen] of this.#callers) {
-        if (Math.abs(seen) < old) this.#callers.delete(caller);
-      }
+      this.#callers.prune();
       dropDeadConsumers(this.#cmd, this.#keys.tasks).catch((err) =>
         this.#trouble(err)
       );
@@ -645,7 +482,7 @@ export class HostRunner {
       if (graceful) {
         this.#pool.close();
         finished = await settlesWithin(this.#pool.join(), GRACE_MS);
-        if (this.#flushScheduled) {
+        if (this.#outbox.scheduled) {
           await new Promise((r) => setTimeout(r, 0));
         }
       }
@@ -667,26 +504,5 @@ export class HostRunner {
       this.#ended.resolve();
     })();
     return this.#stopped;
-  }
-}
-
-/** A result that can be encoded: an uncloneable value becomes an error. */
-function cloneable(item: ResultItem): ResultItem {
-  try {
-    encode(item);
-    return item;
-  } catch (err) {
-    return {
-      id: item.id,
-      ok: false,
-      kind: "threw",
-      error: toRemoteError(
-        new TypeError(
-          `Cannot send the result back: ${
-            err instanceof Error ? err.message : String(err)
-          }; return structured-cloneable values`,
-        ),
-      ),
-    };
   }
 }

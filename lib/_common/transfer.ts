@@ -7,12 +7,16 @@
  * values). {@linkcode encodeShared} walks task arguments (arrays and plain
  * objects, to any depth) and swaps every primitive for a marker object;
  * {@linkcode decodeShared} in the receiving process swaps each marker back
- * for a working primitive, made by the reviver registered for its tag with
- * {@linkcode registerShareable}. Revived objects are cached by `tag` and
+ * for a working primitive, made by the static {@linkcode kRevive} of the
+ * class registered for its tag. Revived objects are cached by `tag` and
  * `id`, so the same primitive passed twice is the same object there.
  *
- * Every module that defines a shareable registers it when it is loaded;
- * the worker and child entries import `mod.ts`, so all are registered.
+ * The registry of shareable classes is one explicit list,
+ * `_launch/shareables.ts`, which hands itself to this module
+ * ({@linkcode useShareables}) when it is imported: the worker and child
+ * entries import it, and so do the parent's modules that send primitives
+ * (`process.ts`, `_pool/engine.ts`). A primitive whose tag is not in it
+ * cannot be sent.
  *
  * @module
  */
@@ -22,9 +26,42 @@ import { isPlainObject, KEEP, rewrite, TOO_DEEP, TREE_DEPTH } from "./walk.ts";
 /** The method a shareable primitive implements to describe itself. */
 export const kShare: unique symbol = Symbol.for("@seed/multiprocessing.share");
 
+/**
+ * The static method of a shareable class that makes a working primitive
+ * in the receiving process from what its {@linkcode kShare} described:
+ * `static [kRevive](data: unknown, id: string)`.
+ */
+export const kRevive: unique symbol = Symbol.for(
+  "@seed/multiprocessing.revive",
+);
+
+/** A class whose instances cross as working primitives. */
+export interface ShareableClass {
+  /** The class's name, for error messages. */
+  readonly name: string;
+  /**
+   * Makes a working primitive in this process.
+   *
+   * @param data The descriptor's `data`, as it arrived.
+   * @param id The descriptor's `id`.
+   */
+  [kRevive](data: unknown, id: string): unknown;
+}
+
+/** One entry of the registry of shareable classes. */
+export interface RegisteredShareable {
+  /** The class whose static {@linkcode kRevive} makes the primitive. */
+  cls: ShareableClass;
+  /**
+   * Its reviver keeps its own cache, so it is called for every marker,
+   * not only for the first of an id.
+   */
+  everyMarker?: boolean;
+}
+
 /** What a shareable primitive turns into when it crosses. */
 export interface ShareDescriptor {
-  /** The reviver's name, as given to {@linkcode registerShareable}. */
+  /** The tag its class is registered under (`_launch/shareables.ts`). */
   tag: string;
   /** A stable id: the same primitive always gives the same id. */
   id: string;
@@ -55,6 +92,26 @@ interface Marker {
 
 type Reviver = (data: unknown, id: string) => unknown;
 
+/** The registry's lookup, once `_launch/shareables.ts` has handed it over. */
+let registry: ((tag: string) => RegisteredShareable | undefined) | null = null;
+
+/**
+ * Installs the registry of shareable classes: how this process finds the
+ * class that revives a tag. `_launch/shareables.ts` calls it when it is
+ * imported; nothing else does.
+ *
+ * @param lookup The registered class of a tag, if any.
+ */
+export function useShareables(
+  lookup: (tag: string) => RegisteredShareable | undefined,
+): void {
+  registry = lookup;
+}
+
+/**
+ * Revivers registered with {@linkcode registerShareable}, for classes not
+ * yet moved to a static {@linkcode kRevive} in the registry.
+ */
 const revivers = new Map<string, Reviver>();
 const revived = new Map<string, WeakRef<object>>();
 
@@ -62,7 +119,8 @@ const revived = new Map<string, WeakRef<object>>();
 const uncached = new Set<string>();
 
 /**
- * Registers how to rebuild a primitive of `tag` in the receiving process.
+ * Registers how to rebuild a primitive of `tag` in the receiving process,
+ * for a class that has no static {@linkcode kRevive} in the registry yet.
  *
  * @param tag A name unique to the primitive's class.
  * @param revive Builds a working primitive from the descriptor's data.
@@ -77,6 +135,36 @@ export function registerShareable(
   revivers.set(tag, revive);
   if (options.cached === false) uncached.add(tag);
   else uncached.delete(tag);
+}
+
+/** The registry's class for `tag`, when it has its static `[kRevive]`. */
+function classOf(tag: string): RegisteredShareable | undefined {
+  const entry = registry?.(tag);
+  return typeof entry?.cls[kRevive] === "function" ? entry : undefined;
+}
+
+/** Whether a primitive of `tag` can be revived by whoever receives it. */
+function isRegistered(tag: string): boolean {
+  return registry?.(tag) !== undefined || revivers.has(tag);
+}
+
+/** Whether `tag`'s reviver is called for every marker (see above). */
+function seesEveryMarker(tag: string): boolean {
+  const entry = classOf(tag);
+  return entry !== undefined ? entry.everyMarker === true : uncached.has(tag);
+}
+
+/** Makes `tag`'s primitive here with its class's reviver. */
+function reviveWith(tag: string, data: unknown, id: string): unknown {
+  const entry = classOf(tag);
+  if (entry !== undefined) return entry.cls[kRevive](data, id);
+  const reviver = revivers.get(tag);
+  if (reviver !== undefined) return reviver(data, id);
+  throw new TypeError(
+    registry === null
+      ? `Cannot receive a '${tag}': this process has not loaded the registry of shareable classes; import "lib/_launch/shareables.ts" in its entry`
+      : `Cannot receive a '${tag}': no class is registered for it in lib/_launch/shareables.ts; use the same version of @seed/multiprocessing in every process`,
+  );
 }
 
 /**
@@ -147,9 +235,26 @@ function toMarker(obj: object, transfer: Transferable[] | undefined): unknown {
   if (ArrayBuffer.isView(obj)) return viewMarker(obj, transfer);
   if (!isShareable(obj)) return KEEP;
   const d = obj[kShare](sendingTo);
+  // A process that has not loaded the registry yet (a pool worker thread
+  // loads it when it first needs it) sends as it is; the receiver checks.
+  if (registry !== null && !isRegistered(d.tag)) {
+    throw notRegistered(obj, d.tag);
+  }
   if (d.transfer && transfer) transfer.push(...d.transfer);
   const marker: Marker = { [MARK]: d.tag, id: d.id, data: d.data };
   return marker;
+}
+
+/**
+ * The error for a primitive whose class is not in the registry: it would
+ * arrive as nothing that works, so it is not sent.
+ */
+function notRegistered(obj: object, tag: string): TypeError {
+  const name = (obj.constructor as { name?: string } | undefined)?.name ||
+    tag;
+  return new TypeError(
+    `Cannot send a '${name}': its class is not in the registry of shareable classes; add it to lib/_launch/shareables.ts with its static [kRevive]`,
+  );
 }
 
 /** The tag of a typed array's or DataView's marker (see {@linkcode viewMarker}). */
@@ -280,17 +385,11 @@ function decodeIn(
 function revive(marker: Marker): unknown {
   const tag = marker[MARK];
   if (tag === VIEW_TAG) return reviveView(marker);
-  if (uncached.has(tag)) return revivers.get(tag)!(marker.data, marker.id);
+  if (seesEveryMarker(tag)) return reviveWith(tag, marker.data, marker.id);
   const key = `${tag}:${marker.id}`;
   const cached = revived.get(key)?.deref();
   if (cached !== undefined) return cached;
-  const reviver = revivers.get(tag);
-  if (reviver === undefined) {
-    throw new TypeError(
-      `Cannot receive a '${tag}': this process has not loaded the module that defines it; import "@seed/multiprocessing" in it`,
-    );
-  }
-  const obj = reviver(marker.data, marker.id) as object;
+  const obj = reviveWith(tag, marker.data, marker.id) as object;
   revived.set(key, new WeakRef(obj));
   return obj;
 }
@@ -351,16 +450,10 @@ function mapMarker(
  * @returns A working primitive over the same shared memory.
  */
 export function reviveFresh(marker: SharedMarker): unknown {
-  const reviver = revivers.get(marker.tag);
-  if (reviver === undefined) {
-    throw new TypeError(
-      `Cannot receive a '${marker.tag}': this process has not loaded the module that defines it; import "@seed/multiprocessing" in it`,
-    );
-  }
   // A reviver may remember what it builds; keep the cache as it was.
   const key = `${marker.tag}:${marker.id}`;
   const cached = revived.get(key);
-  const obj = reviver(marker.data, marker.id);
+  const obj = reviveWith(marker.tag, marker.data, marker.id);
   if (cached !== undefined) revived.set(key, cached);
   else revived.delete(key);
   return obj;

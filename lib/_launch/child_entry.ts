@@ -5,18 +5,19 @@
  * frame-based port to the shared runner (`_launch/runner.ts`). See
  * `_launch/child_spawn.ts` for the drawing of the exchange.
  *
- * It imports `mod.ts` first, so every shareable primitive is registered
- * before arguments are decoded, and before `connectServed` registers the
- * stand-ins of primitives that live in the parent's shared memory
- * (`_served/proxy.ts`), which must win over the parent side's reviver of
- * the same tag. (A child starts in a new `deno` process, so loading the
+ * It imports the registry of shareable classes (`_launch/shareables.ts`)
+ * first, so the primitives among its arguments can be revived; those
+ * that live in the parent's shared memory arrive as stand-ins the parent
+ * serves (`_served/proxy.ts`), registered by `connectServed` below, after
+ * every import, so that they win over the parent side's reviver of the
+ * same tag. (A child starts in a new `deno` process, so loading the
  * library here is a small part of its start; a worker thread's entry
  * loads it lazily.)
  *
  * @module
  */
 
-import "../../mod.ts";
+import "./shareables.ts";
 import { encodeFrame, FrameChannel } from "./frames.ts";
 import type { PoolInit, ProcessInit, RunMessage } from "./protocol.ts";
 import { runChild } from "./runner.ts";
@@ -28,7 +29,7 @@ import type { ServedReply } from "../_served/spec.ts";
 /** Slots of the liveness table (as `_common/runtime.ts` makes it). */
 const TABLE_SLOTS = 1 << 16;
 
-// This entry loaded the registry (`mod.ts`) above.
+// This entry loaded the registry (`shareables.ts`) above.
 markRegistryLoaded();
 
 const realExit: (code?: number) => never = Deno.exit;

@@ -102,7 +102,7 @@ export function entryModules(): Promise<unknown>[] {
     import("./child_entry.ts"),
     // What a worker thread loads later, by a computed specifier.
     import("./run_process.ts"),
-    import("../../mod.ts"),
+    import("./shareables.ts"),
     import("../_manager/worker.ts"),
     import("../_manager/child_entry.ts"),
   ];

@@ -51,7 +51,7 @@ let registryReady = false;
  * graph with the worker's entry (`_launch/entry.ts` names it for
  * `deno cache`).
  */
-const REGISTRY = new URL("../../mod.ts", import.meta.url).href;
+const REGISTRY = new URL("./shareables.ts", import.meta.url).href;
 
 function loadRegistry(): Promise<unknown> {
   return registry ??= import(REGISTRY).then(() => {

@@ -8,8 +8,6 @@
  * @module
  */
 
-// Arguments may hold primitives: every shareable registers its reviver.
-import "../../mod.ts";
 import type { ProcessInit } from "./protocol.ts";
 import { stopRequested } from "../_common/runtime.ts";
 import { StopRequested } from "../_shm/wait.ts";

@@ -35,6 +35,8 @@
 import { ProcessError, WorkerLostError } from "../errors.ts";
 import type { PoolWorkerMessage } from "../_launch/protocol.ts";
 import { decodeShared } from "../_common/transfer.ts";
+// Tasks and results may hold primitives: the registry says how each crosses.
+import "../_launch/shareables.ts";
 import { describeCloneError } from "../_common/clone_error.ts";
 import type { Engine, PoolStats, TaskSpec } from "./interface.ts";
 import { Ledger } from "./ledger.ts";

@@ -47,6 +47,9 @@ const T_BIGINT = 9;
 const T_DATE = 10;
 const T_BYTES = 11;
 
+/** The values of the one-byte tags, by tag. */
+const CONSTANTS = [undefined, null, false, true];
+
 /** Deeper than this, an item goes through v8 (which handles any depth). */
 const MAX_DEPTH = 64;
 /** Strings up to this many UTF-16 units are tried as ASCII by hand. */
@@ -123,12 +126,7 @@ export function encodeItem(item: unknown): Uint8Array {
       "DataCloneError",
     );
   }
-  w.pos = 0;
-  w.ensure(bytes.length + 1);
-  w.buf[0] = FORMAT_V8;
-  w.buf.set(bytes, 1);
-  w.pos = bytes.length + 1;
-  return w.buf.subarray(0, w.pos);
+  return framed(FORMAT_V8, bytes);
 }
 
 /**
@@ -138,10 +136,15 @@ export function encodeItem(item: unknown): Uint8Array {
  * @returns A view of the encoded bytes, valid until the next encode.
  */
 export function encodeBytes(bytes: Uint8Array): Uint8Array {
+  return framed(FORMAT_BYTES, bytes);
+}
+
+/** Writes `format` then `bytes` into the thread's shared writer. */
+function framed(format: number, bytes: Uint8Array): Uint8Array {
   const w = shared;
   w.pos = 0;
   w.ensure(bytes.length + 1);
-  w.buf[0] = FORMAT_BYTES;
+  w.buf[0] = format;
   w.buf.set(bytes, 1);
   w.pos = bytes.length + 1;
   return w.buf.subarray(0, w.pos);
@@ -176,6 +179,9 @@ function writeString(w: Writer, s: string): void {
       return;
     }
   }
+  // A lone surrogate has no UTF-8 form (it would arrive as U+FFFD);
+  // structuredClone keeps it, and so does v8's format.
+  if (!s.isWellFormed()) throw GIVE_UP;
   // Not short ASCII: UTF-8 takes at most 3 bytes per UTF-16 unit.
   w.ensure(5 + n * 3);
   const { written } = textEncoder.encodeInto(
@@ -189,108 +195,122 @@ function writeString(w: Writer, s: string): void {
 
 function writeValue(w: Writer, v: unknown, depth: number): void {
   switch (typeof v) {
-    case "number": {
-      if ((v | 0) === v && !(v === 0 && 1 / v < 0)) {
-        w.ensure(5);
-        w.buf[w.pos] = T_INT32;
-        w.view.setInt32(w.pos + 1, v, true);
-        w.pos += 5;
-      } else {
-        w.ensure(9);
-        w.buf[w.pos] = T_FLOAT64;
-        w.view.setFloat64(w.pos + 1, v, true);
-        w.pos += 9;
-      }
+    case "number":
+      writeNumber(w, v);
       return;
-    }
     case "string":
       writeString(w, v);
       return;
     case "boolean":
-      w.ensure(1);
-      w.buf[w.pos++] = v ? T_TRUE : T_FALSE;
+      writeTag(w, v ? T_TRUE : T_FALSE);
       return;
     case "undefined":
-      w.ensure(1);
-      w.buf[w.pos++] = T_UNDEFINED;
+      writeTag(w, T_UNDEFINED);
       return;
-    case "bigint": {
-      w.ensure(1);
-      w.buf[w.pos++] = T_BIGINT;
+    case "bigint":
+      writeTag(w, T_BIGINT);
       writeString(w, v.toString(16));
       return;
-    }
-    case "object": {
-      if (v === null) {
-        w.ensure(1);
-        w.buf[w.pos++] = T_NULL;
-        return;
-      }
-      if (depth >= MAX_DEPTH) throw GIVE_UP;
-      if (Array.isArray(v)) {
-        if (Object.getPrototypeOf(v) !== Array.prototype) throw GIVE_UP;
-        remember(w, v);
-        const n = v.length;
-        w.ensure(5);
-        w.buf[w.pos] = T_ARRAY;
-        w.view.setUint32(w.pos + 1, n, true);
-        w.pos += 5;
-        for (let i = 0; i < n; i++) {
-          const e = v[i];
-          // A hole must stay a hole; only v8 keeps that.
-          if (e === undefined && !(i in v)) throw GIVE_UP;
-          writeValue(w, e, depth + 1);
-        }
-        return;
-      }
-      const proto = Object.getPrototypeOf(v);
-      if (proto === Object.prototype || proto === null) {
-        remember(w, v);
-        const rec = v as Record<string, unknown>;
-        const keys = Object.keys(rec);
-        w.ensure(5);
-        w.buf[w.pos] = T_OBJECT;
-        w.view.setUint32(w.pos + 1, keys.length, true);
-        w.pos += 5;
-        for (let i = 0; i < keys.length; i++) {
-          writeString(w, keys[i]);
-          writeValue(w, rec[keys[i]], depth + 1);
-        }
-        return;
-      }
-      if (proto === Date.prototype) {
-        remember(w, v);
-        w.ensure(9);
-        w.buf[w.pos] = T_DATE;
-        w.view.setFloat64(w.pos + 1, (v as Date).getTime(), true);
-        w.pos += 9;
-        return;
-      }
-      if (proto === Uint8Array.prototype) {
-        const u8 = v as Uint8Array;
-        // A view of part of a buffer, or of a shared or resizable one,
-        // clones with its whole buffer: leave that to v8.
-        const buffer = u8.buffer as ArrayBuffer;
-        if (
-          u8.byteOffset !== 0 || u8.byteLength !== buffer.byteLength ||
-          !(buffer instanceof ArrayBuffer) || buffer.resizable
-        ) {
-          throw GIVE_UP;
-        }
-        remember(w, v);
-        w.ensure(5 + u8.length);
-        w.buf[w.pos] = T_BYTES;
-        w.view.setUint32(w.pos + 1, u8.length, true);
-        w.buf.set(u8, w.pos + 5);
-        w.pos += 5 + u8.length;
-        return;
-      }
-      throw GIVE_UP;
-    }
+    case "object":
+      if (v === null) writeTag(w, T_NULL);
+      else writeObject(w, v, depth);
+      return;
     default:
       // Functions and symbols: v8 reports them as it should.
       throw GIVE_UP;
   }
+}
+
+function writeTag(w: Writer, tag: number): void {
+  w.ensure(1);
+  w.buf[w.pos++] = tag;
+}
+
+/** Writes a tag and a u32 count or length after it. */
+function writeHead(w: Writer, tag: number, n: number): void {
+  w.ensure(5);
+  w.buf[w.pos] = tag;
+  w.view.setUint32(w.pos + 1, n, true);
+  w.pos += 5;
+}
+
+/** Writes a tag and a float64 after it. */
+function writeFloat(w: Writer, tag: number, v: number): void {
+  w.ensure(9);
+  w.buf[w.pos] = tag;
+  w.view.setFloat64(w.pos + 1, v, true);
+  w.pos += 9;
+}
+
+function writeNumber(w: Writer, v: number): void {
+  if ((v | 0) !== v || (v === 0 && 1 / v < 0)) {
+    writeFloat(w, T_FLOAT64, v); // Also -0, which an int32 would lose.
+    return;
+  }
+  w.ensure(5);
+  w.buf[w.pos] = T_INT32;
+  w.view.setInt32(w.pos + 1, v, true);
+  w.pos += 5;
+}
+
+function writeObject(w: Writer, v: object, depth: number): void {
+  if (depth >= MAX_DEPTH) throw GIVE_UP;
+  if (Array.isArray(v)) {
+    writeArray(w, v, depth);
+    return;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) {
+    remember(w, v);
+    const rec = v as Record<string, unknown>;
+    const keys = Object.keys(rec);
+    writeHead(w, T_OBJECT, keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      writeString(w, keys[i]);
+      writeValue(w, rec[keys[i]], depth + 1);
+    }
+    return;
+  }
+  if (proto === Date.prototype) {
+    remember(w, v);
+    writeFloat(w, T_DATE, (v as Date).getTime());
+    return;
+  }
+  if (proto === Uint8Array.prototype) {
+    writeBytes(w, v as Uint8Array);
+    return;
+  }
+  throw GIVE_UP;
+}
+
+function writeArray(w: Writer, v: unknown[], depth: number): void {
+  if (Object.getPrototypeOf(v) !== Array.prototype) throw GIVE_UP;
+  remember(w, v);
+  const n = v.length;
+  writeHead(w, T_ARRAY, n);
+  for (let i = 0; i < n; i++) {
+    const e = v[i];
+    // A hole must stay a hole; only v8 keeps that.
+    if (e === undefined && !(i in v)) throw GIVE_UP;
+    writeValue(w, e, depth + 1);
+  }
+}
+
+function writeBytes(w: Writer, u8: Uint8Array): void {
+  // A view of part of a buffer, or of a shared or resizable one, clones
+  // with its whole buffer: leave that to v8.
+  const buffer = u8.buffer as ArrayBuffer;
+  if (
+    u8.byteOffset !== 0 || u8.byteLength !== buffer.byteLength ||
+    !(buffer instanceof ArrayBuffer) || buffer.resizable
+  ) {
+    throw GIVE_UP;
+  }
+  remember(w, u8);
+  writeHead(w, T_BYTES, u8.length);
+  w.ensure(u8.length);
+  w.buf.set(u8, w.pos);
+  w.pos += u8.length;
 }
 
 /**
@@ -323,6 +343,11 @@ export function decodeItem(bytes: Uint8Array): unknown {
         `Cannot decode the item: unknown format '${bytes[0]}'`,
       );
   }
+}
+
+/** An own data property, as `structuredClone` gives every key. */
+function own(value: unknown): PropertyDescriptor {
+  return { value, writable: true, enumerable: true, configurable: true };
 }
 
 interface Reader {
@@ -365,17 +390,11 @@ function readValue(r: Reader): unknown {
     case T_STRING:
       return readString(r);
     case T_UNDEFINED:
-      r.pos++;
-      return undefined;
     case T_NULL:
-      r.pos++;
-      return null;
     case T_FALSE:
-      r.pos++;
-      return false;
     case T_TRUE:
       r.pos++;
-      return true;
+      return CONSTANTS[tag];
     case T_BIGINT: {
       r.pos++;
       const hex = readString(r);
@@ -395,17 +414,9 @@ function readValue(r: Reader): unknown {
       for (let i = 0; i < n; i++) {
         const key = readString(r);
         const value = readValue(r);
-        if (key === "__proto__") {
-          // Plain assignment would set the prototype instead.
-          Object.defineProperty(out, key, {
-            value,
-            writable: true,
-            enumerable: true,
-            configurable: true,
-          });
-        } else {
-          out[key] = value;
-        }
+        // Plain assignment of "__proto__" would set the prototype instead.
+        if (key === "__proto__") Object.defineProperty(out, key, own(value));
+        else out[key] = value;
       }
       return out;
     }

@@ -1,31 +1,14 @@
 /**
  * A many-writer, many-reader byte ring in shared memory: the channel under
  * `Queue`, `SimpleQueue`, `JoinableQueue` and each direction of a `Pipe`.
+ * Its layout and records are in `ring_records.ts`; here are the locks and
+ * waits that let many processes share it.
  *
- * ```text
- *  control (Int32Array, one 64-byte line per hot slot)
- *    HEAD  next byte to read      TAIL  next byte to write
- *    WLOCK writer lock (holder's process key, 0 = free) + waiter count
- *    RLOCK reader lock (same)     ITEMS complete items in the ring
- *    READERS_WAITING / WRITERS_WAITING: sleepers to wake, so the hot
- *    path skips the notify syscall when nobody sleeps
- *    PARTIAL the reader part-way through a chunked item (see below)
- *
- *  data (Uint8Array, power-of-two capacity)
- *    ... | u32 header | payload | pad to 4 | u32 header | payload | ...
- *    header = payload length | MORE (more chunks follow)
- *                            | CONT (a later chunk of an item)
- *                            | WRAP (skip to the start of the ring)
- * ```
- *
- * HEAD and TAIL only grow (modulo 2^32); `TAIL - HEAD` is the bytes in use.
  * A writer holds WLOCK only while it copies one record, a reader holds
  * RLOCK only while it copies one out, so locks are never held across a
  * wait, except for an item larger than a chunk, whose chunks must stay
- * together. Chunks are self-describing: a reader that meets a CONT record
- * it did not start (its reader died) skips it, and a new start record
- * while it holds a partial item (its writer died or timed out) replaces
- * it, so a process dying anywhere never wedges the ring.
+ * together. Chunks are self-describing (`ring_records.ts`), so a process
+ * dying anywhere never wedges the ring.
  *
  * A reader dying part-way through a chunked item loses nothing: it names
  * itself in PARTIAL while it holds part of one, and the item's writer,
@@ -47,33 +30,32 @@
 
 import { currentKey, isAlive } from "../_common/runtime.ts";
 import { driveSync, type Steps } from "./drive.ts";
+import {
+  ABANDONED,
+  Accumulator,
+  CONT,
+  HEAD,
+  ITEMS,
+  MORE,
+  PARTIAL,
+  READERS_WAITING,
+  RingRecords,
+  RLOCK,
+  TAIL,
+  WLOCK,
+  WRITERS_WAITING,
+} from "./ring_records.ts";
 
 // The driver moved to `drive.ts`; re-exported so the ring's users keep
 // one import for a ring and the driver of its slow paths.
 export { driveAsync, driveSync, type Steps, type Wait } from "./drive.ts";
-
-const LINE = 16; // Int32 slots per 64-byte cache line.
-const HEAD = 0;
-const TAIL = LINE;
-const WLOCK = 2 * LINE; // WLOCK + 1 counts its waiters.
-const RLOCK = 3 * LINE; // RLOCK + 1 counts its waiters.
-const READERS_WAITING = 4 * LINE;
-const WRITERS_WAITING = 5 * LINE;
-const ITEMS = 6 * LINE;
-/**
- * The key of the reader part-way through a chunked item (0: none;
- * {@linkcode ABANDONED}: its reader gave up), so the item's writer can
- * give the item again when that reader dies or gives up (module doc).
- */
-const PARTIAL = 7 * LINE;
-/** In `PARTIAL`: the reader of a part-read item stopped waiting for it. */
-const ABANDONED = -1;
-const CONTROL_SLOTS = 8 * LINE;
-
-const MORE = 0x8000_0000;
-const CONT = 0x4000_0000;
-const WRAP = 0x2000_0000;
-const LEN_MASK = 0x0fff_ffff;
+export {
+  MAX_CAPACITY,
+  MIN_CAPACITY,
+  ringCapacity,
+  type RingInit,
+} from "./ring_records.ts";
+import type { RingInit } from "./ring_records.ts";
 
 /**
  * Longest a wait sleeps before it looks again. Wakes are targeted, but a
@@ -83,10 +65,11 @@ const LEN_MASK = 0x0fff_ffff;
  */
 const SLICE_MS = 50;
 
-/** Smallest and largest ring sizes, in bytes. */
-export const MIN_CAPACITY = 64;
-/** Largest ring size, in bytes (the header's length field). */
-export const MAX_CAPACITY = 1 << 28;
+/**
+ * From a chunked write's copy: its reader died or gave up part-way, so the
+ * item is written again. Not a record position: those are multiples of 4.
+ */
+const AGAIN = -1;
 
 /** Why a write or read did not complete. */
 export const TIMED_OUT: unique symbol = Symbol("timed out");
@@ -106,76 +89,16 @@ export interface RingSides {
   readersGone?: () => boolean;
 }
 
-/** What a ring is made of; structured-cloneable, so it can cross. */
-export interface RingInit {
-  /** The control slots. */
-  control: SharedArrayBuffer;
-  /** The bytes. */
-  data: SharedArrayBuffer;
-}
-
-/**
- * A growable, non-shared buffer a reader copies a payload into, so the
- * reader lock is released before the (slower) decode.
- */
-class Accumulator {
-  buf: Uint8Array = new Uint8Array(1 << 12);
-  len = 0;
-
-  append(src: Uint8Array, start: number, end: number): void {
-    const n = end - start;
-    if (this.len + n > this.buf.length) {
-      let size = this.buf.length * 2;
-      while (size < this.len + n) size *= 2;
-      const next = new Uint8Array(size);
-      next.set(this.buf.subarray(0, this.len));
-      this.buf = next;
-    }
-    this.buf.set(src.subarray(start, end), this.len);
-    this.len += n;
-  }
-}
-
 /**
  * The reader-side buffer shared by every ring in this thread. Safe because
  * a read copies into it and the caller decodes it before anything else
- * runs, with one exception handled by `multiChunk` below: a large item read
- * across awaits gets its own accumulator.
+ * runs, with one exception handled in `read`: a large item read across
+ * awaits gets its own accumulator.
  */
 const sharedAcc = new Accumulator();
 
-function align4(n: number): number {
-  return (n + 3) & ~3;
-}
-
-/** Rounds a requested size to the ring size actually used. */
-export function ringCapacity(bytes: number): number {
-  if (!Number.isInteger(bytes) || bytes <= 0) {
-    throw new RangeError(
-      `Cannot make the buffer: 'bufferSize' must be a positive integer, got ${bytes}`,
-    );
-  }
-  let cap = MIN_CAPACITY;
-  while (cap < bytes && cap < MAX_CAPACITY) cap *= 2;
-  return cap;
-}
-
 /** A shared-memory byte ring of self-delimiting records. */
-export class Ring {
-  /** The control slots. */
-  readonly ctl: Int32Array;
-  /** The data bytes. */
-  readonly u8: Uint8Array;
-  /** The data bytes as aligned headers. */
-  readonly u32: Uint32Array;
-  /** Data size in bytes (a power of two). */
-  readonly capacity: number;
-  /** Largest payload of one record; longer items are chunked. */
-  readonly maxChunk: number;
-  readonly #mask: number;
-  readonly #init: RingInit;
-  /** Where the last record this thread wrote starts (see #tryRecord). */
-  #recordAt = 0;
+export class Ring extends RingRecords {
   readonly #sides: RingSides;
 
   /**
@@ -185,16 +108,8 @@ export class Ring {
    * @param sides Whether a side has no process left (pipes).
    */
   constructor(init: RingInit, sides: RingSides = {}) {
-    this.#init = init;
+    super(init);
     this.#sides = sides;
-    this.ctl = new Int32Array(init.control);
-    this.u8 = new Uint8Array(init.data);
-    this.u32 = new Uint32Array(init.data);
-    this.capacity = init.data.byteLength;
-    this.#mask = this.capacity - 1;
-    // Every record, plus the padding a wrap may need before it, must fit
-    // an empty ring: a record of at most capacity / 4 always does.
-    this.maxChunk = (this.capacity >>> 2) - 4;
   }
 
   /**
@@ -202,17 +117,10 @@ export class Ring {
    *
    * @param bytes The data size (rounded up to a power of two).
    * @returns The ring.
+   * @throws {RangeError} When `bytes` is not a positive integer.
    */
   static create(bytes: number): Ring {
-    return new Ring({
-      control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
-      data: new SharedArrayBuffer(ringCapacity(bytes)),
-    });
-  }
-
-  /** The buffers, to rebuild this ring in another process. */
-  get init(): RingInit {
-    return this.#init;
+    return new Ring(RingRecords.buffers(bytes));
   }
 
   /** Complete items in the ring (a snapshot; briefly -1 in a race). */
@@ -291,50 +199,6 @@ export class Ring {
   // --- writing -------------------------------------------------------
 
   /**
-   * Writes `src[start..end)` as one record if it fits now. The caller
-   * holds WLOCK, so TAIL is ours to move.
-   */
-  #tryRecord(
-    src: Uint8Array,
-    start: number,
-    end: number,
-    flags: number,
-  ): boolean {
-    const ctl = this.ctl;
-    const cap = this.capacity;
-    const tail = Atomics.load(ctl, TAIL);
-    const head = Atomics.load(ctl, HEAD);
-    const len = end - start;
-    const rec = align4(4 + len);
-    let off = tail & this.#mask;
-    const rest = cap - off;
-    const pad = rest < rec ? rest : 0;
-    if (((tail - head) >>> 0) + pad + rec > cap) return false;
-    if (pad !== 0) {
-      this.u32[off >>> 2] = WRAP;
-      off = 0;
-    }
-    this.#recordAt = (tail + pad) | 0;
-    this.u32[off >>> 2] = len | flags;
-    this.u8.set(
-      start === 0 && end === src.length ? src : src.subarray(start, end),
-      off + 4,
-    );
-    // The seq-cst store publishes the plain writes above: a reader that
-    // loads the new TAIL sees the header and payload.
-    Atomics.store(ctl, TAIL, (tail + pad + rec) | 0);
-    // Counted after it is readable, so "items > 0" means one can be read
-    // (a fast reader may take it first and dip the count below 0).
-    if ((flags & MORE) === 0) Atomics.add(ctl, ITEMS, 1);
-    if (Atomics.load(ctl, READERS_WAITING) > 0) {
-      // Wake all: one of the sleepers may be a reader holding RLOCK in
-      // the middle of a chunked item, the only one who can go on.
-      Atomics.notify(ctl, TAIL);
-    }
-    return true;
-  }
-
-  /**
    * Writes a payload that fits one record, without waiting: `false` when
    * the lock is busy or there is no room.
    *
@@ -345,31 +209,45 @@ export class Ring {
     if (payload.length > this.maxChunk) return false;
     if (!this.#tryLock(WLOCK)) return false;
     try {
-      return this.#tryRecord(payload, 0, payload.length, 0);
+      return this.tryRecord(payload, 0, payload.length, 0);
     } finally {
       this.#unlock(WLOCK);
     }
   }
 
-  /** Sleeps until HEAD moves on from `head` (room was made). */
-  *#waitRoom(head: number, deadline: number): Steps<boolean> {
+  /**
+   * Sleeps until `slot` moves on from `seen`: HEAD for a writer waiting
+   * for room, TAIL for a reader waiting for data; or until the other side
+   * is gone.
+   *
+   * @returns `false` when `deadline` had passed (no sleep).
+   */
+  *#waitMove(
+    slot: typeof HEAD | typeof TAIL,
+    seen: number,
+    deadline: number,
+  ): Steps<boolean> {
+    const data = slot === TAIL;
+    const sleepers = data ? READERS_WAITING : WRITERS_WAITING;
     const ctl = this.ctl;
     const now = performance.now();
     if (now >= deadline) return false;
-    Atomics.add(ctl, WRITERS_WAITING, 1);
+    Atomics.add(ctl, sleepers, 1);
     try {
-      // Raise the count before the last look (readers load it after
-      // moving HEAD), so a move between the look and the sleep wakes us.
-      if (Atomics.load(ctl, HEAD) !== head || this.readClosed()) return true;
+      // Raise the count before the last look (the other side moves the
+      // slot, then loads the count), so a move between the look and the
+      // sleep wakes us.
+      if (Atomics.load(ctl, slot) !== seen) return true;
+      if (data ? this.writeClosed() : this.readClosed()) return true;
       yield {
-        slot: HEAD,
-        expected: head,
+        slot,
+        expected: seen,
         deadline: Math.min(deadline, now + SLICE_MS),
         lock: false,
       };
       return true;
     } finally {
-      Atomics.sub(ctl, WRITERS_WAITING, 1);
+      Atomics.sub(ctl, sleepers, 1);
     }
   }
 
@@ -385,73 +263,90 @@ export class Ring {
     payload: Uint8Array,
     deadline: number,
   ): Steps<true | typeof TIMED_OUT | typeof CLOSED> {
-    const ctl = this.ctl;
-    if (payload.length <= this.maxChunk) {
-      for (;;) {
-        if (this.readClosed()) return CLOSED;
-        if (!(yield* this.#lock(WLOCK, deadline))) return TIMED_OUT;
-        let ok: boolean;
-        let head: number;
-        try {
-          ok = this.#tryRecord(payload, 0, payload.length, 0);
-          head = Atomics.load(ctl, HEAD);
-        } finally {
-          this.#unlock(WLOCK);
-        }
-        if (ok) return true;
-        // Wait for room without the lock, so other writers (maybe with
-        // smaller items) and same-thread sync calls are not held up.
-        if (!(yield* this.#waitRoom(head, deadline))) {
-          if (this.#fits(payload.length)) continue;
-          return TIMED_OUT;
-        }
+    return payload.length <= this.maxChunk
+      ? yield* this.#writeRecord(payload, deadline)
+      : yield* this.#writeChunks(payload, deadline);
+  }
+
+  /** `write` of an item that fits one record. */
+  *#writeRecord(
+    payload: Uint8Array,
+    deadline: number,
+  ): Steps<true | typeof TIMED_OUT | typeof CLOSED> {
+    for (;;) {
+      if (this.readClosed()) return CLOSED;
+      if (!(yield* this.#lock(WLOCK, deadline))) return TIMED_OUT;
+      let ok: boolean;
+      let head: number;
+      try {
+        ok = this.tryRecord(payload, 0, payload.length, 0);
+        head = Atomics.load(this.ctl, HEAD);
+      } finally {
+        this.#unlock(WLOCK);
+      }
+      if (ok) return true;
+      // Wait for room without the lock, so other writers (maybe with
+      // smaller items) and same-thread sync calls are not held up.
+      if (!(yield* this.#waitMove(HEAD, head, deadline))) {
+        if (this.fits(payload.length)) continue;
+        return TIMED_OUT;
       }
     }
-    // Chunks of one item must be contiguous: hold the lock throughout. If
-    // we give up half way, the reader drops the partial item when the
-    // next item starts (see the module doc).
+  }
+
+  /**
+   * `write` of an item in chunks. Chunks of one item must be contiguous:
+   * it holds the lock throughout. If it gives up half way, the reader
+   * drops the partial item when the next item starts (module doc).
+   */
+  *#writeChunks(
+    payload: Uint8Array,
+    deadline: number,
+  ): Steps<true | typeof TIMED_OUT | typeof CLOSED> {
     if (!(yield* this.#lock(WLOCK, deadline))) return TIMED_OUT;
     try {
-      const n = payload.length;
-      /** Where this copy's first chunk starts. */
-      let startAt = 0;
-      for (let pos = 0; pos < n;) {
-        if (pos > 0 && this.#abandoned(startAt)) {
-          pos = 0; // Its reader died part-way: give the item again.
-          continue;
-        }
-        const end = Math.min(n, pos + this.maxChunk);
-        const flags = (pos === 0 ? 0 : CONT) | (end < n ? MORE : 0);
-        let again = false;
-        while (!this.#tryRecord(payload, pos, end, flags)) {
-          if (this.readClosed()) return CLOSED;
-          const head = Atomics.load(ctl, HEAD);
-          if (!(yield* this.#waitRoom(head, deadline))) return TIMED_OUT;
-          if (pos > 0 && this.#abandoned(startAt)) {
-            again = true;
-            break;
-          }
-        }
-        if (again) {
-          pos = 0;
-          continue;
-        }
-        if (pos === 0) startAt = this.#recordAt;
-        pos = end;
-        if (pos < n) continue;
+      for (;;) {
+        const startAt = yield* this.#writeCopy(payload, deadline);
+        if (typeof startAt !== "number") return startAt;
+        if (startAt === AGAIN) continue;
         // All written. A reader part-way through it may still die before
         // it has the rest: keep the item (and the lock, so no other item
         // follows) until that reader has it all.
-        const given = yield* this.#handedOver(startAt, deadline);
-        if (!given) {
-          Atomics.sub(ctl, ITEMS, 1); // The copy counted is lost.
-          pos = 0;
-        }
+        if (yield* this.#handedOver(startAt, deadline)) return true;
+        Atomics.sub(this.ctl, ITEMS, 1); // The copy counted is lost.
       }
-      return true;
     } finally {
       this.#unlock(WLOCK);
     }
+  }
+
+  /**
+   * Writes one copy of a chunked item, under the write lock.
+   *
+   * @returns Where the copy's first chunk starts; {@linkcode AGAIN} when
+   * its reader died or gave up part-way (write it again); or why not.
+   */
+  *#writeCopy(
+    payload: Uint8Array,
+    deadline: number,
+  ): Steps<number | typeof TIMED_OUT | typeof CLOSED> {
+    const n = payload.length;
+    let startAt = 0;
+    for (let pos = 0; pos < n;) {
+      const end = Math.min(n, pos + this.maxChunk);
+      const flags = (pos === 0 ? 0 : CONT) | (end < n ? MORE : 0);
+      while (!this.tryRecord(payload, pos, end, flags)) {
+        if (this.readClosed()) return CLOSED;
+        const head = Atomics.load(this.ctl, HEAD);
+        if (!(yield* this.#waitMove(HEAD, head, deadline))) return TIMED_OUT;
+        if (pos > 0 && this.#abandoned(startAt)) return AGAIN;
+      }
+      if (pos === 0) startAt = this.recordAt;
+      pos = end;
+      // Its reader died part-way: give the item again.
+      if (pos < n && this.#abandoned(startAt)) return AGAIN;
+    }
+    return startAt;
   }
 
   /**
@@ -484,96 +379,11 @@ export class Ring {
       if (this.readClosed()) return true;
       const head = Atomics.load(ctl, HEAD);
       // Past the deadline the item stays in the ring as it is.
-      if (!(yield* this.#waitRoom(head, deadline))) return true;
+      if (!(yield* this.#waitMove(HEAD, head, deadline))) return true;
     }
-  }
-
-  /** Whether a one-record payload of `len` bytes fits right now. */
-  #fits(len: number): boolean {
-    const ctl = this.ctl;
-    const tail = Atomics.load(ctl, TAIL);
-    const used = (tail - Atomics.load(ctl, HEAD)) >>> 0;
-    const rec = align4(4 + len);
-    const rest = this.capacity - (tail & this.#mask);
-    return used + (rest < rec ? rest : 0) + rec <= this.capacity;
   }
 
   // --- reading -------------------------------------------------------
-
-  /**
-   * Consumes records from HEAD into `acc` until one item is complete or
-   * the ring is drained. The caller holds RLOCK, so HEAD is ours to move.
-   *
-   * @returns Whether `acc` now holds a complete item; when not, `partial`
-   * tells whether it holds the first chunks of one.
-   */
-  #consume(acc: Accumulator, state: { partial: boolean }): boolean {
-    const ctl = this.ctl;
-    const cap = this.capacity;
-    const mask = this.#mask;
-    const u32 = this.u32;
-    let head = Atomics.load(ctl, HEAD);
-    const tail = Atomics.load(ctl, TAIL);
-    let done = false;
-    while (head !== tail) {
-      let off = head & mask;
-      let h = u32[off >>> 2];
-      if (h & WRAP) {
-        head = (head + cap - off) | 0;
-        off = 0;
-        h = u32[0];
-      }
-      const len = h & LEN_MASK;
-      const next = (head + align4(4 + len)) | 0;
-      if (h & CONT) {
-        // A later chunk: ours, or an orphan whose reader died; skip those.
-        if (state.partial) acc.append(this.u8, off + 4, off + 4 + len);
-      } else {
-        // A first chunk. A partial item still held was abandoned by its
-        // writer (died or timed out): drop it.
-        acc.len = 0;
-        acc.append(this.u8, off + 4, off + 4 + len);
-        // Name ourselves before HEAD moves past it (see the module doc);
-        // a dropped partial item's claim goes with it.
-        if (h & MORE) Atomics.store(ctl, PARTIAL, currentKey());
-        else if (state.partial) Atomics.store(ctl, PARTIAL, 0);
-        state.partial = true;
-      }
-      head = next;
-      if ((h & MORE) === 0 && state.partial) {
-        state.partial = false;
-        done = true;
-        if (h & CONT) Atomics.store(ctl, PARTIAL, 0);
-        Atomics.sub(ctl, ITEMS, 1);
-        break;
-      }
-    }
-    Atomics.store(ctl, HEAD, head);
-    // Seq-cst store then load pairs with #waitRoom's add-then-look.
-    if (Atomics.load(ctl, WRITERS_WAITING) > 0) Atomics.notify(ctl, HEAD);
-    return done;
-  }
-
-  /** Whether a complete item starts at HEAD (chunks not all there: no). */
-  #completeAvailable(): boolean {
-    const ctl = this.ctl;
-    let head = Atomics.load(ctl, HEAD);
-    const tail = Atomics.load(ctl, TAIL);
-    let started = false;
-    while (head !== tail) {
-      let off = head & this.#mask;
-      let h = this.u32[off >>> 2];
-      if (h & WRAP) {
-        head = (head + this.capacity - off) | 0;
-        off = 0;
-        h = this.u32[0];
-      }
-      if ((h & CONT) === 0) started = true;
-      if (started && (h & MORE) === 0) return true;
-      head = (head + align4(4 + (h & LEN_MASK))) | 0;
-    }
-    return false;
-  }
 
   /**
    * Reads one item if one is wholly there now, without waiting.
@@ -601,35 +411,14 @@ export class Ring {
     }
     let got = false;
     try {
-      if (this.#completeAvailable()) {
+      if (this.completeAvailable()) {
         sharedAcc.len = 0;
-        got = this.#consume(sharedAcc, { partial: false });
+        got = this.consume(sharedAcc, { partial: false });
       }
     } finally {
       this.#unlock(RLOCK);
     }
     return got ? decode(sharedAcc.buf.subarray(0, sharedAcc.len)) : EMPTY;
-  }
-
-  /** Sleeps until TAIL moves on from `tail` (data came). */
-  *#waitData(tail: number, deadline: number): Steps<boolean> {
-    const ctl = this.ctl;
-    const now = performance.now();
-    if (now >= deadline) return false;
-    Atomics.add(ctl, READERS_WAITING, 1);
-    try {
-      // Count first, then look (writers store TAIL, then load the count).
-      if (Atomics.load(ctl, TAIL) !== tail || this.writeClosed()) return true;
-      yield {
-        slot: TAIL,
-        expected: tail,
-        deadline: Math.min(deadline, now + SLICE_MS),
-        lock: false,
-      };
-      return true;
-    } finally {
-      Atomics.sub(ctl, READERS_WAITING, 1);
-    }
   }
 
   /**
@@ -662,34 +451,14 @@ export class Ring {
       let drained: number;
       try {
         acc.len = 0;
-        got = this.#consume(acc, state);
+        got = this.consume(acc, state);
         if (!got && state.partial) {
           // The item spans waits: give it its own buffer, since other
           // reads in this thread may use the shared one meanwhile.
           const own = new Accumulator();
           own.append(acc.buf, 0, acc.len);
           acc = own;
-          for (;;) {
-            const seen = Atomics.load(ctl, HEAD);
-            const writer = Atomics.load(ctl, WLOCK);
-            if (writer === 0 || !isAlive(writer)) {
-              // The writer let go (timed out) or died: the rest comes
-              // only if it was written before it let go.
-              if (Atomics.load(ctl, TAIL) === seen) {
-                state.partial = false;
-                Atomics.store(ctl, PARTIAL, 0);
-                break;
-              }
-            } else if (
-              this.writeClosed() && Atomics.load(ctl, TAIL) === seen
-            ) {
-              break;
-            } else {
-              yield* this.#waitData(seen, Infinity);
-            }
-            got = this.#consume(acc, state);
-            if (got || !state.partial) break;
-          }
+          got = yield* this.#readRest(acc, state);
         }
         drained = Atomics.load(ctl, HEAD);
       } finally {
@@ -702,12 +471,46 @@ export class Ring {
       }
       if (got) return decode(acc.buf.subarray(0, acc.len));
       if (closed && Atomics.load(ctl, TAIL) === drained) return CLOSED;
-      if (!(yield* this.#waitData(drained, deadline))) {
+      if (!(yield* this.#waitMove(TAIL, drained, deadline))) {
         // Deadline passed: one last look, so a wake at the deadline that
         // came with data is not wasted.
         const last = this.tryRead(decode);
         return last === EMPTY ? TIMED_OUT : last;
       }
+    }
+  }
+
+  /**
+   * Reads the rest of a chunked item whose first chunks `acc` holds,
+   * waiting past the read's deadline while its writer holds the write
+   * lock (it is writing). The caller holds RLOCK.
+   *
+   * @returns Whether `acc` now holds the whole item; when not,
+   * `state.partial` tells whether it still holds part of one.
+   */
+  *#readRest(
+    acc: Accumulator,
+    state: { partial: boolean },
+  ): Steps<boolean> {
+    const ctl = this.ctl;
+    for (;;) {
+      const seen = Atomics.load(ctl, HEAD);
+      const writer = Atomics.load(ctl, WLOCK);
+      if (writer === 0 || !isAlive(writer)) {
+        // The writer let go (timed out) or died: the rest comes only if
+        // it was written before it let go.
+        if (Atomics.load(ctl, TAIL) === seen) {
+          state.partial = false;
+          Atomics.store(ctl, PARTIAL, 0);
+          return false;
+        }
+      } else if (this.writeClosed() && Atomics.load(ctl, TAIL) === seen) {
+        return false;
+      } else {
+        yield* this.#waitMove(TAIL, seen, Infinity);
+      }
+      const got = this.consume(acc, state);
+      if (got || !state.partial) return got;
     }
   }
 
@@ -722,7 +525,7 @@ export class Ring {
     for (;;) {
       const tail = Atomics.load(ctl, TAIL);
       if (tail !== Atomics.load(ctl, HEAD) || this.writeClosed()) return true;
-      if (!(yield* this.#waitData(tail, deadline))) {
+      if (!(yield* this.#waitMove(TAIL, tail, deadline))) {
         return Atomics.load(ctl, TAIL) !== Atomics.load(ctl, HEAD);
       }
     }

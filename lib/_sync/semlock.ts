@@ -133,9 +133,9 @@ export abstract class SemLock implements Disposable {
    * ```
    */
   async acquire(options?: AcquireOptions): Promise<boolean> {
+    const deadline = this.#deadline(options);
     const core = this.#core;
-    if (options === undefined && core.tryFast()) return true;
-    const deadline = waitOptions(options, `acquire ${core.what}`).deadline;
+    if (core.tryFast()) return true;
     return await driveAsync(core.acquire(deadline, false), core.i32);
   }
 
@@ -160,10 +160,20 @@ export abstract class SemLock implements Disposable {
    * ```
    */
   acquireSync(options?: AcquireOptions): boolean {
+    const deadline = this.#deadline(options);
     const core = this.#core;
-    if (options === undefined && core.tryFast()) return true;
-    const deadline = waitOptions(options, `acquire ${core.what}`).deadline;
+    if (core.tryFast()) return true;
     return driveSync(core.acquire(deadline, true), core.i32);
+  }
+
+  /**
+   * The deadline of an acquire (`-Infinity`: try once), its options
+   * checked before anything is taken. The fast path follows it, so the
+   * wait loop is only made when it has to wait.
+   */
+  #deadline(options: AcquireOptions | undefined): number {
+    if (options === undefined) return Infinity;
+    return waitOptions(options, `acquire ${this.#core.what}`).deadline;
   }
 
   /**

@@ -150,6 +150,16 @@ export function blockForever(q: Queue, started: Int32Array) {
   q.getSync();
 }
 
+/**
+ * Puts `n` numbers on `q` (more than its ring holds: the rest waits in the
+ * feeder), then blocks in `cmd.getSync()` without returning to the event
+ * loop until told to end.
+ */
+export function putManyThenBlock(q: Queue<number>, cmd: Queue, n: number) {
+  for (let i = 0; i < n; i++) q.putSync(i);
+  cmd.getSync();
+}
+
 /** Bench: for each count `n` from `cmd`, puts n small items; ends at `null`. */
 export function benchProducer(cmd: Queue<number | null>, q: Queue<number>) {
   for (;;) {

@@ -4,6 +4,9 @@
  * starts worker hosts as real OS processes through the worker command.
  */
 
+import * as mp from "../../lib/cluster.ts";
+import { type DenoRun, runDenoArgs } from "./helpers.ts";
+
 const ROOT = new URL("../../", import.meta.url);
 const WORKER = new URL("../../lib/worker.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -204,19 +207,107 @@ export async function startHost(args: string[]): Promise<Host> {
  *
  * @param args Its arguments.
  */
-export async function runWorkerCommand(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", "--config", CONFIG, WORKER, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
+export function runWorkerCommand(args: string[]): Promise<DenoRun> {
+  return runDenoArgs(
+    ["run", "-A", "--no-check", "--config", CONFIG, WORKER, ...args],
+    { cwd: ROOT },
+  );
+}
+
+/** A private redis-server with worker hosts on one cluster, for one test. */
+export interface Cluster extends AsyncDisposable {
+  redis: Redis;
+  /** The hosts, started with {@linkcode Cluster.hostArgs}. */
+  hosts: Host[];
+  /** `--broker <url> --name <name> --processes <n>` and the extra flags. */
+  hostArgs: string[];
+  /** A temporary directory, removed at the end. */
+  dir: string;
+}
+
+/**
+ * Starts redis-server, a temporary directory and `hosts` worker hosts of
+ * cluster `name`. `await using` kills the hosts (`SIGTERM`, unless a test
+ * has ended them already) and waits for them, removes the directory and
+ * stops redis-server, however the test ends.
+ *
+ * @param name The cluster name.
+ * @param opts How many hosts, their `--processes` and extra flags.
+ */
+export async function startCluster(
+  name: string,
+  { hosts = 1, processes = 1, flags = [] as string[], tls = false } = {},
+): Promise<Cluster> {
+  const redis = await startRedis([], { tls });
+  const dir = await Deno.makeTempDir({ prefix: "mp_cluster_" });
+  const hostArgs = [
+    ...["--broker", redis.url, "--name", name],
+    ...["--processes", String(processes), ...flags],
+    ...(tls ? ["--tls-ca", redis.ca!] : []),
+  ];
+  const started = await Promise.allSettled(
+    Array.from({ length: hosts }, () => startHost(hostArgs)),
+  );
+  const up = started.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+  const cluster: Cluster = {
+    redis,
+    hosts: up,
+    hostArgs,
+    dir,
+    async [Symbol.asyncDispose]() {
+      for (const h of up) h.kill();
+      await Promise.all(up.map((h) => h.status));
+      await Deno.remove(dir, { recursive: true });
+      await redis.stop();
+    },
   };
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed !== undefined) {
+    await cluster[Symbol.asyncDispose]();
+    throw failed.reason;
+  }
+  return cluster;
+}
+
+/** The task functions of the cluster tests and bench. */
+export const TASKS: URL = new URL("./cluster_tasks.ts", import.meta.url);
+
+/**
+ * A task function of {@linkcode TASKS}, by name.
+ *
+ * @param name Its export name.
+ */
+export const fn = (name: string): { module: URL; name: string } => ({
+  module: TASKS,
+  name,
+});
+
+/**
+ * A broker pool on cluster `name` of `redis`, running {@linkcode TASKS}.
+ *
+ * @param redis The broker.
+ * @param name The cluster name.
+ * @param processes Its local worker processes.
+ * @param opts More options.
+ */
+export const poolOn = (
+  redis: Redis,
+  name: string,
+  processes: number,
+  opts: Omit<mp.ClusterPoolOptions, "broker" | "name"> = {},
+): mp.Pool =>
+  new mp.Pool(processes, { broker: redis.url, name, module: TASKS, ...opts });
+
+/**
+ * How many lines a file a task appends to has (0 when it does not exist).
+ *
+ * @param path The file.
+ */
+export async function lines(path: string): Promise<number> {
+  try {
+    return (await Deno.readTextFile(path)).split("\n").length - 1;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return 0;
+    throw err;
+  }
 }

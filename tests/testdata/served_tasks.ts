@@ -125,7 +125,10 @@ export async function holdUntilKilled(
   await new Promise(() => {});
 }
 
-/** Waits at `barrier`, then for `event`, then for `cond` to see `v >= 3`. */
+/**
+ * Waits at `barrier`, then for `event`, then for `cond` to see `v >= 2`
+ * (`waitFor`) and `v >= 3` (`waitForSync`).
+ */
 export async function waiter(
   barrier: mp.Barrier,
   event: mp.Event,
@@ -137,7 +140,10 @@ export async function waiter(
   const set = event.waitSync(10);
   const seen = await (async () => {
     using _held = await cond.lock();
-    return cond.waitForSync(() => v.value >= 3, 10) && v.value;
+    // Both of the stand-in's waitFor loops (they run here, in the child),
+    // each waiting for a notification of the parent's.
+    const two = await cond.waitFor(() => v.value >= 2, 10);
+    return two && cond.waitForSync(() => v.value >= 3, 10) && v.value;
   })();
   await out.put({ index, set, seen, parties: barrier.parties });
 }
