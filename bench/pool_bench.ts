@@ -9,10 +9,14 @@
  * - noop/applyAsync: 20,000 no-op tasks in flight at once.
  * - noop/map 1M: `map` over 1,000,000 no-op items, automatic chunking.
  * - latency/apply: one `await pool.apply(noop)` at a time.
- * - startup: `new Pool(2)` to the first result.
+ * - startup: `new Pool(2)` to the first result, next to the platform's
+ *   floor: an empty `node:worker_threads` worker's start to its first
+ *   message (`bench/_empty_worker.ts`). The difference is ours. Only that
+ *   span is timed, not the teardown after it.
  * - big: `await pool.apply(byteLength, [new Uint8Array(16 MiB)])`, the
  *   array copied (not transferred) to the worker.
  */
+import { Worker as NodeWorker } from "node:worker_threads";
 import { parentProcess, Pool } from "../mod.ts";
 import { burn, byteLength, noop, TASKS } from "./_tasks.ts";
 
@@ -94,13 +98,30 @@ if (parentProcess() === null) {
     },
   });
 
+  const EMPTY_WORKER = new URL("./_empty_worker.ts", import.meta.url);
+  Deno.bench({
+    name: "startup: empty node:worker_threads worker to first message",
+    group: "startup",
+    baseline: true,
+    n: 20,
+    async fn(b) {
+      b.start();
+      const w = new NodeWorker(EMPTY_WORKER);
+      await new Promise((resolve) => w.once("message", resolve));
+      b.end();
+      await w.terminate();
+    },
+  });
+
   Deno.bench({
     name: "startup: new Pool(2) to first result",
     group: "startup",
     n: 20,
-    async fn() {
+    async fn(b) {
+      b.start();
       const p = new Pool(2, { module: HERE });
       await p.apply(noop, [1]);
+      b.end();
       p.terminate();
       await p.join();
     },

@@ -21,14 +21,13 @@
  */
 
 import * as mp from "../mod.ts";
+import { client, readLine, serve, writeLine } from "./_line_server.ts";
 
 /** How many connections are served at once. */
 const N = 2;
 /** CPU time each request costs in a worker, in milliseconds. */
 const WORK_MS = 300;
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const t0 = performance.now();
 const stamp = () => `[${(performance.now() - t0).toFixed(0).padStart(5)} ms]`;
 
@@ -41,32 +40,6 @@ export function work(text: string, ms: number): string {
   let x = 0;
   while (performance.now() < end) x += Math.sqrt(x + 1);
   return `${text.toUpperCase()} (by ${mp.currentProcess().name})`;
-}
-
-/** Reads one `\n`-terminated line (without the `\n`), or up to EOF. */
-async function readLine(conn: Deno.Conn): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(1024);
-  for (;;) {
-    const n = await conn.read(buf);
-    if (n === null) break;
-    const chunk = buf.slice(0, n);
-    const nl = chunk.indexOf(10);
-    if (nl >= 0) {
-      chunks.push(chunk.subarray(0, nl));
-      break;
-    }
-    chunks.push(chunk);
-  }
-  let text = "";
-  for (const c of chunks) text += decoder.decode(c, { stream: true });
-  return text + decoder.decode();
-}
-
-/** Writes all of `data` (a single `write` may be short). */
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
 let inService = 0;
@@ -87,7 +60,7 @@ async function handle(
       console.log(`${stamp()} start ${request}   (in service: ${inService})`);
       try {
         const reply = await pool.apply(work, [request, WORK_MS]);
-        await writeAll(conn, encoder.encode(`${reply}\n`));
+        await writeLine(conn, reply);
       } finally {
         inService--;
         console.log(`${stamp()} end   ${request}`);
@@ -95,38 +68,6 @@ async function handle(
     } finally {
       slots.release();
     }
-  } finally {
-    conn.close();
-  }
-}
-
-/** Accepts connections until the listener is closed. */
-async function serve(
-  listener: Deno.Listener,
-  pool: mp.Pool,
-  slots: mp.Semaphore,
-): Promise<void> {
-  const handlers = new Set<Promise<void>>();
-  try {
-    for await (const conn of listener) {
-      const h = handle(conn, pool, slots).catch((e) =>
-        console.error("handler:", e)
-      );
-      handlers.add(h);
-      h.finally(() => handlers.delete(h));
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.BadResource)) throw e;
-  }
-  await Promise.all(handlers); // let connections in progress finish
-}
-
-/** One client: sends a line, returns the server's answer. */
-async function client(port: number, text: string): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    await writeAll(conn, encoder.encode(`${text}\n`));
-    return await readLine(conn);
   } finally {
     conn.close();
   }
@@ -140,7 +81,7 @@ if (import.meta.main) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   console.log(`${stamp()} server: listening on 127.0.0.1:${port}, N = ${N}`);
-  const server = serve(listener, pool, slots);
+  const server = serve(listener, (conn) => handle(conn, pool, slots));
 
   const names = ["client-1", "client-2", "client-3", "client-4", "client-5"];
   const answers = await Promise.all(names.map((n) => client(port, n)));

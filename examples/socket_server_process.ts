@@ -27,9 +27,7 @@
  */
 
 import * as mp from "../mod.ts";
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+import { client, readLine, serve, writeLine } from "./_line_server.ts";
 
 /**
  * The work done in the child: answers `text` upper-cased and reversed,
@@ -39,32 +37,6 @@ export function answer(out: mp.Connection, text: string): void {
   const reply = [...text.toUpperCase()].reverse().join("");
   out.sendSync(`${reply} (from ${mp.currentProcess().name})`);
   out.close();
-}
-
-/** Reads one `\n`-terminated line (without the `\n`), or up to EOF. */
-async function readLine(conn: Deno.Conn): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(1024);
-  for (;;) {
-    const n = await conn.read(buf);
-    if (n === null) break;
-    const chunk = buf.slice(0, n);
-    const nl = chunk.indexOf(10);
-    if (nl >= 0) {
-      chunks.push(chunk.subarray(0, nl));
-      break;
-    }
-    chunks.push(chunk);
-  }
-  let text = "";
-  for (const c of chunks) text += decoder.decode(c, { stream: true });
-  return text + decoder.decode();
-}
-
-/** Writes all of `data` (a single `write` may be short). */
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
 /** Serves one connection: read the request, let a new process answer. */
@@ -79,7 +51,7 @@ async function handle(conn: Deno.Conn): Promise<void> {
     tx.close();
     try {
       const reply = await rx.recv({ timeout: 10 });
-      await writeAll(conn, encoder.encode(`${reply}\n`));
+      await writeLine(conn, String(reply));
     } finally {
       await p.join();
       rx.close();
@@ -89,37 +61,11 @@ async function handle(conn: Deno.Conn): Promise<void> {
   }
 }
 
-/** Accepts connections until the listener is closed. */
-async function serve(listener: Deno.Listener): Promise<void> {
-  const handlers = new Set<Promise<void>>();
-  try {
-    for await (const conn of listener) {
-      const h = handle(conn).catch((e) => console.error("handler:", e));
-      handlers.add(h);
-      h.finally(() => handlers.delete(h));
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.BadResource)) throw e;
-  }
-  await Promise.all(handlers); // let connections in progress finish
-}
-
-/** One client: sends a line, returns the server's answer. */
-async function client(port: number, text: string): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    await writeAll(conn, encoder.encode(`${text}\n`));
-    return await readLine(conn);
-  } finally {
-    conn.close();
-  }
-}
-
 if (import.meta.main) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   console.log(`server: listening on 127.0.0.1:${port}`);
-  const server = serve(listener);
+  const server = serve(listener, handle);
 
   const requests = ["hello world", "multiprocessing", "deno"];
   const answers = await Promise.all(requests.map((t) => client(port, t)));

@@ -14,6 +14,8 @@
  */
 
 import * as mp from "../mod.ts";
+// The same prime counter as the Pool example (plain CPU work).
+import { countPrimes as primesIn } from "./cpu_speedup.ts";
 
 /** Counts the primes below `limit` in its share of the range. Runs in a child. */
 export async function countPrimes(
@@ -23,19 +25,10 @@ export async function countPrimes(
   total: mp.Value<"i">,
   results: mp.Queue<[number, number, number]>,
 ): Promise<void> {
-  let found = 0;
-  const from = Math.max(2, Math.floor((limit * id) / parts));
-  const to = Math.floor((limit * (id + 1)) / parts);
-  for (let n = from; n < to; n++) {
-    let prime = true;
-    for (let d = 2; d * d <= n; d++) {
-      if (n % d === 0) {
-        prime = false;
-        break;
-      }
-    }
-    if (prime) found++;
-  }
+  const found = primesIn([
+    Math.floor((limit * id) / parts),
+    Math.floor((limit * (id + 1)) / parts),
+  ]);
   {
     // Blocking twins work in an OS child too: a helper thread carries
     // the call to the parent while this thread waits.

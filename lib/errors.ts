@@ -6,6 +6,40 @@
  */
 
 /**
+ * The base of this module's error classes: an `Error` that takes the
+ * standard error options (`cause`) and, made without a message, has its
+ * class's {@linkcode MultiprocessingError.defaultMessage}. Each subclass
+ * sets `name` to its own class name.
+ *
+ * @example Usage
+ * ```ts
+ * import { Empty, MultiprocessingError } from "@seed/multiprocessing";
+ * const err = new Empty();
+ * console.log(err instanceof MultiprocessingError, err.message); // true "Cannot get an item: the queue is empty"
+ * ```
+ */
+export class MultiprocessingError extends Error {
+  /** The class's name, `"MultiprocessingError"`. */
+  override name = "MultiprocessingError";
+  /** The message of an error of this class made without one. */
+  static readonly defaultMessage: string = "A multiprocessing operation failed";
+
+  /**
+   * Makes the error.
+   *
+   * @param message What happened and what to do (default: the class's
+   * {@linkcode MultiprocessingError.defaultMessage}).
+   * @param options The standard error options (`cause`).
+   */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(
+      message ?? (new.target as typeof MultiprocessingError).defaultMessage,
+      options,
+    );
+  }
+}
+
+/**
  * Raised by a non-blocking or timed-out `get` on an empty queue.
  *
  * @example Usage
@@ -15,20 +49,12 @@
  * console.log(err.name); // "Empty"
  * ```
  */
-export class Empty extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param message What happened and what to do.
-   * @param options The standard error options (`cause`).
-   */
-  constructor(
-    message = "Cannot get an item: the queue is empty",
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = "Empty";
-  }
+export class Empty extends MultiprocessingError {
+  /** The class's name, `"Empty"`. */
+  override name = "Empty";
+  /** The message it has when made without one. */
+  static override readonly defaultMessage =
+    "Cannot get an item: the queue is empty";
 }
 
 /**
@@ -40,20 +66,12 @@ export class Empty extends Error {
  * console.log(new Full().name); // "Full"
  * ```
  */
-export class Full extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param message What happened and what to do.
-   * @param options The standard error options (`cause`).
-   */
-  constructor(
-    message = "Cannot put an item: the queue is full",
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = "Full";
-  }
+export class Full extends MultiprocessingError {
+  /** The class's name, `"Full"`. */
+  override name = "Full";
+  /** The message it has when made without one. */
+  static override readonly defaultMessage =
+    "Cannot put an item: the queue is full";
 }
 
 /**
@@ -65,17 +83,11 @@ export class Full extends Error {
  * console.log(new TimeoutError("Cannot get the result: timed out after 1s").name); // "TimeoutError"
  * ```
  */
-export class TimeoutError extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param message What happened and what to do.
-   * @param options The standard error options (`cause`).
-   */
-  constructor(message = "Timed out", options?: ErrorOptions) {
-    super(message, options);
-    this.name = "TimeoutError";
-  }
+export class TimeoutError extends MultiprocessingError {
+  /** The class's name, `"TimeoutError"`. */
+  override name = "TimeoutError";
+  /** The message it has when made without one. */
+  static override readonly defaultMessage = "Timed out";
 }
 
 /** The shape of a remote error as it crosses between processes. */
@@ -109,7 +121,9 @@ export interface RemoteErrorInfo {
  * console.log(err.remoteName, err.message); // "TypeError" "Task 'square' threw TypeError: bad"
  * ```
  */
-export class ProcessError extends Error {
+export class ProcessError extends MultiprocessingError {
+  /** The class's name, `"ProcessError"`. */
+  override name = "ProcessError";
   /** The `name` of the error thrown in the other process. */
   readonly remoteName: string;
   /** The `message` of the error thrown in the other process. */
@@ -134,7 +148,6 @@ export class ProcessError extends Error {
         ? undefined
         : { cause: info.cause },
     );
-    this.name = "ProcessError";
     this.remoteName = info.name;
     this.remoteMessage = info.message;
     this.remoteStack = info.stack ??
@@ -156,7 +169,9 @@ export class ProcessError extends Error {
  * console.log(new WorkerLostError("Worker exited with code 3").name); // "WorkerLostError"
  * ```
  */
-export class WorkerLostError extends Error {
+export class WorkerLostError extends MultiprocessingError {
+  /** The class's name, `"WorkerLostError"`. */
+  override name = "WorkerLostError";
   /** The exit code of the lost worker, when known. */
   readonly exitCode: number | null;
 
@@ -168,7 +183,6 @@ export class WorkerLostError extends Error {
    */
   constructor(message: string, exitCode: number | null = null) {
     super(message);
-    this.name = "WorkerLostError";
     this.exitCode = exitCode;
   }
 }
@@ -193,20 +207,12 @@ export class WorkerLostError extends Error {
  * await pool.join();
  * ```
  */
-export class PoolTerminatedError extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param message What happened and what to do.
-   * @param options The standard error options (`cause`).
-   */
-  constructor(
-    message = "Cannot finish the task: the pool was terminated",
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = "PoolTerminatedError";
-  }
+export class PoolTerminatedError extends MultiprocessingError {
+  /** The class's name, `"PoolTerminatedError"`. */
+  override name = "PoolTerminatedError";
+  /** The message it has when made without one. */
+  static override readonly defaultMessage =
+    "Cannot finish the task: the pool was terminated";
 }
 
 /**
@@ -219,18 +225,59 @@ export class PoolTerminatedError extends Error {
  * console.log(new BrokenBarrierError().name); // "BrokenBarrierError"
  * ```
  */
-export class BrokenBarrierError extends Error {
+export class BrokenBarrierError extends MultiprocessingError {
+  /** The class's name, `"BrokenBarrierError"`. */
+  override name = "BrokenBarrierError";
+  /** The message it has when made without one. */
+  static override readonly defaultMessage =
+    "Cannot pass the barrier: it is broken; call reset() to use it again";
+}
+
+/**
+ * Python's `subprocess.SubprocessError`: the base of the errors of a
+ * command run by the subprocess API, carrying the command and what it
+ * wrote when that was captured.
+ *
+ * @example Usage
+ * ```ts
+ * import { CalledProcessError, SubprocessError } from "@seed/multiprocessing";
+ * const err = new CalledProcessError(2, ["ls", "/nope"]);
+ * console.log(err instanceof SubprocessError, err.cmd); // true ["ls", "/nope"]
+ * ```
+ */
+export class SubprocessError extends MultiprocessingError {
+  /** The class's name, `"SubprocessError"`. */
+  override name = "SubprocessError";
+  /** The command and its arguments. */
+  readonly cmd: string[];
+  /** What the command wrote to stdout, when captured. */
+  readonly stdout: string | Uint8Array | null;
+  /** What the command wrote to stderr, when captured. */
+  readonly stderr: string | Uint8Array | null;
+
   /**
    * Makes the error.
    *
-   * @param message What happened and what to do.
+   * @param message What happened.
+   * @param cmd The command and its arguments.
+   * @param stdout Captured stdout, if any.
+   * @param stderr Captured stderr, if any.
    */
   constructor(
-    message =
-      "Cannot pass the barrier: it is broken; call reset() to use it again",
+    message: string,
+    cmd: string[],
+    stdout: string | Uint8Array | null = null,
+    stderr: string | Uint8Array | null = null,
   ) {
     super(message);
-    this.name = "BrokenBarrierError";
+    this.cmd = cmd;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+
+  /** Python's alias of {@linkcode SubprocessError.stdout}. */
+  get output(): string | Uint8Array | null {
+    return this.stdout;
   }
 }
 
@@ -245,15 +292,11 @@ export class BrokenBarrierError extends Error {
  * console.log(err.returncode); // 2
  * ```
  */
-export class CalledProcessError extends Error {
+export class CalledProcessError extends SubprocessError {
+  /** The class's name, `"CalledProcessError"`. */
+  override name = "CalledProcessError";
   /** The exit code of the command. */
   readonly returncode: number;
-  /** The command and its arguments. */
-  readonly cmd: string[];
-  /** What the command wrote to stdout, when captured. */
-  readonly stdout: string | Uint8Array | null;
-  /** What the command wrote to stderr, when captured. */
-  readonly stderr: string | Uint8Array | null;
 
   /**
    * Makes the error.
@@ -271,22 +314,17 @@ export class CalledProcessError extends Error {
   ) {
     super(
       `Command '${cmd.join(" ")}' returned non-zero exit status ${returncode}`,
+      cmd,
+      stdout,
+      stderr,
     );
-    this.name = "CalledProcessError";
     this.returncode = returncode;
-    this.cmd = cmd;
-    this.stdout = stdout;
-    this.stderr = stderr;
-  }
-
-  /** Python's alias of {@linkcode CalledProcessError.stdout}. */
-  get output(): string | Uint8Array | null {
-    return this.stdout;
   }
 }
 
 /**
- * A command did not finish within its `timeout`; it was killed.
+ * A command did not finish within its `timeout`; it was killed. Its
+ * `stdout` and `stderr` are what it wrote before that, when captured.
  *
  * @example Usage
  * ```ts
@@ -295,15 +333,11 @@ export class CalledProcessError extends Error {
  * console.log(err.timeout); // 0.1
  * ```
  */
-export class TimeoutExpired extends Error {
-  /** The command and its arguments. */
-  readonly cmd: string[];
+export class TimeoutExpired extends SubprocessError {
+  /** The class's name, `"TimeoutExpired"`. */
+  override name = "TimeoutExpired";
   /** The timeout, in seconds. */
   readonly timeout: number;
-  /** What the command wrote to stdout before it was killed, when captured. */
-  readonly stdout: string | Uint8Array | null;
-  /** What the command wrote to stderr before it was killed, when captured. */
-  readonly stderr: string | Uint8Array | null;
 
   /**
    * Makes the error.
@@ -319,12 +353,13 @@ export class TimeoutExpired extends Error {
     stdout: string | Uint8Array | null = null,
     stderr: string | Uint8Array | null = null,
   ) {
-    super(`Command '${cmd.join(" ")}' timed out after ${timeout} seconds`);
-    this.name = "TimeoutExpired";
-    this.cmd = cmd;
+    super(
+      `Command '${cmd.join(" ")}' timed out after ${timeout} seconds`,
+      cmd,
+      stdout,
+      stderr,
+    );
     this.timeout = timeout;
-    this.stdout = stdout;
-    this.stderr = stderr;
   }
 }
 
@@ -337,18 +372,12 @@ export class TimeoutExpired extends Error {
  * console.log(new AuthenticationError().name); // "AuthenticationError"
  * ```
  */
-export class AuthenticationError extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param message What happened and what to do.
-   */
-  constructor(
-    message = "Cannot connect to the manager: the authkey does not match",
-  ) {
-    super(message);
-    this.name = "AuthenticationError";
-  }
+export class AuthenticationError extends MultiprocessingError {
+  /** The class's name, `"AuthenticationError"`. */
+  override name = "AuthenticationError";
+  /** The message it has when made without one. */
+  static override readonly defaultMessage =
+    "Cannot connect to the manager: the authkey does not match";
 }
 
 /**
@@ -361,19 +390,12 @@ export class AuthenticationError extends Error {
  * console.log(new EOFError().name); // "EOFError"
  * ```
  */
-export class EOFError extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param message What happened and what to do.
-   */
-  constructor(
-    message =
-      "Cannot receive: the other end is closed and nothing is left to read",
-  ) {
-    super(message);
-    this.name = "EOFError";
-  }
+export class EOFError extends MultiprocessingError {
+  /** The class's name, `"EOFError"`. */
+  override name = "EOFError";
+  /** The message it has when made without one. */
+  static override readonly defaultMessage =
+    "Cannot receive: the other end is closed and nothing is left to read";
 }
 
 /**
@@ -391,19 +413,12 @@ export class EOFError extends Error {
  * a.close();
  * ```
  */
-export class BrokenPipeError extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param message What happened and what to do.
-   */
-  constructor(
-    message =
-      "Cannot send: no process holds the other end of the pipe any more",
-  ) {
-    super(message);
-    this.name = "BrokenPipeError";
-  }
+export class BrokenPipeError extends MultiprocessingError {
+  /** The class's name, `"BrokenPipeError"`. */
+  override name = "BrokenPipeError";
+  /** The message it has when made without one. */
+  static override readonly defaultMessage =
+    "Cannot send: no process holds the other end of the pipe any more";
 }
 
 /**
@@ -417,7 +432,9 @@ export class BrokenPipeError extends Error {
  * console.log(new ValueError("Cannot call taskDone(): no task is pending").name); // "ValueError"
  * ```
  */
-export class ValueError extends Error {
+export class ValueError extends MultiprocessingError {
+  /** The class's name, `"ValueError"`. */
+  override name = "ValueError";
   /**
    * Makes the error.
    *
@@ -425,6 +442,5 @@ export class ValueError extends Error {
    */
   constructor(message: string) {
     super(message);
-    this.name = "ValueError";
   }
 }

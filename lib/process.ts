@@ -9,116 +9,40 @@
 import { threadId } from "node:worker_threads";
 import { ValueError } from "./errors.ts";
 import type { FunctionRef, ProcessInit } from "./_launch/protocol.ts";
+import { childRuntime, currentKey, markDead } from "./_common/runtime.ts";
 import {
-  childRuntime,
-  currentKey,
-  isAlive as keyAlive,
-  markDead,
-  requestStop,
-} from "./_common/runtime.ts";
-import { checkNotBootstrapping, self, selfAsParent } from "./_common/self.ts";
+  checkNotBootstrapping,
+  kAsChildSelf,
+  self,
+  selfAsParent,
+} from "./_common/self.ts";
 import { toFunctionRef } from "./_launch/shipping.ts";
 import { encodeShared } from "./_common/transfer.ts";
 // Arguments may hold primitives: the registry says how each crosses.
 import "./_launch/shareables.ts";
-import { deadlineFrom, waitSync } from "./_shm/wait.ts";
-import { settlesWithin } from "./_common/timer.ts";
+import { deadlineFrom } from "./_common/timer.ts";
+import { describeCloneError } from "./_common/clone_error.ts";
 import {
   describe,
   optionalBoolean,
   optionalString,
   timeoutMs,
 } from "./_common/check.ts";
-import { checkPermissions } from "./_launch/child_spawn.ts";
-import { launch, type Launched, type ProcessThread } from "./_launch/launch.ts";
+import { checkPermissions } from "./_launch/permissions.ts";
+import { launch, type Launched } from "./_launch/launch.ts";
+import { StartedProcess } from "./_launch/started.ts";
 import { checkStartMethod, type StartMethod } from "./_common/start_method.ts";
+import type { ProcessOptions } from "./_launch/process_options.ts";
 
-/**
- * The arguments `args` takes for a `target` with parameters `A`: all of
- * them, or all but the last when `kwargs` carries the last one. An array
- * that is not a tuple (`const args = [lock, queue, 5]`) is taken when each
- * element fits some parameter: its length is checked when the process
- * starts, not here.
- *
- * @typeParam A The target's parameter list.
- */
-export type ProcessArgs<A extends unknown[]> =
-  | (A extends [...infer P, unknown] ? readonly [...A] | readonly [...P]
-    : readonly [...A])
-  | readonly A[number][];
+export { cpuCount, type ParentProcess, parentProcess } from "./_common/self.ts";
+export type {
+  ProcessArgs,
+  ProcessKwargs,
+  ProcessOptions,
+} from "./_launch/process_options.ts";
 
-/**
- * What `kwargs` may be for a `target` with parameters `A`: its last
- * parameter.
- *
- * @typeParam A The target's parameter list.
- */
-export type ProcessKwargs<A extends unknown[]> = A extends
-  [...unknown[], infer K] ? K : Record<string, unknown>;
-
-/**
- * Options of {@linkcode Process}.
- *
- * @typeParam A The target's parameter list: `args` and `kwargs` are
- * checked against it (inferred from `target`).
- */
-// deno-lint-ignore no-explicit-any
-export interface ProcessOptions<A extends unknown[] = any[]> {
-  /**
-   * The function to run: exported from the main module or from `module`
-   * (loaded by reference), a self-contained function (shipped by its
-   * source), or `{ module, name }`.
-   */
-  target?: ((...args: A) => unknown) | {
-    module: string | URL;
-    name: string;
-  };
-  /**
-   * Positional arguments for `target` (structured-cloned; this module's
-   * primitives arrive working).
-   *
-   * @default {[]}
-   */
-  args?: NoInfer<ProcessArgs<A>>;
-  /** Keyword arguments, passed to `target` as a last object argument. */
-  kwargs?: NoInfer<ProcessKwargs<A>>;
-  /**
-   * The process's name.
-   *
-   * @default {"Process-N"}
-   */
-  name?: string;
-  /**
-   * Whether the process is a daemon: it does not keep the program alive
-   * and ends when the main module finishes; it may not start children.
-   *
-   * @default {false (inherited from the creating process)}
-   */
-  daemon?: boolean;
-  /**
-   * How the process is started.
-   *
-   * @default {the context's method, "worker" unless changed}
-   */
-  startMethod?: StartMethod;
-  /** A module to look `target` up in (by identity) before the main module. */
-  module?: string | URL;
-  /**
-   * The child's Deno permissions (`"subprocess"` start method only), in
-   * the shape of a Deno `Worker`'s: `"inherit"`, `"none"`, or an object
-   * such as `{ read: ["./data"], net: false }` whose omitted fields are
-   * `false`. A child cannot get more than this program has. A denied
-   * access throws in the child (`NotCapable`).
-   *
-   * @default {"inherit" (the permissions this program was granted in full)}
-   */
-  permissions?: Deno.PermissionOptions;
-}
-
-const kChild = Symbol("child");
-
+/** What `[kAsChildSelf]` makes the process object from. */
 interface ChildSetup {
-  [kChild]: true;
   name: string;
   daemon: boolean;
   // deno-lint-ignore no-explicit-any
@@ -129,14 +53,6 @@ interface ChildSetup {
 
 let counter = 0;
 const children = new Set<Process>();
-
-/**
- * How long (ms) a worker thread asked to stop may take before a warning
- * says it cannot be stopped. One blocked in a library wait ends within a
- * 10 ms slice plus its exit (about 10 ms); this leaves room for a loaded
- * machine.
- */
-const STOP_WARNING_MS = 300;
 
 /**
  * A process: runs `target(...args, kwargs?)` (or an overridden `run()`) in
@@ -174,26 +90,40 @@ export class Process<A extends unknown[] = any[]> {
   #module: string | URL | undefined;
   #startMethod: StartMethod = "worker";
   #permissions: Deno.PermissionOptions | undefined;
-  #pid: number | null = null;
   #state: "initial" | "started" | "ended" | "closed" = "initial";
   #isSelf = false;
-  /** The started process; `undefined` once its exit was reported. */
-  #launched: Launched | undefined;
-  /** How `joinSync` sees a `"subprocess"` child's end. */
-  #exitWatch: Launched["exitWatch"] = null;
-  #shared: Int32Array | undefined;
+  /** The started process, from `start()` on. */
+  #started: StartedProcess | undefined;
   #key = 0;
-  #exitCode: number | null = null;
-  #signalCode: number | null = null;
   #ident: number | null = null;
   #ended: Promise<void>;
   #resolveEnded!: () => void;
-  /** Whether this parent has recorded the end (`#recordEnd`). */
-  #endRecorded = false;
-  /** Settles on the "exit" event, when the worker's resources are gone. */
-  #released: Promise<void> = Promise.resolve();
-  /** Set once a worker thread was asked to stop (see `#stopWorker`). */
-  #stopping = false;
+
+  /** Set only while `[kAsChildSelf]` runs the constructor. */
+  static #selfSetup: ChildSetup | undefined;
+
+  /**
+   * Makes the `Process` object that stands for this process inside a
+   * child (`_launch/run_process.ts`), or for the root program
+   * (`currentProcess()`). Internal.
+   *
+   * @param cls `Process` or the subclass that was started.
+   * @param setup The child's name, daemon flag, target and arguments.
+   * @returns The process object whose `run()` the child calls.
+   */
+  static [kAsChildSelf](cls: typeof Process, setup: ChildSetup): Process {
+    Process.#selfSetup = setup;
+    try {
+      // Runs Process's constructor (which sets up its private state) with
+      // the subclass's prototype, without the subclass's own constructor,
+      // whose parameters the child does not know; its fields are copied
+      // after.
+      currentSelf = Reflect.construct(Process, [], cls) as Process;
+    } finally {
+      Process.#selfSetup = undefined;
+    }
+    return currentSelf;
+  }
 
   /**
    * Makes a process; `start()` runs it.
@@ -203,8 +133,8 @@ export class Process<A extends unknown[] = any[]> {
    */
   constructor(options: ProcessOptions<A> = {}) {
     this.#ended = new Promise((resolve) => (this.#resolveEnded = resolve));
-    if ((options as Partial<ChildSetup>)[kChild]) {
-      const setup = options as unknown as ChildSetup;
+    const setup = Process.#selfSetup;
+    if (setup !== undefined) {
       this.#isSelf = true;
       this.#state = "started";
       this.#name = setup.name;
@@ -362,55 +292,24 @@ export class Process<A extends unknown[] = any[]> {
       });
     } catch (err) {
       markDead(runtime.key);
-      throw describeCloneError(err, this.#name, this.#args, ownFields);
+      throw explainCloneError(err, this.#name, this.#args, ownFields);
     }
-    const worker = launched.thread;
-    this.#launched = launched;
-    this.#exitWatch = launched.exitWatch;
     this.#key = runtime.key;
-    this.#shared = new Int32Array(state);
-    this.#ident = worker.threadId;
-    this.#pid = launched.pid;
+    this.#started = new StartedProcess(launched, {
+      key: runtime.key,
+      state,
+      subprocess: this.#startMethod === "subprocess",
+      daemon: this.#daemon,
+      name: () => this.#name,
+      onEnd: () => {
+        this.#state = this.#state === "closed" ? "closed" : "ended";
+        children.delete(this);
+        this.#resolveEnded();
+      },
+    });
+    this.#ident = this.#started.ident;
     this.#state = "started";
     children.add(this);
-    if (this.#daemon) worker.unref();
-    worker.on("error", () => {
-      // The worker died from something it could not catch (such as its
-      // memory limit); the "exit" event that follows records the code.
-    });
-    this.#released = new Promise((resolve) => {
-      worker.once("exit", (code: number) => {
-        this.#recordEnd(code);
-        this.#launched = undefined;
-        resolve();
-      });
-    });
-  }
-
-  /**
-   * Records the end: from the "exit" event, or earlier from `joinSync`
-   * (a `"subprocess"` child's end seen in `/proc`, before the event loop
-   * has collected the child). The first record stands: the "exit" event
-   * that follows a `joinSync` record changes nothing.
-   */
-  #recordEnd(code: number): void {
-    if (this.#endRecorded) return;
-    this.#endRecorded = true;
-    markDead(this.#key);
-    const shared = this.#shared!;
-    // A child reports what really ended it: its own code when it handled
-    // SIGTERM, -9 when kill() did. Its own SIGTERM handler, which passes
-    // the signal on to its children, exits 128+15: that is -15. A worker
-    // thread gets no signal; it reports the stop it was asked for.
-    this.#exitCode = this.#startMethod === "subprocess"
-      ? (code === 128 + 15 && this.#signalCode === -15 ? -15 : code)
-      : this.#signalCode ?? code;
-    Atomics.store(shared, 1, this.#exitCode);
-    Atomics.store(shared, 0, 1);
-    Atomics.notify(shared, 0);
-    this.#state = this.#state === "closed" ? "closed" : "ended";
-    children.delete(this);
-    this.#resolveEnded();
   }
 
   /**
@@ -426,18 +325,7 @@ export class Process<A extends unknown[] = any[]> {
   async join(timeout?: number): Promise<void> {
     this.#checkJoinable("join");
     const ms = timeoutMs(timeout, `join process '${this.#name}'`);
-    const worker = this.#launched?.thread;
-    if (worker === undefined || ms === 0) return;
-    // A daemon's worker does not keep the program alive, nor does one
-    // asked to stop (it may never stop); while someone waits for it, it
-    // must, or the wait would end the program.
-    const unrefed = this.#daemon || this.#stopping;
-    if (unrefed) worker.ref();
-    try {
-      await settlesWithin(this.#released, ms);
-    } finally {
-      if (unrefed && this.#launched !== undefined) worker.unref();
-    }
+    await this.#started!.join(ms);
   }
 
   /**
@@ -470,25 +358,7 @@ export class Process<A extends unknown[] = any[]> {
   joinSync(timeout?: number): void {
     this.#checkJoinable("join");
     const deadline = deadlineFrom(timeout, `join process '${this.#name}'`);
-    if (this.#exitWatch !== null) {
-      if (this.#endRecorded) return;
-      const code = this.#exitWatch.waitSync(
-        deadline,
-        `joinSync process '${this.#name}'`,
-        this.#signalCode !== null,
-      );
-      if (code !== null) this.#recordEnd(code);
-      return;
-    }
-    const shared = this.#shared!;
-    while (Atomics.load(shared, 0) === 0) {
-      if (!waitSync(shared, 0, 0, Math.min(deadline, performance.now() + 50))) {
-        if (performance.now() >= deadline) return;
-      }
-    }
-    if (this.#exitCode === null) {
-      this.#exitCode = this.#signalCode ?? Atomics.load(shared, 1);
-    }
+    this.#started!.joinSync(deadline, `joinSync process '${this.#name}'`);
   }
 
   /** A promise that settles when the process ends (Python's `sentinel`). */
@@ -529,45 +399,7 @@ export class Process<A extends unknown[] = any[]> {
 
   #stop(code: number): void {
     this.#checkNotClosed(code === -9 ? "kill" : "terminate");
-    // Once the end is recorded, the child is gone (or a zombie, after
-    // joinSync): nothing to stop.
-    const launched = this.#launched;
-    if (launched === undefined || this.#endRecorded) return;
-    this.#signalCode ??= code;
-    // A child gets the real signal; a worker thread is asked to stop.
-    if (!launched.signal(code === -9 ? "SIGKILL" : "SIGTERM")) {
-      this.#stopWorker(launched.thread);
-    }
-  }
-
-  /**
-   * Asks a worker thread to stop, and lets it end itself (`_launch/runner.ts`):
-   * its stop word makes every library wait throw, and a "stop" message
-   * ends it when its event loop runs. `Worker.terminate()` is not used:
-   * in Deno it reports the worker gone at once (its "exit" event fires
-   * right away) while a busy thread runs on, so nothing could tell the
-   * real end. The thread's own exit is the end: "exit" fires once the
-   * thread is gone (checked in `/proc/self/task` by the tests).
-   */
-  #stopWorker(worker: ProcessThread): void {
-    if (this.#stopping) return;
-    this.#stopping = true;
-    requestStop(this.#key);
-    try {
-      worker.postMessage({ t: "stop" });
-    } catch {
-      // Its port is closed: it is ending already.
-    }
-    // A thread that never stops must not keep the program from ending.
-    worker.unref();
-    const timer = setTimeout(() => {
-      // Its exit is recorded (state slot 0) before the thread's teardown.
-      if (this.#endRecorded || Atomics.load(this.#shared!, 0) === 1) return;
-      console.warn(
-        `Warning: process '${this.#name}' was asked to stop but its worker thread is still running synchronous code, which Deno cannot interrupt. It counts as alive until that code returns to its event loop or waits on a primitive of this module. Use startMethod: "subprocess" for code that must be stoppable at any time.`,
-      );
-    }, STOP_WARNING_MS);
-    Deno.unrefTimer(timer);
+    this.#started?.stop(code);
   }
 
   /**
@@ -579,7 +411,7 @@ export class Process<A extends unknown[] = any[]> {
     this.#checkNotClosed("check process");
     if (this.#isSelf) return true;
     if (this.#state !== "started") return false;
-    return Atomics.load(this.#shared!, 0) === 0;
+    return this.#started!.isAlive();
   }
 
   /**
@@ -640,7 +472,7 @@ export class Process<A extends unknown[] = any[]> {
    */
   get pid(): number | null {
     if (this.#isSelf) return Deno.pid;
-    return this.#pid;
+    return this.#started?.pid ?? null;
   }
 
   /**
@@ -659,12 +491,7 @@ export class Process<A extends unknown[] = any[]> {
    * handled SIGTERM). Set only once the process really ended.
    */
   get exitCode(): number | null {
-    if (this.#exitCode === null && this.#shared !== undefined) {
-      if (Atomics.load(this.#shared, 0) === 1) {
-        this.#exitCode = this.#signalCode ?? Atomics.load(this.#shared, 1);
-      }
-    }
-    return this.#exitCode;
+    return this.#started?.exitCode ?? null;
   }
 
   #checkNotClosed(action: string): void {
@@ -702,64 +529,34 @@ export class Process<A extends unknown[] = any[]> {
   }
 }
 
-function describeCloneError(
+/**
+ * Names what could not be sent when a start threw `DataCloneError`: the
+ * first argument or field that does not clone alone.
+ */
+function explainCloneError(
   err: unknown,
   name: string,
   args: unknown[],
   fields: Record<string, unknown>,
 ): unknown {
   if (!(err instanceof Error) || err.name !== "DataCloneError") return err;
-  for (let i = 0; i < args.length; i++) {
-    try {
-      structuredClone(args[i]);
-    } catch (e) {
-      return new TypeError(
-        `Cannot start process '${name}': argument ${i} cannot be sent to another process: ${
-          (e as Error).message
-        }; pass structured-cloneable values`,
-        { cause: err },
-      );
-    }
-  }
-  for (const [k, v] of Object.entries(fields)) {
-    try {
-      structuredClone(v);
-    } catch (e) {
-      return new TypeError(
-        `Cannot start process '${name}': field '${k}' cannot be sent to another process: ${
-          (e as Error).message
-        }; keep fields structured-cloneable`,
-        { cause: err },
-      );
-    }
-  }
-  return new TypeError(
-    `Cannot start process '${name}': its arguments cannot be sent to another process: ${err.message}`,
-    { cause: err },
-  );
+  const sent = [
+    ...args.map((a, i) => [`argument ${i}`, a] as const),
+    ...Object.entries(fields).map(([k, v]) => [`field '${k}'`, v] as const),
+  ];
+  return describeCloneError(err, sent, (what, why) => {
+    const advice = what === null
+      ? ""
+      : what.startsWith("field")
+      ? "; keep fields structured-cloneable"
+      : "; pass structured-cloneable values";
+    return `Cannot start process '${name}': ${
+      what ?? "its arguments"
+    } cannot be sent to another process: ${why}${advice}`;
+  });
 }
 
-/**
- * Makes the `Process` object that stands for this process inside a child
- * (used by the worker entry).
- *
- * @param cls `Process` or the subclass that was started.
- * @param setup The child's name, daemon flag, target and arguments.
- * @returns The process object whose `run()` the child calls.
- */
-export function makeChildSelf(
-  cls: typeof Process,
-  setup: Omit<ChildSetup, typeof kChild>,
-): Process {
-  const opts = { ...setup, [kChild]: true };
-  // Runs Process's constructor (which sets up its private state) with the
-  // subclass's prototype, without the subclass's own constructor, whose
-  // parameters the child does not know; its fields are copied after.
-  const proc = Reflect.construct(Process, [opts], cls) as Process;
-  currentSelf = proc;
-  return proc;
-}
-
+/** The object `currentProcess()` returns, once made. */
 let currentSelf: Process | undefined;
 
 /**
@@ -775,7 +572,7 @@ let currentSelf: Process | undefined;
  * ```
  */
 export function currentProcess(): Process {
-  currentSelf ??= makeChildSelf(Process, {
+  currentSelf ??= Process[kAsChildSelf](Process, {
     name: self.name,
     daemon: self.daemon,
     target: undefined,
@@ -783,43 +580,6 @@ export function currentProcess(): Process {
     kwargs: undefined,
   });
   return currentSelf;
-}
-
-/** What `parentProcess()` tells about the parent. */
-export interface ParentProcess {
-  /** The parent's name. */
-  readonly name: string;
-  /** The parent's OS pid. */
-  readonly pid: number;
-  /** The parent's thread id (0 for the root program). */
-  readonly ident: number;
-  /** Whether the parent is a daemon. */
-  readonly daemon: boolean;
-  /** Whether the parent is still running. */
-  isAlive(): boolean;
-}
-
-/**
- * The parent of this process, or `null` in the root program.
- *
- * @returns The parent's description.
- *
- * @example Usage
- * ```ts
- * import { parentProcess } from "@seed/multiprocessing";
- * console.log(parentProcess()); // null in the main program
- * ```
- */
-export function parentProcess(): ParentProcess | null {
-  const p = self.parent;
-  if (p === null) return null;
-  return {
-    name: p.name,
-    pid: p.pid,
-    ident: p.ident,
-    daemon: p.daemon,
-    isAlive: () => keyAlive(p.key),
-  };
 }
 
 /**
@@ -835,20 +595,4 @@ export function parentProcess(): ParentProcess | null {
  */
 export function activeChildren(): Process[] {
   return [...children].filter((p) => p.isAlive());
-}
-
-/**
- * The number of logical CPUs (`navigator.hardwareConcurrency`), the
- * default size of a `Pool`.
- *
- * @returns The CPU count.
- *
- * @example Usage
- * ```ts
- * import { cpuCount } from "@seed/multiprocessing";
- * console.log(cpuCount() >= 1); // true
- * ```
- */
-export function cpuCount(): number {
-  return navigator.hardwareConcurrency || 1;
 }

@@ -13,7 +13,9 @@ for (const startMethod of ["worker", "subprocess"] as StartMethod[]) {
     // Running: a sleep; queued behind it: a square.
     const running = pool.applyAsync(tasks.sleepThen, [60_000, "late"]);
     const queued = pool.applyAsync(tasks.square, [3]);
-    while (pool.stats().running === 0) {
+    // Sent to the worker (generous for a loaded machine; never a hang).
+    for (let i = 0; pool.stats().running === 0; i++) {
+      if (i === 3000) throw new Error("the task was never sent in 30 s");
       await new Promise((r) => setTimeout(r, 10));
     }
     pool.terminate();

@@ -11,6 +11,7 @@ import {
   withLibraryImport,
 } from "../lib/_launch/entry.ts";
 import { configOf } from "../lib/_launch/child_flags.ts";
+import { type DenoRun, runDenoArgs } from "./testdata/helpers.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const TESTDATA = new URL("./testdata/remote/", import.meta.url);
@@ -41,14 +42,13 @@ function serveCheckout(): Deno.HttpServer<Deno.NetAddr> {
   );
 }
 
-interface Output {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Output = DenoRun;
 
-/** Runs `deno <args>` in `cwd`, with a private DENO_DIR when given one. */
-async function deno(
+/**
+ * Runs `deno <args>` in `cwd`, with a private DENO_DIR when given one.
+ * A hung program fails the test rather than the whole run.
+ */
+function deno(
   cwd: string,
   denoDir: string | undefined,
   args: string[],
@@ -58,22 +58,7 @@ async function deno(
     DENO_NO_UPDATE_CHECK: "1",
   };
   if (denoDir !== undefined) env.DENO_DIR = denoDir;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    // A hung program fails the test rather than the whole run.
-    signal: AbortSignal.timeout(120_000),
-  }).output();
-  const text = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: text.decode(out.stdout),
-    stderr: text.decode(out.stderr),
-  };
+  return runDenoArgs(args, { cwd, env, timeoutSeconds: 120 });
 }
 
 /** A user's project folder: the programs and a deno.json mapping `mp`. */

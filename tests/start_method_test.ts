@@ -1,24 +1,18 @@
-// What only the "subprocess" start method has (each process or pool
-// worker a `deno` child): permissions and sandboxed tasks, refusal of bare
-// shared memory, manager proxies across OS processes, choosing the method
-// by context, inherited runtime flags, and no orphans. The Process and
-// Pool tests that run under both methods are in tests/process_test.ts and
-// tests/pool_test.ts.
+// What only the "subprocess" start method has (each process a `deno`
+// child): permissions, refusal of bare shared memory, manager proxies
+// across OS processes, choosing the method by context, inherited runtime
+// flags, and no orphans. The Process and Pool tests that run under both
+// methods are in tests/process_test.ts and tests/pool_test.ts (which also
+// holds the Pool's own subprocess-only tests).
 import {
   assert,
   assertEquals,
-  assertInstanceOf,
-  assertRejects,
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
 import * as mp from "../mod.ts";
-import * as tasks from "./testdata/tasks.ts";
-import { firstLine, pidAlive } from "./testdata/helpers.ts";
+import { firstLine, pidAlive, TASKS, testdata } from "./testdata/helpers.ts";
 import { inheritableFlags, withV8Flags } from "../lib/_launch/child_flags.ts";
-
-const TASKS = new URL("./testdata/tasks.ts", import.meta.url);
-const MANAGER_TASKS = new URL("./testdata/manager_tasks.ts", import.meta.url);
 
 Deno.test("Process [subprocess] runs with the permissions it is given", async () => {
   const out = Deno.makeTempFileSync({ prefix: "mp-subprocess-test-" });
@@ -78,53 +72,12 @@ Deno.test("Process [subprocess] refuses bare shared memory and says what to use"
   assertEquals(p.isAlive(), false);
 });
 
-Deno.test("Pool [subprocess] runs untrusted tasks sandboxed; a denied access is the task's error", async () => {
-  const secret = Deno.makeTempFileSync({ prefix: "mp-subprocess-test-" });
-  Deno.writeTextFileSync(secret, "s3cret");
-  await using p = new mp.Pool(1, {
-    module: TASKS,
-    startMethod: "subprocess",
-    permissions: "none",
-  });
-  const err = await assertRejects(
-    () => p.apply(tasks.writeFile, [secret, "overwritten"]),
-    mp.ProcessError,
-  );
-  assertEquals(err.remoteName, "NotCapable");
-  assertStringIncludes(err.remoteMessage, "write access");
-  assertEquals(Deno.readTextFileSync(secret), "s3cret");
-  // The pool goes on, on the same worker.
-  assertEquals(await p.apply(tasks.square, [7]), 49);
-  assertEquals(p.stats().workers, 1);
-  Deno.removeSync(secret);
-});
-
-Deno.test("Pool permissions need the subprocess method", () => {
-  assertThrows(
-    () => new mp.Pool(1, { permissions: { read: true } }),
-    TypeError,
-    'needs startMethod "subprocess"',
-  );
-});
-
-Deno.test("Pool [subprocess] rejects a task given bare shared memory", async () => {
-  await using p = new mp.Pool(1, { module: TASKS, startMethod: "subprocess" });
-  const err = await assertRejects(
-    () => p.apply(tasks.identity, [new Int32Array(new SharedArrayBuffer(8))]),
-    TypeError,
-    "a SharedArrayBuffer cannot reach",
-  );
-  assertInstanceOf(err, TypeError);
-  assertStringIncludes(err.message, "Manager()");
-  assertEquals(await p.apply(tasks.square, [3]), 9);
-});
-
 Deno.test("Process [subprocess] works on a Manager dict proxy passed to it", async () => {
   await using m = await mp.Manager();
   const d = await m.dict<number, number>();
   const ps = [1, 2].map((i) =>
     new mp.Process({
-      target: { module: MANAGER_TASKS, name: "setHundred" },
+      target: { module: testdata("manager_tasks.ts"), name: "setHundred" },
       args: [d, i],
       startMethod: "subprocess",
     })
@@ -174,7 +127,7 @@ async function startOrphanMain(
     args: [
       "run",
       "--allow-all",
-      new URL("./testdata/orphan_main.ts", import.meta.url).pathname,
+      testdata("orphan_main.ts").pathname,
       mode,
     ],
     stdout: "piped",
@@ -235,7 +188,7 @@ for (const signal of ["SIGKILL", "SIGINT", "SIGHUP"] as const) {
         args: [
           "run",
           "--allow-all",
-          new URL("./testdata/busy_child_main.ts", import.meta.url).pathname,
+          testdata("busy_child_main.ts").pathname,
         ],
         stdout: "piped",
         stderr: "piped",
@@ -260,7 +213,7 @@ for (const signal of ["SIGKILL", "SIGINT", "SIGHUP"] as const) {
 }
 
 Deno.test("Process [subprocess] children inherit the program's V8 and unstable flags", async () => {
-  const main = new URL("./testdata/flags_main.ts", import.meta.url);
+  const main = testdata("flags_main.ts");
   const run = async (flags: string[]) => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-all", ...flags, main.href],

@@ -22,12 +22,11 @@ import {
   Semaphore,
   WorkerLostError,
 } from "../mod.ts";
-import { runDeno } from "./testdata/helpers.ts";
+import { runDeno, TASKS, testdata } from "./testdata/helpers.ts";
 import * as stop from "./testdata/stop_tasks.ts";
 import * as tasks from "./testdata/tasks.ts";
 
-const STOP_TASKS = new URL("./testdata/stop_tasks.ts", import.meta.url);
-const TASKS = new URL("./testdata/tasks.ts", import.meta.url);
+const STOP_TASKS = testdata("stop_tasks.ts");
 const linux = Deno.build.os === "linux";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

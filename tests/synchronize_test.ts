@@ -457,33 +457,39 @@ Deno.test("Barrier.wait() gives each party its own index and runs the action onc
   );
 });
 
-Deno.test("Barrier.abort() breaks a waiting process; reset() mends it", async () => {
-  const b = new mp.Barrier(2);
+/**
+ * Starts a process that waits at `b`, runs `meanwhile()` once it waits,
+ * and returns how the process's wait ended: 1 broken, 0 passed.
+ */
+async function waiterOutcome(
+  b: mp.Barrier,
+  meanwhile: () => void | Promise<void>,
+): Promise<number> {
   const out = new mp.Value("i", -1);
   const p = start("barrierExpectBroken", [b, out]);
   await until(() => b.nWaiting === 1);
-  b.abort();
+  await meanwhile();
   await joinAll([p]);
-  assertEquals(out.value, 1);
+  return out.value;
+}
+
+Deno.test("Barrier.abort() breaks a waiting process; reset() mends it", async () => {
+  const b = new mp.Barrier(2);
+  assertEquals(await waiterOutcome(b, () => b.abort()), 1);
   assertEquals(b.broken, true);
   assertThrows(() => b.waitSync(), mp.BrokenBarrierError);
   b.reset();
   assertEquals(b.broken, false);
-  const q = start("barrierExpectBroken", [b, out]);
-  const index = await b.wait(5);
-  assert(index === 0 || index === 1);
-  await joinAll([q]);
-  assertEquals(out.value, 0);
+  const passed = await waiterOutcome(b, async () => {
+    const index = await b.wait(5);
+    assert(index === 0 || index === 1);
+  });
+  assertEquals(passed, 0);
 });
 
 Deno.test("Barrier.reset() breaks the parties waiting now", async () => {
   const b = new mp.Barrier(3);
-  const out = new mp.Value("i", -1);
-  const p = start("barrierExpectBroken", [b, out]);
-  await until(() => b.nWaiting === 1);
-  b.reset();
-  await joinAll([p]);
-  assertEquals(out.value, 1);
+  assertEquals(await waiterOutcome(b, () => b.reset()), 1);
   assertEquals(b.broken, false);
   assertEquals(b.nWaiting, 0);
 });

@@ -28,6 +28,7 @@
 import { Pool } from "../pool.ts";
 import { TaskMode } from "../_launch/protocol.ts";
 import type { StartMethod } from "../_common/start_method.ts";
+import { settlesWithin } from "../_common/timer.ts";
 import { Broker, ReadRetry, type TlsOptions } from "./broker.ts";
 import { admit, parseEntry } from "./admit.ts";
 import { dropDeadConsumers, findLost } from "./claims.ts";
@@ -480,14 +481,7 @@ export class HostRunner {
       let finished = !graceful;
       if (graceful) {
         this.#pool.close();
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        finished = await Promise.race([
-          this.#pool.join().then(() => true),
-          new Promise<boolean>((r) => {
-            timer = setTimeout(() => r(false), GRACE_MS);
-          }),
-        ]);
-        clearTimeout(timer);
+        finished = await settlesWithin(this.#pool.join(), GRACE_MS);
         if (this.#outbox.scheduled) {
           await new Promise((r) => setTimeout(r, 0));
         }

@@ -18,7 +18,7 @@
 
 import { Empty, Full } from "../errors.ts";
 import type { GetOptions, PutOptions } from "../queue.ts";
-import { deadlineFrom } from "../_shm/wait.ts";
+import { deadlineFrom } from "../_common/timer.ts";
 import { Broker, checkBrokerUrl, type TlsOptions } from "./broker.ts";
 import { checkName, checkSeconds } from "./options.ts";
 import { decode, encode } from "./protocol.ts";

@@ -130,10 +130,9 @@ export function optionalBoolean(
   name: string,
   action: string,
 ): boolean | undefined {
-  if (value === undefined || typeof value === "boolean") return value;
-  throw new TypeError(
-    `Cannot ${action}: '${name}' must be true or false, got ${describe(value)}`,
-  );
+  return optionalOf(value, "boolean", "true or false", name, action) as
+    | boolean
+    | undefined;
 }
 
 /**
@@ -150,9 +149,22 @@ export function optionalString(
   name: string,
   action: string,
 ): string | undefined {
-  if (value === undefined || typeof value === "string") return value;
+  return optionalOf(value, "string", "a string", name, action) as
+    | string
+    | undefined;
+}
+
+/** An optional option of one `typeof` type, or a TypeError saying so. */
+function optionalOf(
+  value: unknown,
+  type: "boolean" | "string",
+  expected: string,
+  name: string,
+  action: string,
+): unknown {
+  if (value === undefined || typeof value === type) return value;
   throw new TypeError(
-    `Cannot ${action}: '${name}' must be a string, got ${describe(value)}`,
+    `Cannot ${action}: '${name}' must be ${expected}, got ${describe(value)}`,
   );
 }
 

@@ -1,13 +1,14 @@
 /**
  * The identity of the process this code runs in: its name, whether it is
- * a daemon, and who its parent is. The root program is `MainProcess`; a
+ * a daemon, and who its parent is (`parentProcess()`, re-exported by
+ * `process.ts`, as `cpuCount()`). The root program is `MainProcess`; a
  * worker entry overwrites this from what its parent sent.
  *
  * @module
  */
 
 import type { ParentInfo } from "../_launch/protocol.ts";
-import { currentKey } from "./runtime.ts";
+import { currentKey, isAlive } from "./runtime.ts";
 import { threadId } from "node:worker_threads";
 
 /** What `currentProcess()` describes. */
@@ -77,6 +78,12 @@ export function checkNotBootstrapping(action: string): void {
   if (bootstrapping !== null) throw new BootstrapError(action, bootstrapping);
 }
 
+/**
+ * The key of `Process`'s static method that makes the object standing for
+ * this process (`currentProcess()`, and a child's own `Process`).
+ */
+export const kAsChildSelf: unique symbol = Symbol("asChildSelf");
+
 /** This process's identity (mutated once by the worker entry). */
 export const self: SelfInfo = {
   name: "MainProcess",
@@ -97,4 +104,57 @@ export function selfAsParent(): ParentInfo {
     daemon: self.daemon,
     key: currentKey(),
   };
+}
+
+/** What `parentProcess()` tells about the parent. */
+export interface ParentProcess {
+  /** The parent's name. */
+  readonly name: string;
+  /** The parent's OS pid. */
+  readonly pid: number;
+  /** The parent's thread id (0 for the root program). */
+  readonly ident: number;
+  /** Whether the parent is a daemon. */
+  readonly daemon: boolean;
+  /** Whether the parent is still running. */
+  isAlive(): boolean;
+}
+
+/**
+ * The parent of this process, or `null` in the root program.
+ *
+ * @returns The parent's description.
+ *
+ * @example Usage
+ * ```ts
+ * import { parentProcess } from "@seed/multiprocessing";
+ * console.log(parentProcess()); // null in the main program
+ * ```
+ */
+export function parentProcess(): ParentProcess | null {
+  const p = self.parent;
+  if (p === null) return null;
+  return {
+    name: p.name,
+    pid: p.pid,
+    ident: p.ident,
+    daemon: p.daemon,
+    isAlive: () => isAlive(p.key),
+  };
+}
+
+/**
+ * The number of logical CPUs (`navigator.hardwareConcurrency`), the
+ * default size of a `Pool`.
+ *
+ * @returns The CPU count.
+ *
+ * @example Usage
+ * ```ts
+ * import { cpuCount } from "@seed/multiprocessing";
+ * console.log(cpuCount() >= 1); // true
+ * ```
+ */
+export function cpuCount(): number {
+  return navigator.hardwareConcurrency || 1;
 }

@@ -3,10 +3,14 @@
  * signed 32-bit integer: anything over 2³¹−1 ms (about 24.8 days), and
  * `Infinity`, fires at once. Every timeout of this module goes through
  * here, so `timeout: Infinity` means no limit and a huge value waits that
- * long (in chunks of at most 2³¹−1 ms).
+ * long (in chunks of at most 2³¹−1 ms). Also the module's one timeout
+ * race ({@linkcode settlesWithin}) and one deadline
+ * ({@linkcode deadlineFrom}).
  *
  * @module
  */
+
+import { timeoutMs } from "./check.ts";
 
 /** `setTimeout`'s largest delay, in milliseconds. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -88,4 +92,18 @@ export async function settlesWithin(
   } finally {
     timer.clear();
   }
+}
+
+/**
+ * Converts a Python-style timeout in seconds to an absolute deadline in
+ * `performance.now()` milliseconds (`Infinity` for none). A negative
+ * timeout means "don't wait", as in Python's `multiprocessing` waits.
+ *
+ * @param timeout Seconds, or `undefined`/`null` for no limit.
+ * @param what The action, for the error message.
+ * @returns The deadline.
+ * @throws {TypeError} When `timeout` is not a number, or is NaN.
+ */
+export function deadlineFrom(timeout: unknown, what = "wait"): number {
+  return performance.now() + timeoutMs(timeout, what);
 }

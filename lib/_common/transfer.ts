@@ -21,6 +21,8 @@
  * @module
  */
 
+import { isPlainObject, KEEP, rewrite, TOO_DEEP, TREE_DEPTH } from "./walk.ts";
+
 /** The method a shareable primitive implements to describe itself. */
 export const kShare: unique symbol = Symbol.for("@seed/multiprocessing.share");
 
@@ -136,11 +138,6 @@ function isShareable(value: object): value is Shareable {
   return typeof (value as Partial<Shareable>)[kShare] === "function";
 }
 
-function isPlainObject(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 /**
  * Replaces every shareable primitive inside `value` (itself, or nested in
  * arrays and plain objects) with a marker. Returns `value` unchanged (the
@@ -188,7 +185,11 @@ function toMarker(obj: object, transfer: Transferable[] | undefined): unknown {
   if (ArrayBuffer.isView(obj)) return viewMarker(obj, transfer);
   if (!isShareable(obj)) return KEEP;
   const d = obj[kShare](sendingTo);
-  if (!isRegistered(d.tag)) throw notRegistered(obj, d.tag);
+  // A process that has not loaded the registry yet (a pool worker thread
+  // loads it when it first needs it) sends as it is; the receiver checks.
+  if (registry !== null && !isRegistered(d.tag)) {
+    throw notRegistered(obj, d.tag);
+  }
   if (d.transfer && transfer) transfer.push(...d.transfer);
   const marker: Marker = { [MARK]: d.tag, id: d.id, data: d.data };
   return marker;
@@ -202,9 +203,7 @@ function notRegistered(obj: object, tag: string): TypeError {
   const name = (obj.constructor as { name?: string } | undefined)?.name ||
     tag;
   return new TypeError(
-    registry === null
-      ? `Cannot send a '${name}': this process has not loaded the registry of shareable classes; import "lib/_launch/shareables.ts" in it`
-      : `Cannot send a '${name}': its class is not in the registry of shareable classes; add it to lib/_launch/shareables.ts with its static [kRevive]`,
+    `Cannot send a '${name}': its class is not in the registry of shareable classes; add it to lib/_launch/shareables.ts with its static [kRevive]`,
   );
 }
 
@@ -288,151 +287,6 @@ function reviveView(marker: Marker): ArrayBufferView {
     revivedViews.set(marker, view);
   }
   return view;
-}
-
-/** What a {@linkcode rewrite} visitor returns to leave an object as it is. */
-const KEEP: unique symbol = Symbol("keep");
-
-/**
- * Deeper than this, a walk starts again in its cycle-safe form: values
- * that cross are nearly always shallow trees, walked without allocating,
- * but structured clone allows cycles, which the plain recursion would
- * follow until the stack overflows.
- */
-const TREE_DEPTH = 64;
-
-/** Thrown inside a tree walk that went too deep; never escapes. */
-const TOO_DEEP: unique symbol = Symbol("too deep");
-
-/** One {@linkcode rewrite}: its visitor and what the walk found. */
-interface Walk<C> {
-  visit: (obj: object, ctx: C) => unknown;
-  ctx: C;
-  /** What `visit` replaces, by original (made on the first). */
-  replaced: Map<object, unknown> | null;
-  /** Tree form: the arrays and objects on the way to a replacement. */
-  onPath: Set<object> | null;
-  /** Cycle-safe form: what was walked (`null` in the tree form). */
-  walked: Set<object> | null;
-}
-
-/**
- * Walks arrays and plain objects (to any depth, cycles included), asking
- * `visit` about each object first, once (with `ctx`): what it returns
- * replaces the object, and {@linkcode KEEP} walks on into it. Returns
- * `value` itself when nothing was replaced, so the common case copies
- * nothing; otherwise a copy in which shared and cyclic references stay
- * shared and cyclic, and holes stay holes.
- */
-function rewrite<C>(
-  value: unknown,
-  visit: (obj: object, ctx: C) => unknown,
-  ctx: C,
-): unknown {
-  if (value === null || typeof value !== "object") return value;
-  const w: Walk<C> = {
-    visit,
-    ctx,
-    replaced: null,
-    onPath: null,
-    walked: null,
-  };
-  try {
-    findReplacements(value, w, 0);
-  } catch (e) {
-    if (e !== TOO_DEEP) throw e;
-    // Deep or cyclic: walk again, remembering what was walked, and copy
-    // every array and object (a cycle may lead anywhere). `replaced`
-    // keeps what `visit` said, so no object is visited twice.
-    w.walked = new Set();
-    w.onPath = null;
-    findReplacements(value, w, 0);
-  }
-  if (w.replaced === null) return value;
-  return copyReplacing(value, w, new Map());
-}
-
-/**
- * Asks `visit` about `value` and, unless it is replaced, about every
- * object in it (arrays and plain objects). Tree form (`walked` null):
- * no allocation unless something is replaced; throws
- * {@linkcode TOO_DEEP} past {@linkcode TREE_DEPTH}.
- *
- * @returns Whether something in `value` (or itself) is replaced.
- */
-function findReplacements<C>(
-  value: object,
-  w: Walk<C>,
-  depth: number,
-): boolean {
-  const walked = w.walked;
-  if (walked === null) {
-    if (depth > TREE_DEPTH) throw TOO_DEEP;
-  } else {
-    if (walked.has(value)) return false;
-    walked.add(value);
-  }
-  let r: unknown;
-  if (w.replaced?.has(value)) r = w.replaced.get(value);
-  else r = w.visit(value, w.ctx);
-  if (r !== KEEP) {
-    (w.replaced ??= new Map()).set(value, r);
-    return true;
-  }
-  if (!Array.isArray(value) && !isPlainObject(value)) return false;
-  let found = false;
-  const rec = value as Record<string, unknown>;
-  const keys = Object.keys(rec);
-  for (let i = 0; i < keys.length; i++) {
-    const v = rec[keys[i]];
-    if (v === null || typeof v !== "object") continue;
-    if (findReplacements(v, w, depth + 1)) found = true;
-  }
-  if (found && walked === null) (w.onPath ??= new Set()).add(value);
-  return found;
-}
-
-/**
- * Copies the arrays and plain objects of `value` that lead to a
- * replacement (all of them in the cycle-safe form), swapping replaced
- * objects for their replacements. `copies` maps each original to its
- * copy, so shared and cyclic references stay so.
- */
-function copyReplacing<C>(
-  value: unknown,
-  w: Walk<C>,
-  copies: Map<object, unknown>,
-): unknown {
-  if (value === null || typeof value !== "object") return value;
-  if (w.replaced!.has(value)) return w.replaced!.get(value);
-  if (w.walked === null && !w.onPath?.has(value)) return value;
-  if (copies.has(value)) return copies.get(value);
-  let out: Record<string, unknown>;
-  if (Array.isArray(value)) {
-    out = new Array(value.length) as unknown as Record<string, unknown>;
-  } else if (isPlainObject(value)) {
-    out = Object.getPrototypeOf(value) === null ? Object.create(null) : {};
-  } else {
-    return value;
-  }
-  copies.set(value, out);
-  const rec = value as Record<string, unknown>;
-  // Object.keys skips holes, so they stay holes.
-  for (const k of Object.keys(rec)) {
-    const v = copyReplacing(rec[k], w, copies);
-    if (k === "__proto__") {
-      // Plain assignment would set the prototype instead.
-      Object.defineProperty(out, k, {
-        value: v,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      });
-    } else {
-      out[k] = v;
-    }
-  }
-  return out;
 }
 
 /**

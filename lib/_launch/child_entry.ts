@@ -8,20 +8,29 @@
  * It imports the registry of shareable classes (`_launch/shareables.ts`)
  * first, so the primitives among its arguments can be revived; those
  * that live in the parent's shared memory arrive as stand-ins the parent
- * serves (`_served/proxy.ts`).
+ * serves (`_served/proxy.ts`), registered by `connectServed` below, after
+ * every import, so that they win over the parent side's reviver of the
+ * same tag. (A child starts in a new `deno` process, so loading the
+ * library here is a small part of its start; a worker thread's entry
+ * loads it lazily.)
  *
  * @module
  */
 
 import "./shareables.ts";
-import { encodeFrame, FrameChannel } from "./child_spawn.ts";
+import { encodeFrame, FrameChannel } from "./frames.ts";
 import type { PoolInit, ProcessInit, RunMessage } from "./protocol.ts";
 import { runChild } from "./runner.ts";
+import { runProcess } from "./run_process.ts";
+import { markRegistryLoaded, servePool } from "./run_pool.ts";
 import { connectServed, onServedReply } from "../_served/proxy.ts";
 import type { ServedReply } from "../_served/spec.ts";
 
 /** Slots of the liveness table (as `_common/runtime.ts` makes it). */
 const TABLE_SLOTS = 1 << 16;
+
+// This entry loaded the registry (`shareables.ts`) above.
+markRegistryLoaded();
 
 const realExit: (code?: number) => never = Deno.exit;
 const stdin = Deno.stdin;
@@ -92,5 +101,5 @@ function start(wire: ProcessInit | PoolInit): Promise<void> {
       listener = fn;
       for (const m of early.splice(0)) fn(m);
     },
-  });
+  }, { runProcess, servePool });
 }

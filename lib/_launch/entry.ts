@@ -100,6 +100,9 @@ export function entryModules(): Promise<unknown>[] {
   return [
     import("./worker_entry.ts"),
     import("./child_entry.ts"),
+    // What a worker thread loads later, by a computed specifier.
+    import("./run_process.ts"),
+    import("./shareables.ts"),
     import("../_manager/worker.ts"),
     import("../_manager/child_entry.ts"),
   ];

@@ -5,21 +5,31 @@
  * messages come over its own task port (see `_launch/worker_spawn.ts`), which the
  * runner can also read synchronously between batches.
  *
- * It imports the registry of shareable classes (`_launch/shareables.ts`)
- * first, so the primitives among its arguments can be revived.
+ * It loads only what a pool worker needs before its first task: the
+ * runner and the pool loop. A `Process`'s part (`run_process.ts`, with
+ * `process.ts`, `queue.ts` and the primitives) and the registry of
+ * shareable primitives load when needed, through specifiers Deno does not
+ * follow ahead (a literal `import("…")` would make Deno fetch and parse
+ * its whole graph with this entry). `_launch/entry.ts` names them
+ * literally for `deno cache`.
  *
  * @module
  */
 
-import "./shareables.ts";
 import {
   parentPort,
   receiveMessageOnPort,
   workerData,
 } from "node:worker_threads";
 import type { RunMessage, StopMessage } from "./protocol.ts";
-import { runChild, stopNow } from "./runner.ts";
+import { runChild } from "./runner.ts";
+import { servePool } from "./run_pool.ts";
+import { stopNow } from "./run_exit.ts";
 import type { WorkerData } from "./worker_spawn.ts";
+import type * as RunProcess from "./run_process.ts";
+
+/** Not a literal, so that Deno does not load it with this entry. */
+const RUN_PROCESS = new URL("./run_process.ts", import.meta.url).href;
 
 const port = parentPort!;
 const init = workerData as WorkerData;
@@ -41,4 +51,8 @@ await runChild(init, {
   receiveSync: taskPort === undefined
     ? undefined
     : () => receiveMessageOnPort(taskPort)?.message as RunMessage | undefined,
+}, {
+  runProcess: async (init) =>
+    await (await import(RUN_PROCESS) as typeof RunProcess).runProcess(init),
+  servePool,
 });

@@ -23,6 +23,7 @@ import {
   TimeoutError,
   ValueError,
 } from "../errors.ts";
+import { settlesWithin } from "../_common/timer.ts";
 import {
   type Address,
   DEFAULT_MAX_FRAME,
@@ -311,14 +312,7 @@ class Connection {
     };
     const died = owned.get(this.server.key);
     if (died === undefined || shutDown.has(this.server.key)) return fail();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    Promise.race([
-      died,
-      new Promise((r) => timer = setTimeout(r, DEATH_NOTICE_MS)),
-    ]).then(() => {
-      clearTimeout(timer);
-      fail();
-    });
+    settlesWithin(died, DEATH_NOTICE_MS).then(() => fail());
   }
 
   async close(): Promise<void> {

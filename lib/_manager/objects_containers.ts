@@ -8,7 +8,8 @@
 
 import { ValueError } from "../errors.ts";
 import { type DictKey, Ref } from "./wire.ts";
-import { encodeValue, setOwn } from "./values.ts";
+import { encodeValue } from "./values.ts";
+import { setOwn } from "../_common/walk.ts";
 import { intArg, show } from "./objects_common.ts";
 import type { Handler, ObjectType } from "./objects.ts";
 

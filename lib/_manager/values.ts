@@ -7,6 +7,7 @@
  * @module
  */
 
+import { setOwn } from "../_common/walk.ts";
 import { type RefData, TYPEID_SET, type WireError } from "./wire.ts";
 
 /** How deep a value may nest. */
@@ -249,26 +250,6 @@ function isRefData(v: unknown): v is RefData {
     if (typeof r.authkey !== "string") return false;
   }
   return true;
-}
-
-/** How a property made by plain assignment is described. */
-const DATA = { enumerable: true, writable: true, configurable: true };
-
-/**
- * Sets an own property, also one named `__proto__` (which plain
- * assignment would take as the prototype).
- *
- * @param o The object.
- * @param k The key.
- * @param v The value.
- */
-export function setOwn(
-  o: Record<string, unknown>,
-  k: string,
-  v: unknown,
-): void {
-  if (k === "__proto__") Object.defineProperty(o, k, { ...DATA, value: v });
-  else o[k] = v;
 }
 
 // --- Base64 -------------------------------------------------------------

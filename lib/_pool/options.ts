@@ -12,7 +12,7 @@ import { describe, integerIn, timeoutMs } from "../_common/check.ts";
 import { mainModuleUrl } from "../_common/runtime.ts";
 import { checkStartMethod, type StartMethod } from "../_common/start_method.ts";
 import { moduleUrl, toFunctionRef } from "../_launch/shipping.ts";
-import { checkPermissions } from "../_launch/child_spawn.ts";
+import { checkPermissions } from "../_launch/permissions.ts";
 import {
   checkResourceLimits,
   type ResourceLimits,

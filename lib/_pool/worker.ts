@@ -7,7 +7,7 @@
  * @module
  */
 
-import { MessageChannel, type MessagePort } from "node:worker_threads";
+import type { MessagePort } from "node:worker_threads";
 import { childRuntime, markDead, requestStop } from "../_common/runtime.ts";
 import { selfAsParent } from "../_common/self.ts";
 import { encodeShared } from "../_common/transfer.ts";
@@ -22,8 +22,8 @@ import {
   TaskMode,
   type WireTask,
 } from "../_launch/protocol.ts";
-import { type ResourceLimits, spawnWorker } from "../_launch/worker_spawn.ts";
-import { type ProcessThread, spawnChild } from "../_launch/child_spawn.ts";
+import type { ResourceLimits } from "../_launch/worker_spawn.ts";
+import { launch, type ProcessThread } from "../_launch/launch.ts";
 import {
   Lane,
   LANE_BYTES,
@@ -137,27 +137,19 @@ export class PoolWorker implements WorkerLoad {
       initargs: encodeShared(opts.initargs, transfer) as unknown[],
       state: stateBuf,
     };
-    if (opts.startMethod === "subprocess") {
-      this.#thread = spawnChild(init, {
-        permissions: opts.permissions,
-        resourceLimits: opts.resourceLimits,
-        modules: opts.modules,
-      });
-      this.#state = null;
-      this.#lane = null;
-      this.#port = null;
-    } else {
-      const channel = new MessageChannel();
-      this.#thread = spawnWorker(
-        init,
-        transfer,
-        opts.resourceLimits,
-        channel.port2,
-      );
-      this.#state = new Int32Array(stateBuf);
-      this.#lane = laneView(stateBuf);
-      this.#port = channel.port1;
-    }
+    const launched = launch(init, {
+      startMethod: opts.startMethod ?? "worker",
+      transfer,
+      permissions: opts.permissions,
+      resourceLimits: opts.resourceLimits,
+      modules: opts.modules,
+    });
+    this.#thread = launched.thread;
+    this.#port = launched.taskPort;
+    // Only a worker thread shares memory: its state slots and fast lane.
+    const shared = opts.startMethod !== "subprocess";
+    this.#state = shared ? new Int32Array(stateBuf) : null;
+    this.#lane = shared ? laneView(stateBuf) : null;
     if (!refed) this.#thread.unref();
     this.#thread.on(
       "message",

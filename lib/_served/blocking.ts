@@ -22,7 +22,7 @@ import {
   Worker,
 } from "node:worker_threads";
 import { EOFError } from "../errors.ts";
-import { encodeFrame } from "../_launch/child_spawn.ts";
+import { encodeFrame } from "../_launch/frames.ts";
 import type { SyncAddress } from "./spec.ts";
 
 /**

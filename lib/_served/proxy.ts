@@ -32,7 +32,7 @@ import {
   type StandInData,
 } from "./stand_in.ts";
 import { sendBlocking } from "./blocking.ts";
-import { encodeFrame } from "../_launch/child_spawn.ts";
+import { encodeFrame } from "../_launch/frames.ts";
 import { decodeItem } from "../_shm/codec.ts";
 import { decodeShared, encodeShared } from "../_common/transfer.ts";
 import { reviveOriginal } from "./host.ts";

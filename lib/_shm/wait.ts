@@ -24,7 +24,6 @@
 
 import { threadId } from "node:worker_threads";
 import { actingFor, stopRequested } from "../_common/runtime.ts";
-import { timeoutMs } from "../_common/check.ts";
 
 /**
  * Longest sleep (ms) of a wait in a worker thread between looks at its
@@ -63,19 +62,8 @@ export function checkStop(): void {
 /** How many times to re-read the slot before sleeping. */
 const SPIN_LIMIT = 200;
 
-/**
- * Converts a Python-style timeout in seconds to an absolute deadline in
- * `performance.now()` milliseconds (`Infinity` for none). A negative
- * timeout means "don't wait", as in Python's `multiprocessing` waits.
- *
- * @param timeout Seconds, or `undefined`/`null` for no limit.
- * @param what The action, for the error message.
- * @returns The deadline.
- * @throws {TypeError} When `timeout` is not a number, or is NaN.
- */
-export function deadlineFrom(timeout: unknown, what = "wait"): number {
-  return performance.now() + timeoutMs(timeout, what);
-}
+// Defined with the other timers; importers move to `_common/timer.ts`.
+export { deadlineFrom } from "../_common/timer.ts";
 
 /**
  * Blocks the thread until `i32[index] !== expected`, a wake, or `deadline`.

@@ -9,7 +9,7 @@
 
 import { BrokenBarrierError } from "../errors.ts";
 import { decodeShared, encodeShared, kShare } from "../_common/transfer.ts";
-import { deadlineFrom } from "../_shm/wait.ts";
+import { deadlineFrom } from "../_common/timer.ts";
 import { Condition } from "./condition.ts";
 import { firstShareId, kRevive, kRun, kRunSync } from "./keys.ts";
 import { Lock } from "./lock.ts";

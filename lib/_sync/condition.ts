@@ -9,7 +9,7 @@
 
 import { decodeShared, encodeShared, kShare } from "../_common/transfer.ts";
 import { driveAsync, driveSync, type Steps } from "../_shm/drive.ts";
-import { deadlineFrom } from "../_shm/wait.ts";
+import { deadlineFrom } from "../_common/timer.ts";
 import { firstShareId, kCore, kRevive, kRun, kRunSync } from "./keys.ts";
 import { Lock, RLock } from "./lock.ts";
 import type { Mutex } from "./mutex.ts";

@@ -7,7 +7,7 @@
 
 import { kShare } from "../_common/transfer.ts";
 import { driveAsync, driveSync, waitWhile } from "../_shm/drive.ts";
-import { deadlineFrom } from "../_shm/wait.ts";
+import { deadlineFrom } from "../_common/timer.ts";
 import { firstShareId, kRevive } from "./keys.ts";
 
 /** The flag's slot, and its two values. */

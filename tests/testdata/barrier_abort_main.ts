@@ -5,39 +5,52 @@
 // times the parent's own timer ran meanwhile.
 import * as mp from "../../mod.ts";
 
-/** Says it is ready, waits for the go, then waits at `b` for `ms`. */
-export async function waiter(
-  b: mp.Barrier,
+/**
+ * Says it is ready, waits for the go, then runs `step` over and over for
+ * `ms` (awaiting it only when it returns a promise).
+ */
+async function afterGo(
   ready: mp.Semaphore,
   go: mp.Event,
   ms: number,
+  step: () => void | Promise<void>,
 ): Promise<void> {
   ready.release();
   await go.wait(60);
   const end = Date.now() + ms;
   while (Date.now() < end) {
+    const stepping = step();
+    if (stepping) await stepping;
+  }
+}
+
+/** Waits at `b` for 5 ms at a time, from the go for `ms`. */
+export function waiter(
+  b: mp.Barrier,
+  ready: mp.Semaphore,
+  go: mp.Event,
+  ms: number,
+): Promise<void> {
+  return afterGo(ready, go, ms, async () => {
     try {
       await b.wait(0.005);
     } catch (err) {
       if (!(err instanceof mp.BrokenBarrierError)) throw err;
     }
-  }
+  });
 }
 
-/** Says it is ready, waits for the go, then aborts and resets `b`. */
-export async function breaker(
+/** Aborts and resets `b`, from the go for `ms`. */
+export function breaker(
   b: mp.Barrier,
   ready: mp.Semaphore,
   go: mp.Event,
   ms: number,
 ): Promise<void> {
-  ready.release();
-  await go.wait(60);
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
+  return afterGo(ready, go, ms, () => {
     b.abort();
     b.reset();
-  }
+  });
 }
 
 if (import.meta.main) {

@@ -1,5 +1,6 @@
 // Helpers shared by the test files (one place, so a test file starts with
 // its own tests, not with set-up copied from its neighbour):
+// - where the test programs are (`testdata`, `TASKS`);
 // - running a test under each start method (`eachStartMethod`);
 // - starting processes on a task module and joining them (`starter`,
 //   `joinAll`);
@@ -10,6 +11,14 @@
 import { assertEquals } from "@std/assert";
 import { Process, type StartMethod } from "../../mod.ts";
 import * as tasks from "./tasks.ts";
+
+/** The URL of `file` in tests/testdata/. */
+export function testdata(file: string): URL {
+  return new URL(file, import.meta.url);
+}
+
+/** The URL of tests/testdata/tasks.ts, the task module most tests use. */
+export const TASKS: URL = testdata("tasks.ts");
 
 /** The start methods every Process and Pool test runs under. */
 export const START_METHODS: readonly StartMethod[] = ["worker", "subprocess"];

@@ -27,9 +27,27 @@ export async function produceAsync(
 }
 
 /**
- * Gets `[producer, i]` items until `null`, marking each in `seen` (one
- * counter per item) and checking each producer's items come in order;
- * reports `{ count, inOrder }` on `results`.
+ * Counts `[producer, i]` items, marking each in `seen` (one counter per
+ * item) and checking each producer's items come in order.
+ */
+function tally(seen: Int32Array, perProducer: number) {
+  const last = new Map<number, number>();
+  let count = 0;
+  let inOrder = true;
+  return {
+    add([id, i]: [number, number]): void {
+      if ((last.get(id) ?? -1) >= i) inOrder = false;
+      last.set(id, i);
+      Atomics.add(seen, id * perProducer + i, 1);
+      count++;
+    },
+    report: () => ({ count, inOrder }),
+  };
+}
+
+/**
+ * Gets `[producer, i]` items until `null`, counting them as
+ * {@linkcode tally} does; reports `{ count, inOrder }` on `results`.
  */
 export function consume(
   q: Queue<[number, number] | null>,
@@ -37,19 +55,9 @@ export function consume(
   perProducer: number,
   results: Queue<{ count: number; inOrder: boolean }>,
 ) {
-  const last = new Map<number, number>();
-  let count = 0;
-  let inOrder = true;
-  for (;;) {
-    const item = q.getSync();
-    if (item === null) break;
-    const [id, i] = item;
-    if ((last.get(id) ?? -1) >= i) inOrder = false;
-    last.set(id, i);
-    Atomics.add(seen, id * perProducer + i, 1);
-    count++;
-  }
-  results.putSync({ count, inOrder });
+  const items = tally(seen, perProducer);
+  for (let item; (item = q.getSync()) !== null;) items.add(item);
+  results.putSync(items.report());
 }
 
 /** As {@linkcode consume}, with the async get. */
@@ -59,19 +67,9 @@ export async function consumeAsync(
   perProducer: number,
   results: Queue<{ count: number; inOrder: boolean }>,
 ) {
-  const last = new Map<number, number>();
-  let count = 0;
-  let inOrder = true;
-  for (;;) {
-    const item = await q.get();
-    if (item === null) break;
-    const [id, i] = item;
-    if ((last.get(id) ?? -1) >= i) inOrder = false;
-    last.set(id, i);
-    Atomics.add(seen, id * perProducer + i, 1);
-    count++;
-  }
-  await results.put({ count, inOrder });
+  const items = tally(seen, perProducer);
+  for (let item; (item = await q.get()) !== null;) items.add(item);
+  await results.put(items.report());
 }
 
 /** Puts `n` numbers, reporting progress in `progress[0]`. */
@@ -192,7 +190,10 @@ export function echoQueue(a: Queue, b: Queue) {
   }
 }
 
-function percentiles(samples: number[]): { p50: number; p99: number } {
+/** One-way latency percentiles, in µs. */
+type Latency = { p50: number; p99: number };
+
+function percentiles(samples: number[]): Latency {
   samples.sort((x, y) => x - y);
   return {
     p50: samples[Math.floor(samples.length * 0.5)],
@@ -201,42 +202,43 @@ function percentiles(samples: number[]): { p50: number; p99: number } {
 }
 
 /**
- * Bench: `n` round trips through `a` → echo → `b`; reports the one-way
- * latency (half the round trip, µs) percentiles on `out`.
+ * Times `n` calls of `roundTrip(i)`, calls `stop()`, then reports the
+ * one-way latency (half the round trip) percentiles on `out`.
  */
-export function pingQueue(
-  a: Queue,
-  b: Queue,
+function ping(
   n: number,
-  out: Queue<{ p50: number; p99: number }>,
-) {
+  out: Queue<Latency>,
+  roundTrip: (i: number) => void,
+  stop: () => void,
+): void {
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    a.putSync(i);
-    b.getSync();
+    roundTrip(i);
     samples.push((performance.now() - t) * 500);
   }
-  a.putSync(null);
-  b.getSync();
+  stop();
   out.putSync(percentiles(samples));
 }
 
+/**
+ * Bench: `n` round trips through `a` → echo → `b`; reports the one-way
+ * latency percentiles on `out`.
+ */
+export function pingQueue(a: Queue, b: Queue, n: number, out: Queue<Latency>) {
+  const send = (v: number | null) => {
+    a.putSync(v);
+    b.getSync();
+  };
+  ping(n, out, send, () => send(null));
+}
+
 /** Bench: as {@linkcode pingQueue} through a pipe (the other end echoes). */
-export function pingPipe(
-  conn: Connection,
-  n: number,
-  out: Queue<{ p50: number; p99: number }>,
-) {
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
+export function pingPipe(conn: Connection, n: number, out: Queue<Latency>) {
+  ping(n, out, (i) => {
     conn.sendSync(i);
     conn.recvSync();
-    samples.push((performance.now() - t) * 500);
-  }
-  conn.sendSync(null);
-  out.putSync(percentiles(samples));
+  }, () => conn.sendSync(null));
 }
 
 /**

@@ -136,38 +136,42 @@ export type Blocker =
   | ["put", Queue<number>];
 
 /**
+ * The blocking and the async form of the wait `blocker` makes (after
+ * taking the condition's lock, which its wait needs).
+ */
+function waitsOf(
+  [kind, obj]: Blocker,
+): [() => unknown, () => Promise<unknown>] {
+  switch (kind) {
+    case "lock":
+    case "semaphore":
+      return [() => obj.acquireSync(), () => obj.acquire()];
+    case "condition":
+      obj.acquireSync();
+      return [() => obj.waitSync(), () => obj.wait()];
+    case "event":
+    case "barrier":
+      return [() => obj.waitSync(), () => obj.wait()];
+    case "recv":
+      return [() => obj.recvSync(), () => obj.recv()];
+    case "put":
+      return [() => obj.putSync(1), () => obj.put(1)];
+  }
+}
+
+/**
  * Blocks for good in one library wait, synchronously (`…Sync`) or not,
  * after saying it started: nothing it waits for ever comes.
  */
 export async function blockIn(
-  [kind, obj]: Blocker,
+  blocker: Blocker,
   sync: boolean,
   report: Int32Array,
 ) {
   if (Deno.build.os === "linux") Atomics.store(report, Slot.Tid, threadTid());
   Atomics.store(report, Slot.Started, 1);
-  switch (kind) {
-    case "lock":
-    case "semaphore":
-      sync ? obj.acquireSync() : await obj.acquire();
-      break;
-    case "event":
-      sync ? obj.waitSync() : await obj.wait();
-      break;
-    case "condition":
-      obj.acquireSync();
-      sync ? obj.waitSync() : await obj.wait();
-      break;
-    case "barrier":
-      sync ? obj.waitSync() : await obj.wait();
-      break;
-    case "recv":
-      sync ? obj.recvSync() : await obj.recv();
-      break;
-    case "put":
-      sync ? obj.putSync(1) : await obj.put(1);
-      break;
-  }
+  const [blocking, async] = waitsOf(blocker);
+  sync ? blocking() : await async();
   Atomics.store(report, Slot.Done, 1);
 }
 
