@@ -29,6 +29,8 @@ import {
 import { RawArray, RawValue, SharedArray, Value } from "../shared_value.ts";
 import { JoinableQueue, Queue, SimpleQueue } from "../queue.ts";
 import { Connection } from "../pipe.ts";
+import { ServedMarker } from "../_served/marker.ts";
+import { SERVED_TAG } from "../_served/spec.ts";
 import {
   AcquirerProxy,
   ArrayProxy,
@@ -95,6 +97,9 @@ export function shareables(): readonly ShareableEntry[] {
     { tag: "JoinableQueue", cls: JoinableQueue },
     { tag: "SimpleQueue", cls: SimpleQueue },
     { tag: "Connection", cls: Connection },
+    // A primitive a parent serves to its "subprocess" child: the stand-in
+    // keeps its own cache (one per primitive while it lives).
+    { tag: SERVED_TAG, cls: ServedMarker, everyMarker: true },
     {
       tag: "mp.ManagerProxy",
       cls: BaseProxy,

@@ -32,7 +32,6 @@ import {
   makeMarker,
   mapMarkers,
   markerHoldsSharedMemory,
-  registerShareable,
   reviveFresh,
   type SharedMarker,
 } from "../_common/transfer.ts";
@@ -45,9 +44,15 @@ import {
  */
 const originals = new Map<string, { marker: SharedMarker; holders: number }>();
 
-// A stand-in that comes back from a child (a task's result, an item put
-// on a queue by the child) is the real primitive again here.
-registerShareable(SERVED_TAG, (_data, id) => {
+/**
+ * The original primitive a stand-in stands for, when it comes back from a
+ * child (a task's result, an item put on a queue by the child).
+ *
+ * @param id The served id (`tag:id` of the original).
+ * @returns The real primitive.
+ * @throws {TypeError} This process does not serve it.
+ */
+export function reviveOriginal(id: string): unknown {
   const marker = originals.get(id)?.marker;
   if (marker === undefined) {
     throw new TypeError(
@@ -55,7 +60,7 @@ registerShareable(SERVED_TAG, (_data, id) => {
     );
   }
   return decodeShared(makeMarker(marker));
-});
+}
 
 /** One child's view of what its parent serves it. */
 export class ServedPeer {

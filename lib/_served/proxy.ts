@@ -23,7 +23,7 @@ import {
   TimeoutError,
   ValueError,
 } from "../errors.ts";
-import { SERVED_TAG, type ServedReply, type ServedRequest } from "./spec.ts";
+import type { ServedReply, ServedRequest } from "./spec.ts";
 import {
   type Ctor,
   type ServedCall,
@@ -34,11 +34,7 @@ import {
 import { sendBlocking } from "./blocking.ts";
 import { encodeFrame } from "../_launch/frames.ts";
 import { decodeItem } from "../_shm/codec.ts";
-import {
-  decodeShared,
-  encodeShared,
-  registerShareable,
-} from "../_common/transfer.ts";
+import { decodeShared, encodeShared } from "../_common/transfer.ts";
 
 /** How the child sends a served call over its process channel. */
 export interface ServedTransport {
@@ -71,9 +67,16 @@ const pending = new Map<number, PromiseWithResolvers<unknown>>();
  */
 export function connectServed(t: ServedTransport): void {
   transport = t;
-  registerShareable(SERVED_TAG, (data, id) => revive(data as StandInData, id), {
-    cached: false,
-  });
+}
+
+/**
+ * Whether this process is a `"subprocess"` child its parent serves
+ * primitives to (the child entry has connected it).
+ *
+ * @returns `true` in a connected child.
+ */
+export function servedByParent(): boolean {
+  return transport !== null;
 }
 
 /** A live stand-in, and how many markers of it this process received. */
@@ -105,8 +108,15 @@ const dropped = new FinalizationRegistry<{ sid: string; n: number }>(
   },
 );
 
-/** The stand-in for a marker: the live one, or a new one. */
-function revive(data: StandInData, sid: string): object {
+/**
+ * The stand-in for a served primitive's marker: the live one, or a new
+ * one.
+ *
+ * @param data What the parent sent of it.
+ * @param sid Its served id.
+ * @returns The stand-in.
+ */
+export function reviveStandIn(data: StandInData, sid: string): object {
   const h = held.get(sid);
   const live = h?.ref.deref();
   if (h !== undefined && live !== undefined) {
