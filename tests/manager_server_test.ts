@@ -11,13 +11,19 @@
 
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import * as mp from "../mod.ts";
-import { firstLine, joinAll, runDeno, starter } from "./testdata/helpers.ts";
+import {
+  firstLine,
+  joinAll,
+  runDeno,
+  starter,
+  testdata,
+} from "./testdata/helpers.ts";
 import * as wire from "../lib/_manager/wire.ts";
 import { frame, FrameReader } from "../lib/_manager/frames.ts";
 import { clientHandshake } from "../lib/_manager/handshake.ts";
 
-const TASKS = new URL("./testdata/manager_tasks.ts", import.meta.url);
-const SERVER = new URL("./testdata/manager_server.ts", import.meta.url);
+const TASKS = testdata("manager_tasks.ts");
+const SERVER = testdata("manager_server.ts");
 
 /** Starts a process running `name` from `manager_tasks.ts`. */
 const start = starter(TASKS);

@@ -7,9 +7,9 @@ import {
 } from "@std/assert";
 import * as mp from "../mod.ts";
 import * as tasks from "./testdata/manager_tasks.ts";
-import { joinAll, starter } from "./testdata/helpers.ts";
+import { joinAll, starter, testdata } from "./testdata/helpers.ts";
 
-const TASKS = new URL("./testdata/manager_tasks.ts", import.meta.url);
+const TASKS = testdata("manager_tasks.ts");
 
 /** Starts a process running `name` from `manager_tasks.ts`. */
 const start = starter(TASKS);

@@ -2,10 +2,9 @@
  * The registry of shareable classes: every class whose instances cross
  * into another process as working primitives, under the tag its
  * `[kShare]()` gives, with the static `[kRevive]` that makes one there
- * (`_common/transfer.ts` is the mechanism). Two tags are revived by a
- * function the list names instead: manager proxies (their base cannot
- * import the subclasses it would make) and the stand-ins a parent serves
- * (which have no class of their own).
+ * (`_common/transfer.ts` is the mechanism). Manager proxies are revived
+ * by a function the list names instead: their base cannot import the
+ * subclasses it would make.
  *
  * It is one explicit list, not a side effect of importing the classes'
  * modules. Importing this module hands it to `_common/transfer.ts`; every
@@ -27,7 +26,7 @@ import { Connection } from "../pipe.ts";
 import * as manager from "../manager.ts";
 import { reviveProxy } from "../_manager/proxies.ts";
 import { PROXY_TAG } from "../_manager/proxy.ts";
-import { reviveServed } from "../_served/proxy.ts";
+import { ServedMarker } from "../_served/marker.ts";
 import { SERVED_TAG } from "../_served/spec.ts";
 import {
   kRevive,
@@ -85,6 +84,9 @@ export function shareables(): readonly ShareableEntry[] {
     { tag: "JoinableQueue", cls: queues.JoinableQueue },
     { tag: "SimpleQueue", cls: queues.SimpleQueue },
     { tag: "Connection", cls: Connection },
+    // A primitive a parent serves to its "subprocess" child: the stand-in
+    // keeps its own cache (one per primitive while it lives).
+    { tag: SERVED_TAG, cls: ServedMarker, everyMarker: true },
     {
       tag: PROXY_TAG,
       cls: manager.BaseProxy,
@@ -105,7 +107,6 @@ export function shareables(): readonly ShareableEntry[] {
         manager.JoinableQueueProxy,
       ],
     },
-    { tag: SERVED_TAG, revive: reviveServed, everyMarker: true },
   ];
 }
 

@@ -18,7 +18,7 @@ import { BrokenPipeError, EOFError, TimeoutError } from "../errors.ts";
 import { CLOSED, EMPTY, Ring, type RingInit, TIMED_OUT } from "../_shm/ring.ts";
 import { driveAsync, driveSync, type Steps } from "../_shm/drive.ts";
 import { decodeItem, encodeBytes, encodeItem } from "../_shm/codec.ts";
-import { deadlineFrom } from "../_shm/wait.ts";
+import { deadlineFrom } from "../_common/timer.ts";
 import { currentKey } from "../_common/runtime.ts";
 import { Holders } from "./holders.ts";
 import { pumpFeeders } from "../_queue/feeder.ts";

@@ -16,7 +16,7 @@ import { Empty, Full, ValueError } from "../errors.ts";
 import { CLOSED, EMPTY, Ring, type RingInit, TIMED_OUT } from "../_shm/ring.ts";
 import { driveAsync, driveSync, type Steps } from "../_shm/drive.ts";
 import { decodeItem, encodeItem } from "../_shm/codec.ts";
-import { deadlineFrom } from "../_shm/wait.ts";
+import { deadlineFrom } from "../_common/timer.ts";
 import { type WaitLimit, waitOptions } from "../_common/check.ts";
 import { newShareId, rememberShared } from "../_common/transfer.ts";
 import { QueueCounts } from "./counts.ts";

@@ -45,13 +45,12 @@ import {
 const originals = new Map<string, { marker: SharedMarker; holders: number }>();
 
 /**
- * A stand-in that comes back from a child (a task's result, an item put
- * on a queue by the child) is the real primitive again here
- * (`reviveServed` in `_served/proxy.ts` calls this in a parent).
+ * The original primitive a stand-in stands for, when it comes back from a
+ * child (a task's result, an item put on a queue by the child).
  *
- * @param id The stand-in's id: the original's `tag:id`.
- * @returns The primitive.
- * @throws {TypeError} When this process does not serve it.
+ * @param id The served id (`tag:id` of the original).
+ * @returns The real primitive.
+ * @throws {TypeError} This process does not serve it.
  */
 export function reviveOriginal(id: string): unknown {
   const marker = originals.get(id)?.marker;

@@ -35,7 +35,6 @@ import { sendBlocking } from "./blocking.ts";
 import { encodeFrame } from "../_launch/frames.ts";
 import { decodeItem } from "../_shm/codec.ts";
 import { decodeShared, encodeShared } from "../_common/transfer.ts";
-import { reviveOriginal } from "./host.ts";
 
 /** How the child sends a served call over its process channel. */
 export interface ServedTransport {
@@ -71,20 +70,13 @@ export function connectServed(t: ServedTransport): void {
 }
 
 /**
- * What a stand-in's marker (`SERVED_TAG`) becomes where it arrives; the
- * registry of shareable classes (`_launch/shareables.ts`) calls this for
- * every such marker. In a child its parent serves, a stand-in that calls
- * the parent (one per id while it lives, counting the markers it stands
- * for); in a parent, where a stand-in comes back from a child, the real
- * primitive again.
+ * Whether this process is a `"subprocess"` child its parent serves
+ * primitives to (the child entry has connected it).
  *
- * @param data The marker's data.
- * @param id The marker's id.
- * @returns The stand-in or the primitive.
+ * @returns `true` in a connected child.
  */
-export function reviveServed(data: unknown, id: string): unknown {
-  if (transport === null) return reviveOriginal(id);
-  return revive(data as StandInData, id);
+export function servedByParent(): boolean {
+  return transport !== null;
 }
 
 /** A live stand-in, and how many markers of it this process received. */
@@ -116,8 +108,15 @@ const dropped = new FinalizationRegistry<{ sid: string; n: number }>(
   },
 );
 
-/** The stand-in for a marker: the live one, or a new one. */
-function revive(data: StandInData, sid: string): object {
+/**
+ * The stand-in for a served primitive's marker: the live one, or a new
+ * one.
+ *
+ * @param data What the parent sent of it.
+ * @param sid Its served id.
+ * @returns The stand-in.
+ */
+export function reviveStandIn(data: StandInData, sid: string): object {
   const h = held.get(sid);
   const live = h?.ref.deref();
   if (h !== undefined && live !== undefined) {

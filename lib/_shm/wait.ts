@@ -62,9 +62,6 @@ export function checkStop(): void {
 /** How many times to re-read the slot before sleeping. */
 const SPIN_LIMIT = 200;
 
-// Defined with the other timers; importers move to `_common/timer.ts`.
-export { deadlineFrom } from "../_common/timer.ts";
-
 /**
  * Blocks the thread until `i32[index] !== expected`, a wake, or `deadline`.
  * Allowed on Deno's main thread, where it blocks the event loop.
