@@ -4,24 +4,13 @@
  * members, as `spec.ts` lists them, ask the parent to act. How a call
  * travels is not known here: `proxy.ts` passes the two ways in.
  *
- * May import: the public primitive classes (for their prototypes),
- * `./spec.ts`, `_common/transfer.ts`.
+ * May import: `_launch/shareables.ts` (the registry's classes, for their
+ * prototypes), `./spec.ts`, `_common/transfer.ts`.
  *
  * @module
  */
 
-import { Connection } from "../pipe.ts";
-import { JoinableQueue, Queue, SimpleQueue } from "../queue.ts";
-import { RawArray, RawValue, SharedArray, Value } from "../shared_value.ts";
-import {
-  Barrier,
-  BoundedSemaphore,
-  Condition,
-  Event,
-  Lock,
-  RLock,
-  Semaphore,
-} from "../synchronize.ts";
+import { shareables } from "../_launch/shareables.ts";
 import {
   type MemberKind,
   SERVED,
@@ -34,24 +23,17 @@ import { kShare } from "../_common/transfer.ts";
 // deno-lint-ignore no-explicit-any
 export type Ctor = abstract new (...args: any[]) => unknown;
 
-/** The class of each stand-in, by the real primitive's class name. */
-const CLASSES: Record<string, Ctor> = {
-  Lock,
-  RLock,
-  Semaphore,
-  BoundedSemaphore,
-  Event,
-  Condition,
-  Barrier,
-  Value,
-  RawValue,
-  SharedArray,
-  RawArray,
-  Queue,
-  JoinableQueue,
-  SimpleQueue,
-  Connection,
-};
+/** The registry's classes by name (made on first use). */
+let classes: Map<string, Ctor> | undefined;
+
+/** The class of a stand-in: the registered class of the real primitive. */
+function classNamed(name: string): Ctor | undefined {
+  classes ??= new Map(
+    shareables().flatMap((e) => [e.cls, ...(e.subclasses ?? [])])
+      .map((c) => [c.name, c as Ctor]),
+  );
+  return classes.get(name);
+}
 
 /** What the child is told of a served primitive. */
 export type StandInData = ServedData & { cls: string };
@@ -88,7 +70,7 @@ export function standIn(
     );
   }
   const obj = Object.create(
-    (CLASSES[data.cls] ?? Object).prototype,
+    (classNamed(data.cls) ?? Object).prototype,
   ) as Record<string | symbol, unknown>;
   const define = (name: string | symbol, value: unknown) =>
     Object.defineProperty(obj, name, { value, configurable: true });
