@@ -30,6 +30,7 @@ let classes: Map<string, Ctor> | undefined;
 function classNamed(name: string): Ctor | undefined {
   classes ??= new Map(
     shareables().flatMap((e) => [e.cls, ...(e.subclasses ?? [])])
+      .filter((c) => c !== undefined)
       .map((c) => [c.name, c as Ctor]),
   );
   return classes.get(name);
