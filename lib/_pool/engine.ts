@@ -372,6 +372,12 @@ export class PoolEngine implements Engine {
     if (this.#refed === on) return;
     this.#refed = on;
     for (const w of this.#workers) w.setRef(on);
+    // A replacement waiting to start (after a timeout or an abort retired
+    // its worker) must keep the program alive once a task is waiting for
+    // it: the retired worker may be gone before it starts.
+    if (this.#pendingTimer === undefined) return;
+    if (on) Deno.refTimer(this.#pendingTimer);
+    else Deno.unrefTimer(this.#pendingTimer);
   }
 
   #break(err: Error): void {
