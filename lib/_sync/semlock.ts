@@ -14,6 +14,10 @@ import { driveAsync, driveSync, type Steps } from "../_shm/drive.ts";
 import { firstShareId, kCore, kRevive } from "./keys.ts";
 
 /** Options of the `acquire` family. */
+
+/** How many times a blocking acquire re-reads a taken lock before it waits. */
+const HANDOFF_SPINS = 200;
+
 export interface AcquireOptions {
   /**
    * Whether to wait for the primitive. With `false` it tries once and
@@ -163,6 +167,13 @@ export abstract class SemLock implements Disposable {
     const deadline = this.#deadline(options);
     const core = this.#core;
     if (core.tryFast()) return true;
+    if (deadline !== -Infinity) {
+      // A hand-off between two busy threads takes well under a
+      // microsecond: catch it here, before a wait loop is made.
+      for (let i = 0; i < HANDOFF_SPINS; i++) {
+        if (!core.locked() && core.tryFast()) return true;
+      }
+    }
     return driveSync(core.acquire(deadline, true), core.i32);
   }
 
