@@ -13,11 +13,10 @@ import { kShare } from "../_common/transfer.ts";
 import { driveAsync, driveSync, type Steps } from "../_shm/drive.ts";
 import { firstShareId, kCore, kRevive } from "./keys.ts";
 
-/** Options of the `acquire` family. */
-
 /** How many times a blocking acquire re-reads a taken lock before it waits. */
 const HANDOFF_SPINS = 200;
 
+/** Options of the `acquire` family. */
 export interface AcquireOptions {
   /**
    * Whether to wait for the primitive. With `false` it tries once and
