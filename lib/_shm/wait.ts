@@ -60,7 +60,7 @@ export function checkStop(): void {
 }
 
 /** How many times to re-read the slot before sleeping. */
-const SPIN_LIMIT = 200;
+export const SPIN_LIMIT = 200;
 
 /**
  * Blocks the thread until `i32[index] !== expected`, a wake, or `deadline`.

@@ -11,10 +11,8 @@ import { TimeoutError } from "../errors.ts";
 import { waitOptions } from "../_common/check.ts";
 import { kShare } from "../_common/transfer.ts";
 import { driveAsync, driveSync, type Steps } from "../_shm/drive.ts";
+import { SPIN_LIMIT } from "../_shm/wait.ts";
 import { firstShareId, kCore, kRevive } from "./keys.ts";
-
-/** How many times a blocking acquire re-reads a taken lock before it waits. */
-const HANDOFF_SPINS = 200;
 
 /** Options of the `acquire` family. */
 export interface AcquireOptions {
@@ -168,8 +166,9 @@ export abstract class SemLock implements Disposable {
     if (core.tryFast()) return true;
     if (deadline !== -Infinity) {
       // A hand-off between two busy threads takes well under a
-      // microsecond: catch it here, before a wait loop is made.
-      for (let i = 0; i < HANDOFF_SPINS; i++) {
+      // microsecond: catch it here, before a wait loop is made (the same
+      // spin as `waitSync`'s).
+      for (let i = 0; i < SPIN_LIMIT; i++) {
         if (!core.locked() && core.tryFast()) return true;
       }
     }
