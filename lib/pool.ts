@@ -102,7 +102,7 @@ export class Pool {
   #submit(
     func: unknown,
     mode: TaskMode,
-    args: unknown[],
+    args: TaskSpec["args"],
     kwargs: Record<string, unknown> | undefined,
     opts: { signal?: AbortSignal; timeout?: number; transfer?: Transferable[] },
   ): Promise<unknown> {

@@ -268,7 +268,10 @@ export class CallerEngine implements Engine {
         ref,
         label: task.spec.label,
         mode: task.spec.mode,
-        args: task.spec.args,
+        // A map chunk of numbers comes packed (`_common/columns.ts`).
+        args: Array.isArray(task.spec.args)
+          ? task.spec.args
+          : Array.from(task.spec.args),
         kwargs: task.spec.kwargs,
         cancellable: task.spec.signal !== undefined ||
           task.spec.timeout !== undefined,

@@ -240,10 +240,13 @@ export class ChildThread extends EventEmitter implements ProcessThread {
   postMessage(message: any, transfer?: any[]): void {
     let msg = message as RunMessage;
     if (msg?.t === "run") {
-      if (msg.tasks.some((t) => t.shared)) {
-        // Primitives in the arguments become stand-ins served from here;
-        // the message itself is left alone (a task may be sent again, to
-        // a worker thread, after this child dies).
+      if (
+        msg.tasks.some((t) => t.shared || t.args instanceof SharedArrayBuffer)
+      ) {
+        // Primitives in the arguments become stand-ins served from here,
+        // and a packed map chunk (`_common/columns.ts`) a copy of its
+        // bytes; the message itself is left alone (a task may be sent
+        // again, to a worker thread, after this child dies).
         msg = {
           ...msg,
           tasks: msg.tasks.map((t) =>
@@ -253,6 +256,8 @@ export class ChildThread extends EventEmitter implements ProcessThread {
                 args: this.#peer.serve(t.args) as unknown[],
                 kwargs: this.#peer.serve(t.kwargs) as typeof t.kwargs,
               }
+              : t.args instanceof SharedArrayBuffer
+              ? { ...t, args: new Uint8Array(t.args).slice().buffer }
               : t
           ),
         };

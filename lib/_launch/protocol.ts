@@ -125,8 +125,12 @@ export interface WireTask {
   ref?: FunctionRef;
   /** How to apply the function. */
   mode: TaskMode;
-  /** Arguments (Apply) or the chunk of items (Map/Starmap), encoded. */
-  args: unknown[];
+  /**
+   * Arguments (Apply) or the chunk of items (Map/Starmap), encoded; a Map
+   * chunk of numbers as float64 bytes (`_common/columns.ts`): shared
+   * memory to a worker thread, an `ArrayBuffer` to a `"subprocess"` child.
+   */
+  args: unknown[] | ArrayBufferLike;
   /** Keyword arguments (Apply only). */
   kwargs?: Record<string, unknown>;
   /** Whether `args`/`kwargs` hold shared primitives to decode. */
@@ -155,7 +159,15 @@ export interface StopMessage {
 
 /** A task's outcome. */
 export type WireResult =
-  | { id: number; ok: true; value: unknown }
+  | {
+    id: number;
+    ok: true;
+    value: unknown;
+    /** `value` holds shared primitives as markers, to decode. */
+    shared?: true;
+    /** `value` is a chunk's results as float64 bytes (`_common/columns.ts`). */
+    packed?: true;
+  }
   | { id: number; ok: false; error: RemoteErrorInfo };
 
 /** Pool worker → parent: outcomes, in the order the tasks ran. */

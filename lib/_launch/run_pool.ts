@@ -31,6 +31,7 @@ import { stopRequested } from "../_common/runtime.ts";
 import { StopRequested } from "../_shm/wait.ts";
 import { explainShippingError, loadFunction } from "./shipping.ts";
 import { decodeShared, encodeShared } from "../_common/transfer.ts";
+import { allPrimitive, ChunkResults } from "../_common/columns.ts";
 import { stopNow } from "./run_exit.ts";
 import type { RunnerPort } from "./runner.ts";
 
@@ -225,7 +226,7 @@ class TaskLoop {
   #sendOutcome(id: number, outcome: LaneOutcome): void {
     this.#send([
       outcome.ok
-        ? { id, ok: true, value: encodeShared(outcome.value) }
+        ? okValue(id, outcome.value)
         : { id, ok: false, error: toRemoteError(outcome.error) },
     ]);
   }
@@ -276,6 +277,8 @@ class TaskLoop {
     try {
       const args = task.shared
         ? decodeShared(task.args) as unknown[]
+        : !Array.isArray(task.args)
+        ? new Float64Array(task.args)
         : task.args;
       if (task.mode === TaskMode.Apply) {
         const kwargs = task.shared ? decodeShared(task.kwargs) : task.kwargs;
@@ -289,13 +292,13 @@ class TaskLoop {
         return ok(task, value);
       }
       const star = task.mode === TaskMode.Starmap;
-      const out = new Array(args.length);
+      const out = new ChunkResults(args.length);
       for (let i = 0; i < args.length; i++) {
         const v = star ? fn(...(args[i] as unknown[])) : fn(args[i]);
         if (isThenable(v)) return mapRest(task, fn, args, out, i, v);
-        out[i] = v;
+        out.set(i, v);
       }
-      return ok(task, out);
+      return okChunk(task, out);
     } catch (err) {
       return fail(task, err, fn);
     }
@@ -324,7 +327,7 @@ class TaskLoop {
     const port = this.#port;
     const msg: DoneMessage = { t: "done", results };
     try {
-      port.postMessage(msg);
+      port.postMessage(msg, packedBuffers(results));
       return;
     } catch {
       // Some result cannot be cloned: send them one by one and turn the
@@ -357,25 +360,51 @@ class TaskLoop {
 async function mapRest(
   task: WireTask,
   fn: Fn,
-  args: unknown[],
-  out: unknown[],
+  args: ArrayLike<unknown>,
+  out: ChunkResults,
   from: number,
   first: PromiseLike<unknown>,
 ): Promise<WireResult> {
   try {
-    out[from] = await first;
+    out.set(from, await first);
     const star = task.mode === TaskMode.Starmap;
     for (let i = from + 1; i < args.length; i++) {
-      out[i] = await (star ? fn(...(args[i] as unknown[])) : fn(args[i]));
+      out.set(
+        i,
+        await (star ? fn(...(args[i] as unknown[])) : fn(args[i])),
+      );
     }
-    return ok(task, out);
+    return okChunk(task, out);
   } catch (err) {
     return fail(task, err, fn);
   }
 }
 
 function ok(task: WireTask, value: unknown): WireResult {
-  return { id: task.id, ok: true, value: encodeShared(value) };
+  return okValue(task.id, value);
+}
+
+/** A result, its primitives as markers (flagged, so the parent decodes). */
+function okValue(id: number, value: unknown): WireResult {
+  const wire = encodeShared(value);
+  return wire === value
+    ? { id, ok: true, value }
+    : { id, ok: true, value: wire, shared: true };
+}
+
+/**
+ * A map chunk's results: packed when they are all numbers, as they are
+ * when none is an object, else as any result (`_common/columns.ts`).
+ */
+function okChunk(task: WireTask, out: ChunkResults): WireResult {
+  const packed = out.packed;
+  if (packed !== null) {
+    return { id: task.id, ok: true, value: packed.buffer, packed: true };
+  }
+  const values = out.values!;
+  return allPrimitive(values)
+    ? { id: task.id, ok: true, value: values }
+    : okValue(task.id, values);
 }
 
 function fail(task: WireTask, err: unknown, fn: Fn | undefined): WireResult {
@@ -404,6 +433,15 @@ async function runInitializer(init: PoolInit, port: RunnerPort): Promise<void> {
     // Wait to be replaced or terminated; run nothing.
     await new Promise(() => {});
   }
+}
+
+/** The packed results' buffers: moved, not copied (nothing here keeps them). */
+function packedBuffers(results: WireResult[]): Transferable[] | undefined {
+  let out: Transferable[] | undefined;
+  for (const r of results) {
+    if (r.ok && r.packed) (out ??= []).push(r.value as ArrayBuffer);
+  }
+  return out;
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -34,10 +34,12 @@ import { exit, recordExit, reportCrash, setExitInit } from "./run_exit.ts";
 /** How the runner talks to its parent, whatever the transport. */
 export interface RunnerPort {
   /**
-   * Sends a message to the parent. Throws (synchronously) when the
-   * message cannot be cloned, so the runner can report that instead.
+   * Sends a message to the parent, moving the ArrayBuffers in `transfer`
+   * (a transport between processes copies them). Throws (synchronously)
+   * when the message cannot be cloned, so the runner can report that
+   * instead.
    */
-  postMessage(message: PoolWorkerMessage): void;
+  postMessage(message: PoolWorkerMessage, transfer?: Transferable[]): void;
   /** Calls `listener` with every message the parent sends. */
   onMessage(listener: (message: RunMessage) => void): void;
   /**

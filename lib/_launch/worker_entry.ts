@@ -43,7 +43,9 @@ port.on("message", (m: RunMessage | StopMessage) => {
 });
 await runChild(init, {
   startMethod: "worker",
-  postMessage: (message) => port.postMessage(message),
+  postMessage: (message, transfer) =>
+    // deno-lint-ignore no-explicit-any
+    port.postMessage(message, transfer as any[] | undefined),
   onMessage: (listener) => {
     onRun = listener;
     taskPort?.on("message", (m: RunMessage) => listener(m));

@@ -268,7 +268,12 @@ export class PoolEngine implements Engine {
       const task = worker.takeResult(r.id);
       if (task === undefined) continue;
       if (r.ok) {
-        this.#ledger.settle(task, true, decodeShared(r.value));
+        const value = r.packed
+          ? new Float64Array(r.value as ArrayBuffer)
+          : r.shared
+          ? decodeShared(r.value)
+          : r.value;
+        this.#ledger.settle(task, true, value);
       } else {
         this.#ledger.settle(
           task,
@@ -472,7 +477,7 @@ function cloneError(task: Task, err: unknown): TypeError {
   const label = task.spec.label;
   return describeCloneError(
     err,
-    task.spec.args.map((arg, i) => [`argument ${i}`, arg] as const),
+    Array.from(task.spec.args, (arg, i) => [`argument ${i}`, arg] as const),
     (what, why) =>
       what === null
         ? `Cannot send task '${label}' to a worker: ${why}`

@@ -30,8 +30,12 @@ export interface TaskSpec {
   fnKey: number;
   /** How to apply it. */
   mode: TaskMode;
-  /** Arguments, or the chunk of items. */
-  args: unknown[];
+  /**
+   * Arguments, or the chunk of items: an array made for this task alone,
+   * with nothing but its items, or a map chunk of numbers packed in a
+   * `Float64Array` (`_common/columns.ts`).
+   */
+  args: unknown[] | Float64Array<SharedArrayBuffer>;
   /** Keyword arguments. */
   kwargs?: Record<string, unknown>;
   /** Stops the task. */
@@ -69,8 +73,9 @@ export interface PoolStats {
 /** What `Pool` needs from an engine. */
 export interface Engine {
   /**
-   * Queues a task. The promise settles with its outcome; the task's
-   * `signal` and `timeout` cancel it.
+   * Queues a task. The promise settles with its outcome (a map chunk's:
+   * its results, as an array or, when they are all numbers, a
+   * `Float64Array`); the task's `signal` and `timeout` cancel it.
    */
   submit(spec: TaskSpec): Promise<unknown>;
   /** Counts for `Pool.stats()`. */

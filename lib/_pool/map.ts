@@ -8,13 +8,20 @@
  */
 
 import type { MapOptions } from "./options.ts";
+import { packNumbers } from "../_common/columns.ts";
 import { ProgressBar, type ProgressOutcome } from "./progress.ts";
 
-/** Submits one chunk of a map call; settles with the chunk's results. */
+/**
+ * Submits one chunk of a map call (its items, or a `Float64Array` when they
+ * are all numbers); settles with the chunk's results.
+ */
 type SubmitChunk = (
-  chunk: unknown[],
+  chunk: unknown[] | Float64Array<SharedArrayBuffer>,
   opts: { signal?: AbortSignal; timeout?: number },
 ) => Promise<unknown>;
+
+/** A chunk's results: an array, or a `Float64Array` of numbers. */
+type ChunkResults = ArrayLike<unknown> & Iterable<unknown>;
 
 /**
  * Runs a `map` or `starmap` over items already checked: every chunk at
@@ -38,30 +45,35 @@ export async function mapChunks(
   let done = 0;
   const bar = startProgress(opts, label, total);
   const report = progressReporter(opts.onProgress, bar);
-  const chunks: Promise<unknown>[] = [];
+  const chunks: Promise<void>[] = [];
   // One failure fails the call: stop the rest instead of running on.
   const inner = new AbortController();
   const signal = opts.signal === undefined
     ? inner.signal
     : AbortSignal.any([opts.signal, inner.signal]);
+  const chunkOpts = {
+    signal: opts.signal === undefined && opts.timeout === undefined
+      ? undefined
+      : signal,
+    timeout: opts.timeout,
+  };
+  // Each chunk's results go into place as they come, so that a chunk's
+  // copy is let go before the last one arrives.
+  const out: unknown[] = total > chunksize ? new Array(total) : [];
   for (let i = 0; i < total; i += chunksize) {
-    const chunk = items.slice(i, i + chunksize);
-    const p = submit(chunk, {
-      signal: opts.signal === undefined && opts.timeout === undefined
-        ? undefined
-        : signal,
-      timeout: opts.timeout,
-    });
-    if (report !== undefined) {
-      const n = chunk.length;
-      p.then(() => report(done += n, total), () => {});
-    }
-    chunks.push(p);
+    const end = Math.min(i + chunksize, total);
+    const chunk = packNumbers(items, i, end) ?? items.slice(i, end);
+    chunks.push(
+      submit(chunk, chunkOpts).then((results) => {
+        place(out, results as ChunkResults, i);
+        report?.(done += end - i, total);
+      }),
+    );
   }
   try {
-    const parts = (await Promise.all(chunks)) as unknown[][];
+    await Promise.all(chunks);
     bar?.end("done");
-    return parts.length === 1 ? parts[0] : parts.flat(1);
+    return out;
   } catch (err) {
     bar?.end(opts.signal?.aborted ? "cancelled" : "failed");
     inner.abort(err);
@@ -70,9 +82,20 @@ export async function mapChunks(
   }
 }
 
+/**
+ * Copies a chunk's results into the map's results.
+ *
+ * @param out The map's results.
+ * @param results The chunk's.
+ * @param at Where the chunk starts.
+ */
+function place(out: unknown[], results: ChunkResults, at: number): void {
+  for (let i = 0; i < results.length; i++) out[at + i] = results[i];
+}
+
 /** A chunk of an `imap` in flight. */
 interface Flight {
-  p: Promise<unknown[]>;
+  p: Promise<ChunkResults>;
   n: number;
   id: number;
 }
@@ -119,7 +142,10 @@ class ChunkFeeder {
       const chunk = await this.#read();
       if (chunk.length === 0) break;
       this.submitted += chunk.length;
-      const p = this.#submit(chunk, this.#opts) as Promise<unknown[]>;
+      const p = this.#submit(
+        packNumbers(chunk, 0, chunk.length) ?? chunk,
+        this.#opts,
+      ) as Promise<ChunkResults>;
       p.catch(() => {});
       this.flights.push({ p, n: chunk.length, id: this.#nextId++ });
     }

@@ -6,7 +6,8 @@
  */
 
 import { encodeShared } from "../_common/transfer.ts";
-import type { WireTask } from "../_launch/protocol.ts";
+import { allPrimitive } from "../_common/columns.ts";
+import { TaskMode, type WireTask } from "../_launch/protocol.ts";
 import type { TaskSpec } from "./interface.ts";
 import type { Entry } from "./ledger.ts";
 import type { PoolWorker } from "./worker.ts";
@@ -17,8 +18,12 @@ export class Task implements Entry {
   readonly id: number;
   /** The task as submitted. */
   readonly spec: TaskSpec;
-  /** The arguments, encoded (shared primitives as markers). */
-  readonly wireArgs: unknown[];
+  /**
+   * The arguments, encoded (shared primitives as markers); a map chunk of
+   * numbers as the bytes of its `Float64Array`, a chunk of other
+   * primitives as it is (`_common/columns.ts`).
+   */
+  readonly wireArgs: unknown[] | SharedArrayBuffer;
   /** The keyword arguments, encoded. */
   readonly wireKwargs: Record<string, unknown> | undefined;
   /** Whether the encoded arguments hold shared primitives. */
@@ -61,12 +66,22 @@ export class Task implements Entry {
     this.resolve = resolve;
     this.reject = reject;
     const transfer = spec.transfer ? [...spec.transfer] : [];
-    this.wireArgs = encodeShared(spec.args, transfer) as unknown[];
+    const args = spec.args;
+    let wireArgs: unknown[] | SharedArrayBuffer;
+    let shared = false;
+    if (args instanceof Float64Array) {
+      wireArgs = args.buffer;
+    } else if (spec.mode === TaskMode.Map && allPrimitive(args)) {
+      wireArgs = args;
+    } else {
+      wireArgs = encodeShared(args, transfer) as unknown[];
+      shared = wireArgs !== args;
+    }
+    this.wireArgs = wireArgs;
     this.wireKwargs = encodeShared(spec.kwargs, transfer) as
       | Record<string, unknown>
       | undefined;
-    this.shared = this.wireArgs !== spec.args ||
-      this.wireKwargs !== spec.kwargs;
+    this.shared = shared || this.wireKwargs !== spec.kwargs;
     this.transfer = transfer;
     this.alone = spec.signal !== undefined || spec.timeout !== undefined ||
       transfer.length > 0;

@@ -269,7 +269,9 @@ export class PoolWorker implements WorkerLoad {
       return false;
     }
     const seq = Atomics.load(lane.i32, Lane.RES_SEQ);
-    if (!laneOffer(lane, t.id, t.spec.fnKey, t.wireArgs)) return false;
+    if (!laneOffer(lane, t.id, t.spec.fnKey, t.wireArgs as unknown[])) {
+      return false;
+    }
     this.#track(batch);
     laneResult(lane, seq).then((res) => {
       // null: the result comes by message (not plain JSON, or an error).

@@ -203,3 +203,14 @@ export function throwIf(x: unknown): unknown {
 export function blockOnQueue(q: { getSync(): unknown }): void {
   q.getSync();
 }
+
+/** A number, except every seventh item from 5 on, which comes back as text. */
+export function numberOrText(x: number): number | string {
+  return x % 7 === 5 ? `#${x}` : x;
+}
+
+/** Throws on 37, to fail a chunk in its middle. */
+export function failOn37(n: number): number {
+  if (n === 37) throw new RangeError(`bad item ${n}`);
+  return n;
+}
