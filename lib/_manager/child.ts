@@ -111,7 +111,15 @@ export class ServerProcess {
         ...(imports === null
           ? []
           : [`--allow-import${imports === true ? "" : `=${imports}`}`]),
-        ...withV8Flags(parentFlags(), v8),
+        // The server imports only its own modules, by relative paths: it
+        // needs no config file (looking one up costs a start ~4 ms).
+        "--no-config",
+        ...withV8Flags(
+          parentFlags().filter((f) =>
+            !/^--(no-)?config\b|^--import-map\b/.test(f)
+          ),
+          v8,
+        ),
         ENTRY.href,
       ],
       stdin: "piped",
@@ -189,18 +197,19 @@ export class ServerProcess {
 
 /** Reads the first line of `stream`, then lets go of it. */
 async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
   let text = "";
   try {
     while (!text.includes("\n")) {
       const { value, done } = await reader.read();
       if (done) break;
-      text += value;
+      text += decoder.decode(value, { stream: true });
     }
   } finally {
     // Nothing more comes on stdout; a pending read would keep the
-    // program alive.
-    await reader.cancel().catch(() => {});
+    // program alive. Not awaited: the line is what the caller waits for.
+    reader.cancel().catch(() => {});
   }
   return text.slice(0, text.indexOf("\n"));
 }

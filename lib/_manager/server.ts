@@ -213,14 +213,19 @@ export class ManagerServer {
     let stranger = true;
     const reader = new FrameReader(conn, HANDSHAKE_MAX_FRAME);
     let session: ServerSession | undefined;
-    // A peer that does not finish the handshake soon is dropped.
-    const timer = setTimeout(() => {
+    // A peer that does not finish the handshake soon is dropped. Timed by
+    // AbortSignal.timeout, not setTimeout: in Deno 2.9 a process's first
+    // setTimeout loads Node's timers (10 ms, measured), and in a server
+    // process this is the first timer, on the way of the first connection.
+    let shaking = true;
+    AbortSignal.timeout(SERVER_HANDSHAKE_MS).onabort = () => {
+      if (!shaking) return;
       try {
         conn.close();
       } catch {
         // Already closed.
       }
-    }, SERVER_HANDSHAKE_MS);
+    };
     const host = (conn.remoteAddr as Deno.NetAddr).hostname;
     try {
       const verdict = await serverHandshake(
@@ -230,7 +235,7 @@ export class ManagerServer {
         this.#maxFrame,
         (check) => this.#throttle.check(host, check),
       );
-      clearTimeout(timer);
+      shaking = false;
       this.#strangers--;
       stranger = false;
       if (verdict !== "ok" || this.#closed) return;
@@ -245,7 +250,7 @@ export class ManagerServer {
     } catch {
       // A broken or hostile client: drop it, keep serving the others.
     } finally {
-      clearTimeout(timer);
+      shaking = false;
       if (stranger) this.#strangers--;
       this.#conns.delete(conn);
       if (session !== undefined) {

@@ -7,7 +7,7 @@
  */
 
 import { DEFAULT_MAX_FRAME } from "./wire.ts";
-import { authkeyBytes } from "./handshake.ts";
+import { authkeyBytes, hmacKey } from "./handshake.ts";
 import { ensureConnected, ServerId, watchServer } from "./client.ts";
 import { ServerThread } from "./thread.ts";
 import { canStartServerProcess, ServerProcess } from "./child.ts";
@@ -145,6 +145,8 @@ export async function startServer(options: ManagerOptions): Promise<Started> {
     authkey,
     maxFrameSize: maxFrameOption(options.maxFrameSize),
   };
+  // Ready before the server is: the first handshake needs it.
+  hmacKey(authkey).catch(() => {});
   // A process of its own, as in Python, so that running out of memory
   // ends only the server; a thread where this program may not run deno.
   const thread = canStartServerProcess()
