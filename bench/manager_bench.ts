@@ -1,13 +1,18 @@
 /**
  * Manager benchmarks: `deno bench --allow-all bench/manager_bench.ts`.
  *
- * Printed once before the benches: the p50/p99 of a proxy call round trip
+ * Printed once before the benches: how long this program's first
+ * `await Manager()` took until a dict was ready, Python's figure for the
+ * same (`bench/peers/python_manager.py`, skipped without `python3`), and
+ * the p50/p99 of a proxy call round trip
  * (`d.get("k")`) from the main thread, from a pool worker and from a
  * `"subprocess"` child, and calls/s
  * with 4 worker clients calling at once. The benches then time a round
  * trip from the main thread, 4 pipelined calls, and the wire encoding
  * (tagged JSON, as used) against `node:v8` serialize for the same
- * message.
+ * message. The "startup" row times `await Manager()` until a managed dict
+ * answers, in a program that has started one before (the server is a new
+ * process each time).
  *
  * @module
  */
@@ -25,8 +30,24 @@ const TASKS = new URL(
 
 // deno bench has no "after all" hook: the manager's thread and its idle
 // connection are unref'd, so they do not keep the run alive.
+const t0 = performance.now();
 const m = await mp.Manager();
 const d = await m.dict<string, number>({ k: 1 });
+await d.get("k");
+console.log(
+  `first Manager() until a dict answered: ${
+    (performance.now() - t0).toFixed(1)
+  } ms`,
+);
+try {
+  const peer = await new Deno.Command("python3", {
+    args: [new URL("./peers/python_manager.py", import.meta.url).pathname],
+    stderr: "inherit",
+  }).output();
+  console.log(`python: ${new TextDecoder().decode(peer.stdout).trim()}`);
+} catch {
+  console.log("python: (not run)");
+}
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -87,6 +108,20 @@ async function report(): Promise<void> {
 }
 
 await report();
+
+Deno.bench({
+  name: "startup: await Manager() until a dict answers",
+  group: "startup",
+  n: 10,
+  async fn(b) {
+    b.start();
+    const m2 = await mp.Manager();
+    const d2 = await m2.dict<string, number>({ k: 1 });
+    await d2.get("k");
+    b.end();
+    await m2.shutdown();
+  },
+});
 
 Deno.bench("dict.get() round trip, main thread", async () => {
   await d.get("k");
