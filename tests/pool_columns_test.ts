@@ -1,8 +1,10 @@
 // A map chunk crosses as a column (lib/_common/columns.ts): numbers as the
-// bytes of a Float64Array, other primitives as they are. These tests check
-// what a user sees of it, under both start methods: every number comes
-// back exactly, chunks that mix numbers with other values come back as
-// they went, and errors and order are as for any map.
+// bytes of a Float64Array, other primitives as they are; and a batch of
+// like tasks crosses as columns (lib/_launch/batch_columns.ts). These
+// tests check what a user sees of it, under both start methods: every
+// number comes back exactly, chunks that mix numbers with other values
+// come back as they went, every task of a batch gets its own arguments
+// and outcome, and errors and order are as for any map.
 import {
   assert,
   assertEquals,
@@ -11,6 +13,13 @@ import {
 } from "@std/assert";
 import { Pool, ProcessError } from "../mod.ts";
 import { ChunkResults, packNumbers } from "../lib/_common/columns.ts";
+import {
+  fromDoneColumns,
+  fromRunColumns,
+  toDoneColumns,
+  toRunColumns,
+} from "../lib/_launch/batch_columns.ts";
+import type { WireResult, WireTask } from "../lib/_launch/protocol.ts";
 import * as tasks from "./testdata/tasks.ts";
 import { eachStartMethod, TASKS } from "./testdata/helpers.ts";
 
@@ -166,4 +175,142 @@ Deno.test("columns: ChunkResults keeps numbers packed until the first other valu
   short.set(2, 3);
   assertStrictEquals(short.packed, null);
   assertEquals(short.values, [1, 2, 3]);
+});
+
+eachStartMethod(
+  "tasks in flight together get their own arguments and outcomes",
+  async ({ startMethod }) => {
+    await using p = new Pool(2, { module: TASKS, startMethod });
+    // Short tasks travel in batches: 0, 1 and 3 arguments, with and without
+    // kwargs, and values of several kinds, all at once.
+    const calls: Array<[unknown[], Record<string, unknown> | undefined]> = [];
+    for (let i = 0; i < 600; i++) {
+      const args = i % 3 === 0
+        ? []
+        : i % 3 === 1
+        ? [i]
+        : [i, `s${i}`, i % 2 === 0 ? null : { n: i }];
+      calls.push([args, i % 7 === 0 ? { k: i } : undefined]);
+    }
+    const got = await Promise.all(
+      calls.map(([args, kw]) =>
+        kw === undefined
+          ? p.applyAsync(tasks.argsOf, args).get()
+          : p.applyAsync(tasks.argsOf, args, kw).get()
+      ),
+    );
+    for (let i = 0; i < calls.length; i++) {
+      const [args, kw] = calls[i];
+      const all = kw === undefined ? args : [...args, kw];
+      assertEquals(got[i], [all.length, ...all], `task ${i}`);
+    }
+    // Some tasks of a batch throw: each rejects alone, the others resolve.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, i) => p.apply(tasks.failOdd, [i])),
+    );
+    outcomes.forEach((o, i) => {
+      if (i % 2 === 0) {
+        assertEquals(o, { status: "fulfilled", value: i * 2 });
+      } else {
+        if (o.status !== "rejected") throw new Error(`task ${i} did not fail`);
+        assertEquals((o.reason as ProcessError).remoteMessage, `odd ${i}`);
+      }
+    });
+    // Chunks of several items, and of one, in flight together.
+    const items = Array.from(
+      { length: 300 },
+      (_, i) => i % 5 === 0 ? `t${i}` : i,
+    );
+    const [a, b] = await Promise.all([
+      p.map(tasks.identity, items, 3),
+      p.map(tasks.identity, items, 1),
+    ]);
+    assertEquals(a, items);
+    assertEquals(b, items);
+  },
+);
+
+function task(
+  id: number,
+  args: WireTask["args"],
+  extra: Partial<WireTask> = {},
+): WireTask {
+  return { id, fn: 7, mode: 1 as const, args, shared: false, ...extra };
+}
+
+Deno.test("batch columns: like tasks round-trip as columns; others cross as objects", () => {
+  const ref = { name: "f", source: "x => x" } as WireTask["ref"];
+  const ones = [task(1, [10], { ref }), task(2, ["b"]), task(3, [null])];
+  const m1 = toRunColumns(ones)!;
+  assertEquals(m1.counts, null);
+  assertEquals(m1.args, [10, "b", null]);
+  assertEquals(fromRunColumns(m1), ones);
+  const varied = [task(4, []), task(5, [1, 2, 3]), task(6, [{ a: 1 }])];
+  const m2 = toRunColumns(varied)!;
+  assertEquals(m2.counts, [0, 3, 1]);
+  assertEquals(fromRunColumns(m2), varied);
+  // Alone, mixed functions or modes, kwargs, primitives, packed numbers,
+  // or a ref past the first: objects.
+  assertStrictEquals(toRunColumns([task(1, [1])]), null);
+  assertStrictEquals(
+    toRunColumns([task(1, [1]), task(2, [1], { fn: 8 })]),
+    null,
+  );
+  assertStrictEquals(
+    toRunColumns([task(1, [1]), task(2, [1], { mode: 0 })]),
+    null,
+  );
+  assertStrictEquals(
+    toRunColumns([task(1, [1]), task(2, [1], { kwargs: {} })]),
+    null,
+  );
+  assertStrictEquals(
+    toRunColumns([task(1, [1]), task(2, [1], { shared: true })]),
+    null,
+  );
+  assertStrictEquals(
+    toRunColumns([task(1, [1]), task(2, new SharedArrayBuffer(8))]),
+    null,
+  );
+  assertStrictEquals(toRunColumns([task(1, [1]), task(2, [1], { ref })]), null);
+});
+
+Deno.test("batch columns: results that all succeeded round-trip as columns", () => {
+  const values: WireResult[] = [
+    { id: 1, ok: true, value: { a: 1 } },
+    { id: 2, ok: true, value: [1, 2] },
+    { id: 3, ok: true, value: undefined },
+  ];
+  const m1 = toDoneColumns(values)!;
+  assertEquals(m1.spread, false);
+  assertEquals(fromDoneColumns(m1), values);
+  const chunks: WireResult[] = [
+    { id: 4, ok: true, value: [1], chunk: true },
+    { id: 5, ok: true, value: ["x", "y"], chunk: true },
+    { id: 6, ok: true, value: [], chunk: true },
+  ];
+  const m2 = toDoneColumns(chunks)!;
+  assertEquals(m2.spread, true);
+  assertEquals(m2.counts, [1, 2, 0]);
+  assertEquals(fromDoneColumns(m2), chunks);
+  // An error, markers, packed numbers, or chunks mixed with values: objects.
+  const error: WireResult = {
+    id: 9,
+    ok: false,
+    error: { name: "Error", message: "no", stack: "" },
+  };
+  assertStrictEquals(toDoneColumns([values[0], error]), null);
+  assertStrictEquals(
+    toDoneColumns([values[0], { id: 9, ok: true, value: {}, shared: true }]),
+    null,
+  );
+  assertStrictEquals(
+    toDoneColumns([
+      chunks[0],
+      { id: 9, ok: true, value: new ArrayBuffer(8), packed: true },
+    ]),
+    null,
+  );
+  assertStrictEquals(toDoneColumns([values[0], chunks[0]]), null);
+  assertStrictEquals(toDoneColumns([values[0]]), null);
 });

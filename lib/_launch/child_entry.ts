@@ -19,7 +19,7 @@
 
 import "./shareables.ts";
 import { encodeFrame, FrameChannel } from "./frames.ts";
-import type { PoolInit, ProcessInit, RunMessage } from "./protocol.ts";
+import type { PoolInit, ProcessInit, TasksMessage } from "./protocol.ts";
 import { runChild } from "./runner.ts";
 import { runProcess } from "./run_process.ts";
 import { markRegistryLoaded, servePool } from "./run_pool.ts";
@@ -60,8 +60,8 @@ void (async () => {
 const conn: Deno.Conn = path !== undefined
   ? await Deno.connect({ transport: "unix", path })
   : await Deno.connect({ hostname: "127.0.0.1", port: port! });
-let listener: ((message: RunMessage) => void) | null = null;
-const early: RunMessage[] = [];
+let listener: ((message: TasksMessage) => void) | null = null;
+const early: TasksMessage[] = [];
 let started = false;
 const channel = new FrameChannel(conn, (message) => {
   if (!started) {
@@ -73,8 +73,8 @@ const channel = new FrameChannel(conn, (message) => {
     onServedReply(message as ServedReply);
     return;
   }
-  if (listener !== null) listener(message as RunMessage);
-  else early.push(message as RunMessage);
+  if (listener !== null) listener(message as TasksMessage);
+  else early.push(message as TasksMessage);
 });
 channel.send(encodeFrame({ token }));
 // Primitives the parent sent arrive as stand-ins that call it here.

@@ -146,6 +146,31 @@ export interface RunMessage {
 }
 
 /**
+ * Parent → pool worker thread: a batch of like tasks as columns (see
+ * `_launch/batch_columns.ts`); the worker runs them as a
+ * {@linkcode RunMessage}'s.
+ */
+export interface RunColumnsMessage {
+  /** Discriminant. */
+  t: "run-columns";
+  /** The tasks' ids. */
+  ids: number[];
+  /** Key of their function. */
+  fn: number;
+  /** The function's ref, when this worker has not seen `fn`. */
+  ref?: FunctionRef;
+  /** How they apply it. */
+  mode: TaskMode;
+  /** Every task's arguments (or items), one task after the other. */
+  args: unknown[];
+  /** How many of `args` each task has; `null` when one each. */
+  counts: number[] | null;
+}
+
+/** Parent → pool worker: tasks to run, as objects or as columns. */
+export type TasksMessage = RunMessage | RunColumnsMessage;
+
+/**
  * Parent → worker thread (a `Process`'s or a pool's): stop now. Sent by
  * `terminate()`, `kill()` and a pool retiring its worker, with the stop
  * word set (`_common/runtime.ts`). The worker handles it as soon as its event
@@ -167,6 +192,8 @@ export type WireResult =
     shared?: true;
     /** `value` is a chunk's results as float64 bytes (`_common/columns.ts`). */
     packed?: true;
+    /** `value` is a map chunk's array of results, made by the worker. */
+    chunk?: true;
   }
   | { id: number; ok: false; error: RemoteErrorInfo };
 
@@ -176,6 +203,26 @@ export interface DoneMessage {
   t: "done";
   /** The outcomes. */
   results: WireResult[];
+}
+
+/**
+ * Pool worker → parent: outcomes that all succeeded, as columns (see
+ * `_launch/batch_columns.ts`).
+ */
+export interface DoneColumnsMessage {
+  /** Discriminant. */
+  t: "done-columns";
+  /** The tasks' ids, in the order they ran. */
+  ids: number[];
+  /**
+   * Each task's value (`spread` false), or each task's chunk results one
+   * task after the other (`spread` true).
+   */
+  values: unknown[];
+  /** Whether the values are map chunks' results, spread. */
+  spread: boolean;
+  /** With `spread`: how many of `values` each task has; `null`: one each. */
+  counts: number[] | null;
 }
 
 /** Pool worker → parent: the initializer threw. */
@@ -197,7 +244,11 @@ export interface ReadyMessage {
 }
 
 /** Anything a pool worker sends. */
-export type PoolWorkerMessage = DoneMessage | InitErrorMessage | ReadyMessage;
+export type PoolWorkerMessage =
+  | DoneMessage
+  | DoneColumnsMessage
+  | InitErrorMessage
+  | ReadyMessage;
 
 /**
  * Turns anything thrown into what crosses back to the parent.

@@ -10,11 +10,12 @@
 
 import { setImmediate } from "node:timers";
 import {
+  type DoneColumnsMessage,
   type DoneMessage,
   type PoolInit,
-  type RunMessage,
   STATE_CURRENT,
   TaskMode,
+  type TasksMessage,
   toRemoteError,
   type WireResult,
   type WireTask,
@@ -32,6 +33,7 @@ import { StopRequested } from "../_shm/wait.ts";
 import { explainShippingError, loadFunction } from "./shipping.ts";
 import { decodeShared, encodeShared } from "../_common/transfer.ts";
 import { allPrimitive, ChunkResults } from "../_common/columns.ts";
+import { fromRunColumns, toDoneColumns } from "./batch_columns.ts";
 import { stopNow } from "./run_exit.ts";
 import type { RunnerPort } from "./runner.ts";
 
@@ -116,7 +118,7 @@ class TaskLoop {
       }
       this.#schedule();
     });
-    this.#port.onMessage((msg: RunMessage) => {
+    this.#port.onMessage((msg: TasksMessage) => {
       this.#receive(msg);
       this.#schedule();
     });
@@ -134,17 +136,17 @@ class TaskLoop {
     setImmediate(this.#drainNow);
   }
 
-  #receive(msg: RunMessage): void {
+  #receive(msg: TasksMessage): void {
     if (this.#lane !== null) laneClearWake(this.#lane);
-    for (const t of msg.tasks) this.#queue.push(t);
-    if (msg.tasks.length > 0) {
-      this.#batchEnds.add(msg.tasks[msg.tasks.length - 1]);
-    }
+    const tasks = msg.t === "run-columns" ? fromRunColumns(msg) : msg.tasks;
+    for (const t of tasks) this.#queue.push(t);
+    if (tasks.length > 0) this.#batchEnds.add(tasks[tasks.length - 1]);
   }
 
   #drain(): void {
     this.#scheduled = false;
     const queue = this.#queue;
+    let ran = 0;
     for (;;) {
       if (queue.length === 0) {
         // The parent sends the next batch when this one's results reach
@@ -173,11 +175,15 @@ class TaskLoop {
         return;
       }
       this.#finish(task, r);
+      ran++;
     }
     Atomics.store(this.#state, STATE_CURRENT, 0);
     if (this.#results.length > 0) this.#flush();
-    // Out of work: wait briefly on the lane for the next single task.
-    if (this.#lane !== null) {
+    // Out of work: wait briefly on the lane for the next single task. Not
+    // after a batch of several: the next batch comes by message too, and
+    // spinning then only takes a core from the parent and the other
+    // workers (on 2 cores, 0.14 ms of a 3.6 ms map of 64 tasks).
+    if (this.#lane !== null && ran <= 1) {
       laneServe(this.#lane, this.#runLaneTask, this.#sendOutcomeNow);
     }
   }
@@ -325,7 +331,9 @@ class TaskLoop {
 
   #send(results: WireResult[]): void {
     const port = this.#port;
-    const msg: DoneMessage = { t: "done", results };
+    const columns = toDoneColumns(results);
+    const msg: DoneMessage | DoneColumnsMessage = columns ??
+      { t: "done", results };
     try {
       port.postMessage(msg, packedBuffers(results));
       return;
@@ -402,9 +410,8 @@ function okChunk(task: WireTask, out: ChunkResults): WireResult {
     return { id: task.id, ok: true, value: packed.buffer, packed: true };
   }
   const values = out.values!;
-  return allPrimitive(values)
-    ? { id: task.id, ok: true, value: values }
-    : okValue(task.id, values);
+  if (!allPrimitive(values)) return okValue(task.id, values);
+  return { id: task.id, ok: true, value: values, chunk: true };
 }
 
 function fail(task: WireTask, err: unknown, fn: Fn | undefined): WireResult {

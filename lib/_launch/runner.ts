@@ -21,7 +21,7 @@ import type {
   PoolInit,
   PoolWorkerMessage,
   ProcessInit,
-  RunMessage,
+  TasksMessage,
 } from "./protocol.ts";
 import { joinRuntime } from "../_common/runtime.ts";
 import { self } from "../_common/self.ts";
@@ -41,12 +41,12 @@ export interface RunnerPort {
    */
   postMessage(message: PoolWorkerMessage, transfer?: Transferable[]): void;
   /** Calls `listener` with every message the parent sends. */
-  onMessage(listener: (message: RunMessage) => void): void;
+  onMessage(listener: (message: TasksMessage) => void): void;
   /**
    * Takes the next run message if one is waiting, without a turn of the
    * event loop; absent when the transport cannot.
    */
-  receiveSync?: () => RunMessage | undefined;
+  receiveSync?: () => TasksMessage | undefined;
   /**
    * How this child was started: the default of its own children, as a
    * Python child's start method is the one that started it.

@@ -21,7 +21,7 @@ import {
   receiveMessageOnPort,
   workerData,
 } from "node:worker_threads";
-import type { RunMessage, StopMessage } from "./protocol.ts";
+import type { StopMessage, TasksMessage } from "./protocol.ts";
 import { runChild } from "./runner.ts";
 import { servePool } from "./run_pool.ts";
 import { stopNow } from "./run_exit.ts";
@@ -34,10 +34,10 @@ const RUN_PROCESS = new URL("./run_process.ts", import.meta.url).href;
 const port = parentPort!;
 const init = workerData as WorkerData;
 const taskPort = init.taskPort;
-let onRun: ((message: RunMessage) => void) | undefined;
+let onRun: ((message: TasksMessage) => void) | undefined;
 // Listened to from the start, by a process too: a stop must end a worker
 // whatever it is doing when its event loop next runs.
-port.on("message", (m: RunMessage | StopMessage) => {
+port.on("message", (m: TasksMessage | StopMessage) => {
   if (m.t === "stop") stopNow();
   else onRun?.(m);
 });
@@ -48,11 +48,11 @@ await runChild(init, {
     port.postMessage(message, transfer as any[] | undefined),
   onMessage: (listener) => {
     onRun = listener;
-    taskPort?.on("message", (m: RunMessage) => listener(m));
+    taskPort?.on("message", (m: TasksMessage) => listener(m));
   },
   receiveSync: taskPort === undefined
     ? undefined
-    : () => receiveMessageOnPort(taskPort)?.message as RunMessage | undefined,
+    : () => receiveMessageOnPort(taskPort)?.message as TasksMessage | undefined,
 }, {
   runProcess: async (init) =>
     await (await import(RUN_PROCESS) as typeof RunProcess).runProcess(init),

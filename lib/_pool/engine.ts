@@ -35,6 +35,7 @@
 import { ProcessError, WorkerLostError } from "../errors.ts";
 import type { PoolWorkerMessage } from "../_launch/protocol.ts";
 import { decodeShared } from "../_common/transfer.ts";
+import { fromDoneColumns } from "../_launch/batch_columns.ts";
 // Tasks and results may hold primitives: the registry says how each crosses.
 import "../_launch/shareables.ts";
 import { describeCloneError } from "../_common/clone_error.ts";
@@ -264,7 +265,10 @@ export class PoolEngine implements Engine {
       this.#break(new ProcessError(msg.error, "initializer"));
       return;
     }
-    for (const r of msg.results) {
+    const results = msg.t === "done-columns"
+      ? fromDoneColumns(msg)
+      : msg.results;
+    for (const r of results) {
       const task = worker.takeResult(r.id);
       if (task === undefined) continue;
       if (r.ok) {
@@ -282,7 +286,7 @@ export class PoolEngine implements Engine {
         );
       }
     }
-    this.#clock.record(worker.lap(performance.now()), msg.results.length);
+    this.#clock.record(worker.lap(performance.now()), results.length);
     if (worker.batches < PIPELINE) this.#schedulePump();
     if (worker.inflight === 0) {
       const max = this.#opts.maxTasksPerChild;

@@ -16,13 +16,14 @@ import {
   type FunctionRef,
   type PoolInit,
   type PoolWorkerMessage,
-  type RunMessage,
   STATE_CURRENT,
   STATE_ENDING,
   TaskMode,
+  type TasksMessage,
   type WireTask,
 } from "../_launch/protocol.ts";
 import type { ResourceLimits } from "../_launch/worker_spawn.ts";
+import { toRunColumns } from "../_launch/batch_columns.ts";
 import { launch, type ProcessThread } from "../_launch/launch.ts";
 import {
   Lane,
@@ -239,7 +240,9 @@ export class PoolWorker implements WorkerLoad {
       wire[i] = t.toWire(fresh);
     }
     try {
-      const msg: RunMessage = { t: "run", tasks: wire };
+      // To a thread, a batch of like tasks crosses as columns.
+      const msg: TasksMessage = (this.#state !== null &&
+        toRunColumns(wire)) || { t: "run", tasks: wire };
       // deno-lint-ignore no-explicit-any
       (this.#port ?? this.#thread).postMessage(msg, transfer as any[]);
     } catch (err) {

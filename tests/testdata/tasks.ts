@@ -214,3 +214,14 @@ export function failOn37(n: number): number {
   if (n === 37) throw new RangeError(`bad item ${n}`);
   return n;
 }
+
+/** Its arguments, as it got them: how many, and which. */
+export function argsOf(...args: unknown[]): unknown[] {
+  return [args.length, ...args];
+}
+
+/** Throws for odd numbers, returns even ones doubled. */
+export function failOdd(n: number): number {
+  if (n % 2 === 1) throw new RangeError(`odd ${n}`);
+  return n * 2;
+}
