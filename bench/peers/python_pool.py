@@ -42,6 +42,11 @@ def main():
         n = 20_000
         t = best(lambda: [r.get() for r in [pool.apply_async(noop, (i,)) for i in range(n)]])
         out["noop_tasks_per_s"] = n / t
+        # 64 tasks of 100 us, chunksize 1 (bench/pool_bench.ts "cpu 100us").
+        items = [100] * 64
+        serial = best(lambda: [burn(u) for u in items], 20)
+        parallel = best(lambda: pool.map(burn, items, 1), 20)
+        out["chunksize1_64x100us"] = serial / parallel
         for us in (10, 100, 1000, 10_000):
             items = [us] * max(16, round(128_000 / us))
             serial = best(lambda: [burn(u) for u in items], 3)
