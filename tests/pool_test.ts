@@ -325,6 +325,23 @@ test("Pool map family reports onProgress up to the total", async ({ pool }) => {
   }
 });
 
+test("Pool.map(): an onProgress that throws fails the call with its error", async ({ pool }) => {
+  await using p = pool(2);
+  const err = await assertRejects(
+    () =>
+      p.map(tasks.square, Array.from({ length: 20 }, (_, i) => i), {
+        chunksize: 5,
+        onProgress: (done) => {
+          if (done >= 10) throw new RangeError("progress broke");
+        },
+      }),
+    RangeError,
+  );
+  assertEquals(err.message, "progress broke");
+  // The pool goes on.
+  assertEquals(await p.map(tasks.square, [1, 2, 3]), [1, 4, 9]);
+});
+
 test("Pool initializer runs once per worker with initargs", async ({ pool }) => {
   await using p = pool(2, {
     initializer: tasks.init,
