@@ -498,3 +498,27 @@ Deno.test("cluster Pool: a broker that goes away fails the waiting tasks with Br
     if (!stopped) await redis.stop();
   }
 });
+
+Deno.test("cluster Queue: close() while the broker is down ends within brokerTimeout; a waiting put fails with BrokerError", async () => {
+  const redis = await startRedis();
+  let stopped = false;
+  try {
+    const q = new mp.Queue<number>({
+      broker: redis.url,
+      name: "down",
+      brokerTimeout: 1,
+    });
+    await q.put(1);
+    await redis.stop();
+    stopped = true;
+    const waiting = q.put(2);
+    waiting.catch(() => {});
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    await q.close();
+    assert(performance.now() - t0 < 5000, "close() ended in bounded time");
+    await assertRejects(() => waiting, mp.BrokerError);
+  } finally {
+    if (!stopped) await redis.stop();
+  }
+});

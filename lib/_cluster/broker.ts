@@ -350,15 +350,29 @@ export class Broker {
     this.#client.ref();
   }
 
-  /** Closes the connection after the commands sent are answered. */
+  /**
+   * Closes the connection after the commands sent are answered; when the
+   * broker does not answer them within its timeout (it is down, and the
+   * client has stopped reconnecting), drops them: they fail.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    const closing = this.#client.close();
     try {
-      await this.#client.close();
+      // Its timer also keeps the program alive until the connection is
+      // closed (the connection itself may be unref'd).
+      await deadline(closing, Math.max(100, this.#timeout * 1000));
     } catch {
-      // node-redis may have closed the client itself meanwhile (it gave
-      // up reconnecting): then destroy() throws too.
+      // Not answered in time, or node-redis had closed the client itself
+      // (it gave up reconnecting). destroy() ignores a closed client; the
+      // commands still waiting fail with this.
+      closing.catch(() => {});
+      this.#failure ??= new BrokerError(
+        `Cannot finish the command: its connection to the broker at ${
+          redactUrl(this.#url)
+        } was closed, and the broker had not answered within ${this.#timeout}s`,
+      );
       this.destroy();
     }
   }
