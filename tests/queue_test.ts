@@ -6,6 +6,7 @@ import {
   assertLess,
   assertRejects,
   assertStrictEquals,
+  assertStringIncludes,
   assertThrows,
 } from "@std/assert";
 import {
@@ -13,12 +14,14 @@ import {
   Event,
   Full,
   JoinableQueue,
+  Lock,
   Pipe,
   Pool,
   Process,
   Queue,
   SimpleQueue,
   TimeoutError,
+  Value,
   ValueError,
 } from "../mod.ts";
 import { driveSync, Ring, type RingInit } from "../lib/_shm/ring.ts";
@@ -546,3 +549,45 @@ interface QueueData {
   ring: RingInit;
   control: SharedArrayBuffer;
 }
+
+Deno.test("A primitive inside a queue item or a pipe message is refused with DataCloneError naming it, as Python refuses it", async () => {
+  const q = new Queue<unknown>();
+  const [a, b] = Pipe();
+  const lock = new Lock();
+  const inner = new Queue<number>();
+  const cyclic: Record<string, unknown> = { lock };
+  cyclic.self = cyclic;
+  // Directly, nested in plain data (the fast format), and inside a Map,
+  // a Set or a cyclic object (items that take v8's format).
+  const cases: Array<[unknown, string]> = [
+    [lock, "Lock"],
+    [{ job: 1, lock }, "Lock"],
+    [[1, [2, inner]], "Queue"],
+    [new Map([["v", new Value("i", 1)]]), "Value"],
+    [new Set([new Event()]), "Event"],
+    [cyclic, "Lock"],
+    [{ end: a }, "Connection"],
+  ];
+  try {
+    for (const [item, name] of cases) {
+      const sync = assertThrows(() => q.putSync(item), DOMException);
+      assertEquals(sync.name, "DataCloneError");
+      assertStringIncludes(sync.message, `'${name}'`);
+      const err = await assertRejects(() => q.put(item), DOMException);
+      assertStringIncludes(err.message, "inheritance");
+      assertThrows(() => b.sendSync(item), DOMException);
+      await assertRejects(() => b.send(item), DOMException);
+    }
+    // Nothing was sent, and both still work.
+    assert(q.empty());
+    await q.put({ plain: [1, 2] });
+    assertEquals(await q.get(), { plain: [1, 2] });
+    await b.send("ok");
+    assertEquals(await a.recv(), "ok");
+  } finally {
+    q.close();
+    inner.close();
+    a.close();
+    b.close();
+  }
+});

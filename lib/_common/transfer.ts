@@ -139,6 +139,70 @@ function isShareable(value: object): value is Shareable {
 }
 
 /**
+ * The first shareable primitive inside `value`, wherever structured clone
+ * would copy it from: `value` itself, array items, `Map` keys and values,
+ * `Set` items, and the own enumerable properties of any other object
+ * (not the named properties of an array: listing an array's keys costs a
+ * string per item). Cycles and shared references are walked once.
+ *
+ * @param value Any value.
+ * @returns The primitive, or `undefined` when there is none.
+ */
+export function findShareable(value: unknown): Shareable | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const walked = new Set<object>();
+  const stack: object[] = [value];
+  const push = (v: unknown) => {
+    if (v !== null && typeof v === "object" && !walked.has(v)) {
+      walked.add(v);
+      stack.push(v);
+    }
+  };
+  walked.add(value);
+  while (stack.length > 0) {
+    const obj = stack.pop()!;
+    if (isShareable(obj)) return obj;
+    if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) continue;
+    if (Array.isArray(obj)) {
+      for (let i = 0; i < obj.length; i++) push(obj[i]);
+      continue;
+    }
+    if (obj instanceof Map) {
+      for (const [k, v] of obj) {
+        push(k);
+        push(v);
+      }
+      continue;
+    }
+    if (obj instanceof Set) {
+      for (const v of obj) push(v);
+      continue;
+    }
+    const rec = obj as Record<string, unknown>;
+    for (const k in rec) if (Object.hasOwn(rec, k)) push(rec[k]);
+  }
+  return undefined;
+}
+
+/**
+ * The error for a shareable primitive found inside a value sent as data
+ * (a queue item, a pipe message): it would arrive as an empty object.
+ * Python refuses the same ("should only be shared between processes
+ * through inheritance").
+ *
+ * @param obj The primitive.
+ * @returns A `DataCloneError`.
+ */
+export function shareableInDataError(obj: object): DOMException {
+  const name = (obj.constructor as { name?: string } | undefined)?.name ||
+    "primitive";
+  return new DOMException(
+    `Cannot send a '${name}' inside a value: this module's primitives cross only as the arguments of a Process or a pool task (in Python they "should only be shared between processes through inheritance"); pass it that way`,
+    "DataCloneError",
+  );
+}
+
+/**
  * Replaces every shareable primitive inside `value` (itself, or nested in
  * arrays and plain objects) with a marker. Returns `value` unchanged (the
  * same object) when it holds none, so the common case allocates nothing.
