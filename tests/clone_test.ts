@@ -3,7 +3,7 @@
 // stay holes. Every path: task arguments and results, Process arguments,
 // Queue and Pipe items, under both start methods.
 import { assert, assertEquals, assertStrictEquals } from "@std/assert";
-import { Pipe, Pool, Process, Queue, type StartMethod } from "../mod.ts";
+import { Lock, Pipe, Pool, Process, Queue, type StartMethod } from "../mod.ts";
 import { decodeShared, encodeShared } from "../lib/_common/transfer.ts";
 import * as tasks from "./testdata/clone_tasks.ts";
 
@@ -47,6 +47,31 @@ function assertOwnView(v: unknown, what: string): void {
 }
 
 for (const sm of METHODS) {
+  Deno.test(`[${sm}] a Lock inside a Map or a Set in task arguments arrives working, keys in order`, async () => {
+    await using pool = new Pool(1, { startMethod: sm });
+    const lock = new Lock();
+    const keyLock = new Lock();
+    const m = new Map<unknown, unknown>([
+      ["a", 1],
+      [keyLock, "as a key"],
+      ["lock", lock],
+      ["z", 2],
+    ]);
+    const s = new Set<unknown>(["x", lock]);
+    const cyc: { self: unknown; inner: Map<string, unknown> } = {
+      self: null,
+      inner: new Map([["lock", lock]]),
+    };
+    cyc.self = cyc;
+    assertEquals(
+      await pool.apply(target("useLocksInCollections"), [m, s, cyc]),
+      ["a", "lock-key", "lock", "z"],
+    );
+    // The caller's own collections are left as they were.
+    assertStrictEquals(m.get("lock"), lock);
+    assert(s.has(lock));
+  });
+
   Deno.test(`[${sm}] a cyclic value crosses as a task argument and a task result`, async () => {
     await using pool = new Pool(1, { startMethod: sm });
     assertEquals(await pool.apply(target("isSelfCycle"), [selfCycle()]), true);

@@ -139,49 +139,22 @@ function isShareable(value: object): value is Shareable {
 }
 
 /**
- * The first shareable primitive inside `value`, wherever structured clone
- * would copy it from: `value` itself, array items, `Map` keys and values,
- * `Set` items, and the own enumerable properties of any other object
- * (not the named properties of an array: listing an array's keys costs a
- * string per item). Cycles and shared references are walked once.
+ * Throws if a shareable primitive is inside `value` (itself, or in the
+ * arrays, plain objects, Maps and Sets it holds), where `encodeShared`
+ * would find it: sent as plain data, it would arrive as an empty object.
  *
- * @param value Any value.
- * @returns The primitive, or `undefined` when there is none.
+ * @param value A value about to be sent as data (a queue item, a pipe
+ *   message).
+ * @throws {DOMException} `DataCloneError`, naming the primitive.
  */
-export function findShareable(value: unknown): Shareable | undefined {
-  if (value === null || typeof value !== "object") return undefined;
-  const walked = new Set<object>();
-  const stack: object[] = [value];
-  const push = (v: unknown) => {
-    if (v !== null && typeof v === "object" && !walked.has(v)) {
-      walked.add(v);
-      stack.push(v);
-    }
-  };
-  walked.add(value);
-  while (stack.length > 0) {
-    const obj = stack.pop()!;
-    if (isShareable(obj)) return obj;
-    if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) continue;
-    if (Array.isArray(obj)) {
-      for (let i = 0; i < obj.length; i++) push(obj[i]);
-      continue;
-    }
-    if (obj instanceof Map) {
-      for (const [k, v] of obj) {
-        push(k);
-        push(v);
-      }
-      continue;
-    }
-    if (obj instanceof Set) {
-      for (const v of obj) push(v);
-      continue;
-    }
-    const rec = obj as Record<string, unknown>;
-    for (const k in rec) if (Object.hasOwn(rec, k)) push(rec[k]);
-  }
-  return undefined;
+export function refuseShareables(value: unknown): void {
+  rewrite(value, refuseVisit, undefined);
+}
+
+/** The {@linkcode rewrite} visitor of {@linkcode refuseShareables}. */
+function refuseVisit(obj: object): unknown {
+  if (isShareable(obj)) throw shareableInDataError(obj);
+  return KEEP;
 }
 
 /**
@@ -189,11 +162,8 @@ export function findShareable(value: unknown): Shareable | undefined {
  * (a queue item, a pipe message): it would arrive as an empty object.
  * Python refuses the same ("should only be shared between processes
  * through inheritance").
- *
- * @param obj The primitive.
- * @returns A `DataCloneError`.
  */
-export function shareableInDataError(obj: object): DOMException {
+function shareableInDataError(obj: object): DOMException {
   const name = (obj.constructor as { name?: string } | undefined)?.name ||
     "primitive";
   return new DOMException(
@@ -377,23 +347,83 @@ function decodeIn(
   walked: Set<object> | null,
   depth: number,
 ): unknown {
-  if (!Array.isArray(value) && !isPlainObject(value)) return value;
   const rec = value as Record<string, unknown>;
-  if (typeof rec[MARK] === "string") return revive(rec as unknown as Marker);
+  if (Array.isArray(value) || isPlainObject(value)) {
+    if (typeof rec[MARK] === "string") return revive(rec as unknown as Marker);
+  } else if (!(value instanceof Map || value instanceof Set)) {
+    return value;
+  }
   if (walked === null) {
     if (depth > TREE_DEPTH) throw TOO_DEEP;
   } else {
     if (walked.has(value)) return value;
     walked.add(value);
   }
-  // Object.keys skips an array's holes, so they stay holes.
-  for (const k of Object.keys(rec)) {
-    const v = rec[k];
-    if (v === null || typeof v !== "object") continue;
-    const d = decodeIn(v, walked, depth + 1);
-    if (d !== v) rec[k] = d;
+  if (value instanceof Map) {
+    decodeMapIn(value, walked, depth);
+  } else if (value instanceof Set) {
+    decodeSetIn(value, walked, depth);
+  } else {
+    // Object.keys skips an array's holes, so they stay holes.
+    for (const k of Object.keys(rec)) {
+      const v = rec[k];
+      const d = decodeChild(v, walked, depth);
+      if (d !== v) rec[k] = d;
+    }
   }
   return value;
+}
+
+/** {@linkcode decodeIn} for a child of an object at `depth`. */
+function decodeChild(
+  v: unknown,
+  walked: Set<object> | null,
+  depth: number,
+): unknown {
+  return v === null || typeof v !== "object"
+    ? v
+    : decodeIn(v, walked, depth + 1);
+}
+
+/**
+ * Decodes a Map's keys and values in place; when a key changes, the
+ * entries are set again in their order.
+ */
+function decodeMapIn(
+  map: Map<unknown, unknown>,
+  walked: Set<object> | null,
+  depth: number,
+): void {
+  const entries: [unknown, unknown][] = [];
+  let keyChanged = false;
+  for (const [k, v] of map) {
+    const dk = decodeChild(k, walked, depth);
+    const dv = decodeChild(v, walked, depth);
+    if (dk !== k) keyChanged = true;
+    else if (dv !== v) map.set(k, dv);
+    entries.push([dk, dv]);
+  }
+  if (!keyChanged) return;
+  map.clear();
+  for (const [k, v] of entries) map.set(k, v);
+}
+
+/** Decodes a Set's items in place, keeping their order. */
+function decodeSetIn(
+  set: Set<unknown>,
+  walked: Set<object> | null,
+  depth: number,
+): void {
+  const items: unknown[] = [];
+  let changed = false;
+  for (const v of set) {
+    const d = decodeChild(v, walked, depth);
+    if (d !== v) changed = true;
+    items.push(d);
+  }
+  if (!changed) return;
+  set.clear();
+  for (const v of items) set.add(v);
 }
 
 function revive(marker: Marker): unknown {

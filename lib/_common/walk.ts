@@ -1,8 +1,9 @@
 /**
- * Walking what crosses to another process: arrays and plain objects to any
- * depth, cycles included, rewriting some objects in a copy that keeps
- * shared and cyclic references, holes and odd keys as structured clone
- * does (`transfer.ts` swaps primitives for markers and back with it).
+ * Walking what crosses to another process: arrays, plain objects, and the
+ * entries of Maps and Sets, to any depth, cycles included, rewriting some
+ * objects in a copy that keeps shared and cyclic references, holes and
+ * odd keys as structured clone does (`transfer.ts` swaps primitives for
+ * markers and back with it).
  *
  * @module
  */
@@ -40,7 +41,8 @@ interface Walk<C> {
 }
 
 /**
- * Walks arrays and plain objects (to any depth, cycles included), asking
+ * Walks arrays, plain objects, Maps and Sets (to any depth, cycles
+ * included), asking
  * `visit` about each object first, once (with `ctx`): what it returns
  * replaces the object, and {@linkcode KEEP} walks on into it. Returns
  * `value` itself when nothing was replaced, so the common case copies
@@ -77,7 +79,7 @@ export function rewrite<C>(
 
 /**
  * Asks `visit` about `value` and, unless it is replaced, about every
- * object in it (arrays and plain objects). Tree form (`walked` null):
+ * object in it (in arrays, plain objects, Maps and Sets). Tree form (`walked` null):
  * no allocation unless something is replaced; throws
  * {@linkcode TOO_DEEP} past {@linkcode TREE_DEPTH}.
  *
@@ -102,17 +104,31 @@ function findReplacements<C>(
     (w.replaced ??= new Map()).set(value, r);
     return true;
   }
-  if (!Array.isArray(value) && !isPlainObject(value)) return false;
   let found = false;
-  const rec = value as Record<string, unknown>;
-  const keys = Object.keys(rec);
-  for (let i = 0; i < keys.length; i++) {
-    const v = rec[keys[i]];
-    if (v === null || typeof v !== "object") continue;
-    if (findReplacements(v, w, depth + 1)) found = true;
+  if (Array.isArray(value) || isPlainObject(value)) {
+    const rec = value as Record<string, unknown>;
+    const keys = Object.keys(rec);
+    for (let i = 0; i < keys.length; i++) {
+      if (findIn(rec[keys[i]], w, depth)) found = true;
+    }
+  } else if (value instanceof Map) {
+    for (const [k, v] of value) {
+      if (findIn(k, w, depth)) found = true;
+      if (findIn(v, w, depth)) found = true;
+    }
+  } else if (value instanceof Set) {
+    for (const v of value) if (findIn(v, w, depth)) found = true;
+  } else {
+    return false;
   }
   if (found && walked === null) (w.onPath ??= new Set()).add(value);
   return found;
+}
+
+/** {@linkcode findReplacements} for a child of an object at `depth`. */
+function findIn<C>(v: unknown, w: Walk<C>, depth: number): boolean {
+  return v !== null && typeof v === "object" &&
+    findReplacements(v, w, depth + 1);
 }
 
 /**
@@ -130,6 +146,20 @@ function copyReplacing<C>(
   if (w.replaced!.has(value)) return w.replaced!.get(value);
   if (w.walked === null && !w.onPath?.has(value)) return value;
   if (copies.has(value)) return copies.get(value);
+  if (value instanceof Map) {
+    const map = new Map();
+    copies.set(value, map);
+    for (const [k, v] of value) {
+      map.set(copyReplacing(k, w, copies), copyReplacing(v, w, copies));
+    }
+    return map;
+  }
+  if (value instanceof Set) {
+    const set = new Set();
+    copies.set(value, set);
+    for (const v of value) set.add(copyReplacing(v, w, copies));
+    return set;
+  }
   let out: Record<string, unknown>;
   if (Array.isArray(value)) {
     out = new Array(value.length) as unknown as Record<string, unknown>;

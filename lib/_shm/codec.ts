@@ -26,11 +26,7 @@
  */
 
 import { Deserializer, Serializer } from "node:v8";
-import {
-  findShareable,
-  kShare,
-  shareableInDataError,
-} from "../_common/transfer.ts";
+import { refuseShareables } from "../_common/transfer.ts";
 
 /** The payload holds the fast tagged encoding. */
 export const FORMAT_FAST = 0;
@@ -116,9 +112,9 @@ export function encodeItem(item: unknown): Uint8Array {
     if (e !== GIVE_UP) throw e;
   }
   w.seen.length = 0;
-  // v8 writes a primitive of this module as an empty object: refuse it.
-  const shareable = findShareable(item);
-  if (shareable !== undefined) throw shareableInDataError(shareable);
+  // The fast format gives up on any other class, so a primitive of this
+  // module is found here: v8 would write it as an empty object.
+  refuseShareables(item);
   let bytes: Uint8Array;
   try {
     const s = new Serializer();
@@ -287,10 +283,6 @@ function writeObject(w: Writer, v: object, depth: number): void {
   if (proto === Uint8Array.prototype) {
     writeBytes(w, v as Uint8Array);
     return;
-  }
-  // A primitive of this module would arrive as an empty object.
-  if (typeof (v as { [kShare]?: unknown })[kShare] === "function") {
-    throw shareableInDataError(v);
   }
   throw GIVE_UP;
 }

@@ -89,3 +89,23 @@ export function summarize(v: ArrayBufferView): Record<string, unknown> {
     sum,
   };
 }
+
+/**
+ * Uses the Lock found in a Map and a Set (and in a Map inside a cycle):
+ * each acquires and releases, so a Lock that arrived as a plain object
+ * fails here. Returns the Map's keys, in order, to check they stay so.
+ */
+export function useLocksInCollections(
+  m: Map<unknown, unknown>,
+  s: Set<unknown>,
+  cyc: { self: unknown; inner: Map<string, unknown> },
+): unknown[] {
+  const locks = [m.get("lock"), [...s][1], cyc.inner.get("lock")];
+  for (const l of locks) {
+    const lock = l as { acquireSync(): boolean; release(): void };
+    if (!lock.acquireSync()) throw new Error("not acquired");
+    lock.release();
+  }
+  if (cyc.self !== cyc) throw new Error("cycle lost");
+  return [...m.keys()].map((k) => typeof k === "string" ? k : "lock-key");
+}
