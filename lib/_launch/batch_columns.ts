@@ -25,6 +25,52 @@ import type {
 } from "./protocol.ts";
 
 /**
+ * The items of several tasks in one array, one task after the other, and
+ * how many each has (`null` while every task has one).
+ */
+class Spread {
+  readonly values: unknown[] = [];
+  counts: number[] | null = null;
+
+  /**
+   * Adds a task's items.
+   *
+   * @param i The task's place (tasks are added in order).
+   * @param items Its items.
+   */
+  add(i: number, items: ArrayLike<unknown>): void {
+    if (items.length !== 1 && this.counts === null) {
+      this.counts = new Array(i).fill(1);
+    }
+    this.counts?.push(items.length);
+    for (let j = 0; j < items.length; j++) this.values.push(items[j]);
+  }
+}
+
+/**
+ * Takes what {@linkcode Spread} put together apart again.
+ *
+ * @param values The items, one task after the other.
+ * @param counts How many each task has; `null`: one each.
+ * @param tasks How many tasks.
+ * @returns Each task's items, as an array of its own.
+ */
+function unspread(
+  values: unknown[],
+  counts: number[] | null,
+  tasks: number,
+): unknown[][] {
+  const out = new Array<unknown[]>(tasks);
+  let at = 0;
+  for (let i = 0; i < tasks; i++) {
+    const n = counts === null ? 1 : counts[i];
+    out[i] = n === 1 ? [values[at]] : values.slice(at, at + n);
+    at += n;
+  }
+  return out;
+}
+
+/**
  * A batch as columns, when its tasks allow it.
  *
  * @param tasks The batch (only the first may carry its function's ref).
@@ -34,8 +80,7 @@ export function toRunColumns(tasks: WireTask[]): RunColumnsMessage | null {
   if (tasks.length < 2) return null;
   const { fn, mode } = tasks[0];
   const ids = new Array<number>(tasks.length);
-  const args: unknown[] = [];
-  let counts: number[] | null = null;
+  const args = new Spread();
   for (let i = 0; i < tasks.length; i++) {
     const t = tasks[i];
     if (
@@ -46,18 +91,15 @@ export function toRunColumns(tasks: WireTask[]): RunColumnsMessage | null {
       return null;
     }
     ids[i] = t.id;
-    const a = t.args;
-    if (a.length !== 1 && counts === null) counts = new Array(i).fill(1);
-    counts?.push(a.length);
-    for (let j = 0; j < a.length; j++) args.push(a[j]);
+    args.add(i, t.args);
   }
   const m: RunColumnsMessage = {
     t: "run-columns",
     ids,
     fn,
     mode,
-    args,
-    counts,
+    args: args.values,
+    counts: args.counts,
   };
   if (tasks[0].ref !== undefined) m.ref = tasks[0].ref;
   return m;
@@ -70,20 +112,15 @@ export function toRunColumns(tasks: WireTask[]): RunColumnsMessage | null {
  * @returns The tasks, in order.
  */
 export function fromRunColumns(m: RunColumnsMessage): WireTask[] {
-  const { ids, fn, mode, args, counts } = m;
-  const tasks = new Array<WireTask>(ids.length);
-  let at = 0;
-  for (let i = 0; i < ids.length; i++) {
-    const n = counts === null ? 1 : counts[i];
-    tasks[i] = {
-      id: ids[i],
-      fn,
-      mode,
-      args: n === 1 ? [args[at]] : args.slice(at, at + n),
-      shared: false,
-    };
-    at += n;
-  }
+  const { ids, fn, mode } = m;
+  const args = unspread(m.args, m.counts, ids.length);
+  const tasks = ids.map((id, i): WireTask => ({
+    id,
+    fn,
+    mode,
+    args: args[i],
+    shared: false,
+  }));
   if (m.ref !== undefined) tasks[0].ref = m.ref;
   return tasks;
 }
@@ -104,8 +141,7 @@ export function toDoneColumns(
   if (!first.ok) return null;
   const spread = first.chunk === true;
   const ids = new Array<number>(results.length);
-  const values: unknown[] = [];
-  let counts: number[] | null = null;
+  const values = new Spread();
   for (let i = 0; i < results.length; i++) {
     const r = results[i];
     if (
@@ -114,16 +150,16 @@ export function toDoneColumns(
       return null;
     }
     ids[i] = r.id;
-    if (!spread) {
-      values.push(r.value);
-      continue;
-    }
-    const chunk = r.value as unknown[];
-    if (chunk.length !== 1 && counts === null) counts = new Array(i).fill(1);
-    counts?.push(chunk.length);
-    for (let j = 0; j < chunk.length; j++) values.push(chunk[j]);
+    if (spread) values.add(i, r.value as unknown[]);
+    else values.values.push(r.value);
   }
-  return { t: "done-columns", ids, values, spread, counts };
+  return {
+    t: "done-columns",
+    ids,
+    values: values.values,
+    spread,
+    counts: values.counts,
+  };
 }
 
 /**
@@ -133,18 +169,15 @@ export function toDoneColumns(
  * @returns The results, in order.
  */
 export function fromDoneColumns(m: DoneColumnsMessage): WireResult[] {
-  const { ids, values, spread, counts } = m;
-  const results = new Array<WireResult>(ids.length);
-  let at = 0;
-  for (let i = 0; i < ids.length; i++) {
-    if (!spread) {
-      results[i] = { id: ids[i], ok: true, value: values[i] };
-      continue;
-    }
-    const n = counts === null ? 1 : counts[i];
-    const value = n === 1 ? [values[at]] : values.slice(at, at + n);
-    results[i] = { id: ids[i], ok: true, value, chunk: true };
-    at += n;
+  const { ids, values } = m;
+  if (!m.spread) {
+    return ids.map((id, i): WireResult => ({ id, ok: true, value: values[i] }));
   }
-  return results;
+  const chunks = unspread(values, m.counts, ids.length);
+  return ids.map((id, i): WireResult => ({
+    id,
+    ok: true,
+    value: chunks[i],
+    chunk: true,
+  }));
 }
