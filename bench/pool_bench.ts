@@ -6,6 +6,7 @@
  *
  * - cpu/<size>: 64 CPU-bound tasks of about 100 µs, 1 ms and 10 ms, run
  *   serially on this thread vs spread over Pool(2) (`map`, chunksize 1).
+ * - cpu uneven: the same with 4 tasks of 1 ms first, then 60 of 100 µs.
  * - noop/applyAsync: 20,000 no-op tasks in flight at once.
  * - noop/map 1M: `map` over 1,000,000 no-op items, automatic chunking.
  * - latency/apply: one `await pool.apply(noop)` at a time.
@@ -50,6 +51,25 @@ if (parentProcess() === null) {
       },
     });
   }
+
+  // Tasks of uneven length, the long ones first, chunksize 1: a worker
+  // busy with a long task should hold back none of the short ones.
+  const uneven = [...new Array(4).fill(1000), ...new Array(60).fill(100)];
+  Deno.bench({
+    name: "cpu uneven (4 x 1 ms, then 60 x 100 us): serial",
+    group: "cpu uneven",
+    baseline: true,
+    fn() {
+      for (const u of uneven) burn(u);
+    },
+  });
+  Deno.bench({
+    name: "cpu uneven (4 x 1 ms, then 60 x 100 us): Pool(2).map",
+    group: "cpu uneven",
+    async fn() {
+      await pool.map(burn, uneven, 1);
+    },
+  });
 
   Deno.bench({
     name: "noop applyAsync x20000 in flight",

@@ -47,6 +47,11 @@ def main():
         serial = best(lambda: [burn(u) for u in items], 20)
         parallel = best(lambda: pool.map(burn, items, 1), 20)
         out["chunksize1_64x100us"] = serial / parallel
+        # 4 tasks of 1 ms, then 60 of 100 us (pool_bench.ts "cpu uneven").
+        items = [1000] * 4 + [100] * 60
+        serial = best(lambda: [burn(u) for u in items], 20)
+        parallel = best(lambda: pool.map(burn, items, 1), 20)
+        out["chunksize1_uneven"] = serial / parallel
         for us in (10, 100, 1000, 10_000):
             items = [us] * max(16, round(128_000 / us))
             serial = best(lambda: [burn(u) for u in items], 3)

@@ -126,6 +126,54 @@ export function fromRunColumns(m: RunColumnsMessage): WireTask[] {
 }
 
 /**
+ * A shared batch, in the worker: its tasks are taken one at a time, each
+ * by the first of the pool's workers to claim its index (see
+ * `_pool/share.ts`).
+ */
+export class ClaimedTasks {
+  /** The batch's id, to say when this worker is done with it. */
+  readonly id: number;
+  readonly #m: RunColumnsMessage;
+  readonly #next: Int32Array;
+  /** Where each task's arguments start in `args`; `null`: one each. */
+  readonly #starts: number[] | null = null;
+
+  /** @param m The batch; its `share` is set. */
+  constructor(m: RunColumnsMessage) {
+    this.#m = m;
+    this.id = m.share!.id;
+    this.#next = new Int32Array(m.share!.next);
+    if (m.counts !== null) {
+      let at = 0;
+      this.#starts = m.counts.map((n) => (at += n) - n);
+    }
+  }
+
+  /**
+   * Takes the next task no worker has taken.
+   *
+   * @returns The task, or `null` once every task is taken.
+   */
+  take(): WireTask | null {
+    const m = this.#m;
+    const i = Atomics.add(this.#next, 0, 1);
+    if (i >= m.ids.length) return null;
+    const starts = this.#starts;
+    const task: WireTask = {
+      id: m.ids[i],
+      fn: m.fn,
+      mode: m.mode,
+      args: starts === null
+        ? [m.args[i]]
+        : m.args.slice(starts[i], starts[i] + m.counts![i]),
+      shared: false,
+    };
+    if (m.ref !== undefined) task.ref = m.ref;
+    return task;
+  }
+}
+
+/**
  * Results as columns, when every one succeeded with a plain value, and
  * they are all a map chunk's arrays (spread one after the other) or none
  * is.

@@ -165,6 +165,14 @@ export interface RunColumnsMessage {
   args: unknown[];
   /** How many of `args` each task has; `null` when one each. */
   counts: number[] | null;
+  /**
+   * Set when the batch is shared with the pool's other workers (see
+   * `_pool/share.ts`): its id, and `next`, whose slot 0 is the index of
+   * the next task not taken. A worker takes each task by incrementing it,
+   * so the worker that is free runs the next task, as a Python pool's
+   * workers take theirs from one queue.
+   */
+  share?: { id: number; next: SharedArrayBuffer };
 }
 
 /** Parent → pool worker: tasks to run, as objects or as columns. */
@@ -203,6 +211,8 @@ export interface DoneMessage {
   t: "done";
   /** The outcomes. */
   results: WireResult[];
+  /** The id of a shared batch this worker takes no more tasks of. */
+  end?: number;
 }
 
 /**
@@ -223,6 +233,8 @@ export interface DoneColumnsMessage {
   spread: boolean;
   /** With `spread`: how many of `values` each task has; `null`: one each. */
   counts: number[] | null;
+  /** The id of a shared batch this worker takes no more tasks of. */
+  end?: number;
 }
 
 /** Pool worker → parent: the initializer threw. */

@@ -12,6 +12,7 @@ import { setImmediate } from "node:timers";
 import {
   type DoneColumnsMessage,
   type DoneMessage,
+  type FunctionRef,
   type PoolInit,
   STATE_CURRENT,
   TaskMode,
@@ -33,7 +34,11 @@ import { StopRequested } from "../_shm/wait.ts";
 import { explainShippingError, loadFunction } from "./shipping.ts";
 import { decodeShared, encodeShared } from "../_common/transfer.ts";
 import { allPrimitive, ChunkResults } from "../_common/columns.ts";
-import { fromRunColumns, toDoneColumns } from "./batch_columns.ts";
+import {
+  ClaimedTasks,
+  fromRunColumns,
+  toDoneColumns,
+} from "./batch_columns.ts";
 import { stopNow } from "./run_exit.ts";
 import type { RunnerPort } from "./runner.ts";
 
@@ -87,7 +92,14 @@ class TaskLoop {
   readonly #lane: LaneView | null;
   /** The functions loaded so far, by the parent's number for each. */
   readonly #fns = new Map<number, Fn>();
-  readonly #queue: WireTask[] = [];
+  /**
+   * The references that came with shared batches, by function number: a
+   * worker may take none of a batch's tasks, and the parent does not send
+   * the reference again.
+   */
+  readonly #refs = new Map<number, FunctionRef>();
+  /** Tasks to run, and shared batches to take tasks from while any is left. */
+  readonly #queue: (WireTask | ClaimedTasks)[] = [];
   /** The last task of each run message still queued or running. */
   readonly #batchEnds = new Set<WireTask>();
   #results: WireResult[] = [];
@@ -138,6 +150,11 @@ class TaskLoop {
 
   #receive(msg: TasksMessage): void {
     if (this.#lane !== null) laneClearWake(this.#lane);
+    if (msg.t === "run-columns" && msg.share !== undefined) {
+      if (msg.ref !== undefined) this.#refs.set(msg.fn, msg.ref);
+      this.#queue.push(new ClaimedTasks(msg));
+      return;
+    }
     const tasks = msg.t === "run-columns" ? fromRunColumns(msg) : msg.tasks;
     for (const t of tasks) this.#queue.push(t);
     if (tasks.length > 0) this.#batchEnds.add(tasks[tasks.length - 1]);
@@ -162,7 +179,22 @@ class TaskLoop {
       // terminated) while a long synchronous task ran: run nothing more of
       // what was queued here; the parent gave it to another worker.
       if (stopRequested()) stopNow();
-      const task = queue.shift()!;
+      const head = queue[0];
+      let task: WireTask;
+      if (head instanceof ClaimedTasks) {
+        const next = head.take();
+        if (next === null) {
+          // Every task of the shared batch is taken: say so with the
+          // results, so the parent knows this worker is done with it.
+          queue.shift();
+          this.#flush(head.id);
+          continue;
+        }
+        task = next;
+      } else {
+        task = head;
+        queue.shift();
+      }
       Atomics.store(this.#state, STATE_CURRENT, task.id);
       const r = this.#runTask(task);
       if (r instanceof Promise) {
@@ -256,11 +288,16 @@ class TaskLoop {
     }
   }
 
-  #flush(): void {
+  /**
+   * Reports the results so far.
+   *
+   * @param end The id of a shared batch this worker is done with.
+   */
+  #flush(end?: number): void {
     const out = this.#results;
     this.#results = [];
     this.#lastFlush = performance.now();
-    if (out.length > 0) this.#send(out);
+    if (out.length > 0 || end !== undefined) this.#send(out, end);
     // The first results are out: load the registry now, off the path to
     // them, so that user code here can send and receive primitives.
     if (registry === null) setTimeout(loadRegistry, 0);
@@ -272,7 +309,7 @@ class TaskLoop {
     if (fn === undefined) {
       return this.#runAfter(
         task,
-        loadFunction(task.ref!).then((loaded) => {
+        loadFunction(task.ref ?? this.#refs.get(task.fn)!).then((loaded) => {
           this.#fns.set(task.fn, loaded);
         }),
       );
@@ -329,11 +366,12 @@ class TaskLoop {
     );
   }
 
-  #send(results: WireResult[]): void {
+  #send(results: WireResult[], end?: number): void {
     const port = this.#port;
     const columns = toDoneColumns(results);
     const msg: DoneMessage | DoneColumnsMessage = columns ??
       { t: "done", results };
+    if (end !== undefined) msg.end = end;
     try {
       port.postMessage(msg, packedBuffers(results));
       return;
@@ -361,6 +399,7 @@ class TaskLoop {
         });
       }
     }
+    if (end !== undefined) port.postMessage({ t: "done", results: [], end });
   }
 }
 

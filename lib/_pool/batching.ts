@@ -15,6 +15,12 @@
  * worker, with nothing queued behind it, so stopping it (by ending its
  * worker) touches no other task.
  *
+ * Idle worker threads of a pool of two or more get their tasks another way
+ * first, unless tasks are known to take under `SHARE_MIN_MS`: one shared
+ * batch, from which each takes the next task as it is free (`share.ts`).
+ * This policy then serves `"subprocess"` children, the pipelined batch
+ * behind a worker's current one, and the shortest tasks.
+ *
  * @module
  */
 

@@ -17,6 +17,9 @@
  *  worker takes the dead one's place.
  * ```
  *
+ * Shared batches: like tasks go to every idle worker thread as one batch,
+ * each worker taking the next task as it is free (`share.ts`).
+ *
  * Pipelining: a worker has at most {@linkcode PIPELINE} messages in
  * flight (one running, one waiting), so it never idles for a round trip
  * between tasks. It reports each batch as it ends, so the parent sends
@@ -35,14 +38,21 @@
 import { ProcessError, WorkerLostError } from "../errors.ts";
 import type { PoolWorkerMessage } from "../_launch/protocol.ts";
 import { decodeShared } from "../_common/transfer.ts";
-import { fromDoneColumns } from "../_launch/batch_columns.ts";
+import { fromDoneColumns, toRunColumns } from "../_launch/batch_columns.ts";
 // Tasks and results may hold primitives: the registry says how each crosses.
 import "../_launch/shareables.ts";
 import { describeCloneError } from "../_common/clone_error.ts";
 import type { Engine, PoolStats, TaskSpec } from "./interface.ts";
 import { Ledger } from "./ledger.ts";
 import { Deque } from "./deque.ts";
-import { batchLimit, PIPELINE, takeBatch, TaskClock } from "./batching.ts";
+import {
+  batchLimit,
+  MAX_BATCH,
+  PIPELINE,
+  takeBatch,
+  TaskClock,
+} from "./batching.ts";
+import { Share, SHARE_MIN_MS, takeLike } from "./share.ts";
 import { Task } from "./task.ts";
 import { PoolWorker, type WorkerEvents, type WorkerOptions } from "./worker.ts";
 
@@ -69,6 +79,8 @@ export class PoolEngine implements Engine {
   };
   #workers = new Set<PoolWorker>();
   #queue = new Deque<Task>();
+  /** Shared batches not over yet (see `share.ts`). */
+  #shares = new Set<Share>();
   #nextId = 1;
   #pumpScheduled = false;
   #closed = false;
@@ -220,6 +232,7 @@ export class PoolEngine implements Engine {
     for (let round = 0; round < rounds; round++) {
       const open: PoolWorker[] = [];
       for (const w of this.#workers) if (w.open(round)) open.push(w);
+      if (round === 0 && this.#share(open)) continue;
       for (let i = 0; i < open.length && this.#queue.length > 0; i++) {
         const worker = open[i];
         const limit = batchLimit(worker, {
@@ -239,6 +252,57 @@ export class PoolEngine implements Engine {
       this.#dropPending();
       this.#endIdleWorkers();
     }
+  }
+
+  /**
+   * Gives the idle workers a shared batch (see `share.ts`): the newest one
+   * that has tasks no worker took yet, else a new one of the like tasks at
+   * the front of the queue. Only worker threads share; tasks known to take
+   * under {@linkcode SHARE_MIN_MS} go in batches of their own, and so do
+   * all of a pool of one worker or with `maxTasksPerChild`.
+   *
+   * @returns Whether the idle workers got one.
+   */
+  #share(open: PoolWorker[]): boolean {
+    if (
+      open.length === 0 || this.#opts.size < 2 ||
+      this.#clock.avgMs < SHARE_MIN_MS ||
+      this.#opts.maxTasksPerChild !== null ||
+      !open.every((w) => w.sharesMemory)
+    ) {
+      return false;
+    }
+    let share: Share | undefined;
+    for (const s of this.#shares) if (s.untaken > 0) share = s;
+    let from = 0;
+    if (share === undefined) {
+      const tasks = takeLike(this.#queue, MAX_BATCH * this.#opts.size);
+      const columns = tasks.length >= 2
+        ? toRunColumns(tasks.map((t) => t.toWire(false)))
+        : null;
+      if (columns !== null) share = new Share(tasks, columns);
+      // A worker that cannot take it (an argument that cannot be cloned):
+      // the tasks go in batches of their own, which find the culprit.
+      if (share === undefined || open[0].sendShare(share) !== undefined) {
+        this.#queue.unshiftAll(tasks);
+        return false;
+      }
+      this.#shares.add(share);
+      from = 1;
+    }
+    for (let i = from; i < open.length; i++) open[i].sendShare(share);
+    // Workers not started yet join it once they are.
+    if (this.#pending > 0) this.#startPending();
+    return true;
+  }
+
+  /** A shared batch is over: what was not reported is queued again. */
+  #closeShare(share: Share): void {
+    this.#shares.delete(share);
+    const rest = share.close();
+    if (rest.length === 0) return;
+    this.#queue.unshiftAll(rest);
+    this.#schedulePump();
   }
 
   #send(worker: PoolWorker, batch: Task[]): void {
@@ -286,7 +350,16 @@ export class PoolEngine implements Engine {
         );
       }
     }
-    this.#clock.record(worker.lap(performance.now()), results.length);
+    if (msg.end !== undefined) {
+      const share = worker.endShare(msg.end);
+      if (share !== undefined && (share.leave(worker) || share.open === 0)) {
+        this.#closeShare(share);
+      }
+    }
+    for (const share of worker.sharesDone()) this.#closeShare(share);
+    if (results.length > 0) {
+      this.#clock.record(worker.lap(performance.now()), results.length);
+    }
     if (worker.batches < PIPELINE) this.#schedulePump();
     if (worker.inflight === 0) {
       const max = this.#opts.maxTasksPerChild;
@@ -303,6 +376,11 @@ export class PoolEngine implements Engine {
     const { lost, current } = worker.ended();
     if (!worker.leaving && lost.length > 0) {
       this.#requeueLost(worker, lost, current, code);
+    }
+    for (const share of worker.leaveShares()) {
+      const running = share.take(current);
+      if (running !== undefined) this.#lose(running, worker, code);
+      if (share.leave(worker)) this.#closeShare(share);
     }
     if (
       !worker.leaving &&
@@ -340,20 +418,25 @@ export class PoolEngine implements Engine {
     for (const t of lost) {
       if (t.settled) continue;
       if (t.id === current) {
-        this.#ledger.settle(
-          t,
-          false,
-          new WorkerLostError(
-            `Cannot finish task '${t.spec.label}': its worker ${worker.name} exited with code ${code} while running it (it called exit, crashed or ran out of memory); the worker was replaced`,
-            code,
-          ),
-        );
+        this.#lose(t, worker, code);
       } else {
         if (!worker.sharesMemory) t.alone = true;
         requeue.push(t);
       }
     }
     this.#queue.unshiftAll(requeue);
+  }
+
+  /** Fails the task a worker was running when it exited. */
+  #lose(task: Task, worker: PoolWorker, code: number): void {
+    this.#ledger.settle(
+      task,
+      false,
+      new WorkerLostError(
+        `Cannot finish task '${task.spec.label}': its worker ${worker.name} exited with code ${code} while running it (it called exit, crashed or ran out of memory); the worker was replaced`,
+        code,
+      ),
+    );
   }
 
   #spawnIfNeeded(): void {
@@ -374,6 +457,9 @@ export class PoolEngine implements Engine {
   /** Takes a worker out of service; what it had in flight is requeued. */
   #retire(worker: PoolWorker): void {
     this.#queue.unshiftAll(worker.retire());
+    for (const share of worker.leaveShares()) {
+      if (share.leave(worker)) this.#closeShare(share);
+    }
   }
 
   /** Workers keep the program alive only while tasks are outstanding. */
@@ -401,6 +487,11 @@ export class PoolEngine implements Engine {
     for (const t of this.#queue.drain()) this.#ledger.settle(t, false, err);
     for (const w of this.#workers) {
       for (const t of w.takeAll()) this.#ledger.settle(t, false, err);
+    }
+    for (const share of this.#shares) {
+      for (const t of share.tasks) {
+        if (!t.settled) this.#ledger.settle(t, false, err);
+      }
     }
     for (const w of [...this.#workers]) this.#retire(w);
   }
@@ -459,8 +550,9 @@ export class PoolEngine implements Engine {
     let running = 0;
     let workers = this.#pending;
     let stopping = 0;
+    for (const share of this.#shares) running += share.open;
     for (const w of this.#workers) {
-      running += w.inflight;
+      running += w.running;
       if (!w.leaving) workers++;
       else stopping++;
     }

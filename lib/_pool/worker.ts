@@ -36,6 +36,7 @@ import {
 } from "./lane.ts";
 import type { WorkerLoad } from "./batching.ts";
 import type { Task } from "./task.ts";
+import type { Share, ShareMember } from "./share.ts";
 
 /**
  * How long (ms) a worker thread asked to stop may take before a warning
@@ -72,8 +73,10 @@ export interface WorkerEvents {
 
 let workerCounter = 0;
 
+const NO_SHARES: readonly Share[] = [];
+
 /** One worker of a local pool. */
-export class PoolWorker implements WorkerLoad {
+export class PoolWorker implements WorkerLoad, ShareMember {
   /** `PoolWorker-N`. */
   readonly name: string;
   /**
@@ -100,6 +103,8 @@ export class PoolWorker implements WorkerLoad {
   #inflight: Task[] = [];
   /** The last task of each batch in flight (its result ends the batch). */
   #batchEnds = new Set<Task>();
+  /** Shared batches it got and has not said it is done with, oldest first. */
+  #shares: Share[] = [];
   /** Function keys whose reference it was sent. */
   #seenFns = new Set<number>();
   /** Functions it has loaded (it finished a task with them). */
@@ -163,9 +168,27 @@ export class PoolWorker implements WorkerLoad {
     this.#thread.once("exit", (code: number) => events.exit(this, code));
   }
 
-  /** Tasks sent and not reported. */
+  /**
+   * Tasks sent and not reported; a shared batch it is taking tasks from
+   * counts as one.
+   */
   get inflight(): number {
+    return this.#inflight.length + this.#shares.length;
+  }
+
+  /** Tasks sent to it alone and not reported (shared batches aside). */
+  get running(): number {
     return this.#inflight.length;
+  }
+
+  /**
+   * Whether it was sent the reference of the function with key `fnKey`.
+   *
+   * @param fnKey The function's key.
+   * @returns `true` when it was.
+   */
+  knows(fnKey: number): boolean {
+    return this.#seenFns.has(fnKey);
   }
 
   /** Batches sent and not finished. */
@@ -180,13 +203,15 @@ export class PoolWorker implements WorkerLoad {
 
   /**
    * Whether it takes a batch in pipeline round `round` (it has `round`
-   * batches in flight, none of them a task that travels alone).
+   * batches in flight, none of them a task that travels alone; nothing
+   * waits behind a shared batch, whose tasks it takes as it is free).
    *
    * @param round 0: an idle worker; 1: one with a batch in flight.
    * @returns `true` when a batch may go to it now.
    */
   open(round: number): boolean {
-    return !this.#leaving && !this.#alone && this.#batches === round;
+    return !this.#leaving && !this.#alone && this.#batches === round &&
+      (round === 0 || this.#shares.length === 0);
   }
 
   /** Whether its initializer has run (`true` when the pool has none). */
@@ -256,6 +281,75 @@ export class PoolWorker implements WorkerLoad {
   }
 
   /**
+   * Sends it a shared batch (see `share.ts`); only a worker thread takes
+   * one.
+   *
+   * @param share The batch.
+   * @returns `undefined` when sent, else what `postMessage` threw.
+   */
+  sendShare(share: Share): unknown {
+    try {
+      this.#port!.postMessage(share.messageFor(this));
+    } catch (err) {
+      return err;
+    }
+    this.#seenFns.add(share.tasks[0].spec.fnKey);
+    laneWake(this.#lane!);
+    share.join(this);
+    this.#shares.push(share);
+    if (this.#batches === 0) this.#mark = performance.now();
+    this.#batches++;
+    return undefined;
+  }
+
+  /**
+   * It said it is done with a shared batch.
+   *
+   * @param id The batch's id.
+   * @returns The batch, or `undefined` when it was over already.
+   */
+  endShare(id: number): Share | undefined {
+    const share = this.#shares.find((s) => s.id === id);
+    if (share !== undefined) this.dropShare(share);
+    return share;
+  }
+
+  /**
+   * It is no longer in `share`.
+   *
+   * @param share A shared batch.
+   */
+  dropShare(share: Share): void {
+    const at = this.#shares.indexOf(share);
+    if (at < 0) return;
+    this.#shares.splice(at, 1);
+    this.#batches--;
+  }
+
+  /**
+   * Its shared batches whose every task is reported.
+   *
+   * @returns Those batches (usually none).
+   */
+  sharesDone(): readonly Share[] {
+    return this.#shares.length === 0
+      ? NO_SHARES
+      : this.#shares.filter((s) => s.open === 0);
+  }
+
+  /**
+   * It leaves every shared batch it is in (it ended or was retired).
+   *
+   * @returns Those batches.
+   */
+  leaveShares(): Share[] {
+    const shares = this.#shares;
+    this.#shares = [];
+    this.#batches -= shares.length;
+    return shares;
+  }
+
+  /**
    * Sends one plain task through a spinning worker's lane (see
    * `lane.ts`); `false` when it does not qualify.
    */
@@ -316,20 +410,28 @@ export class PoolWorker implements WorkerLoad {
       const at = inflight.findIndex((t) => t.id === id);
       if (at >= 0) task = inflight.splice(at, 1)[0];
     }
-    if (task === undefined) return undefined;
-    this.#readyFns.add(task.spec.fnKey);
-    task.worker = null;
-    if (this.#batchEnds.delete(task)) {
-      this.#batches--;
-      this.#alone = false;
+    if (task !== undefined) {
+      task.worker = null;
+      if (this.#batchEnds.delete(task)) {
+        this.#batches--;
+        this.#alone = false;
+      }
+    } else {
+      for (const share of this.#shares) {
+        task = share.take(id);
+        if (task !== undefined) break;
+      }
+      if (task === undefined) return undefined;
     }
+    this.#readyFns.add(task.spec.fnKey);
     this.#tasksDone++;
     this.#everCompleted = true;
     return task;
   }
 
   /**
-   * Takes every task in flight (the pool fails or requeues them).
+   * Takes every task in flight (the pool fails or requeues them); shared
+   * batches aside (see {@linkcode leaveShares}).
    *
    * @returns The tasks, in the order sent.
    */

@@ -225,3 +225,26 @@ export function failOdd(n: number): number {
   if (n % 2 === 1) throw new RangeError(`odd ${n}`);
   return n * 2;
 }
+
+/** Spins for `ms`, then says which worker ran it (see {@linkcode ident}). */
+export function identAfter(ms: number): string {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // Busy: hold the worker.
+  }
+  return ident();
+}
+
+/** Where {@linkcode mark} counts runs; set by {@linkcode useMarks}. */
+let marks: Int32Array | null = null;
+
+/** A pool initializer: {@linkcode mark} counts in `sab`. */
+export function useMarks(sab: SharedArrayBuffer): void {
+  marks = new Int32Array(sab);
+}
+
+/** Counts a run of task `i` (see {@linkcode useMarks}); returns `i * 2`. */
+export function mark(i: number): number {
+  Atomics.add(marks!, i, 1);
+  return i * 2;
+}
