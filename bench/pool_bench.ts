@@ -7,6 +7,10 @@
  * - cpu/<size>: 64 CPU-bound tasks of about 100 µs, 1 ms and 10 ms, run
  *   serially on this thread vs spread over Pool(2) (`map`, chunksize 1).
  * - cpu uneven: the same with 4 tasks of 1 ms first, then 60 of 100 µs.
+ * - cpu 100us floor: the 100 µs map on two bare `node:worker_threads`
+ *   workers that take tasks from one shared index and answer in one
+ *   message each (`bench/_claim_worker.ts`): the floor of the pool's design
+ *   on this machine, timed in the same run.
  * - noop/applyAsync: 20,000 no-op tasks in flight at once.
  * - noop/map 1M: `map` over 1,000,000 no-op items, automatic chunking.
  * - latency/apply: one `await pool.apply(noop)` at a time.
@@ -51,6 +55,32 @@ if (parentProcess() === null) {
       },
     });
   }
+
+  // The floor of the 100 µs row: two bare workers, no pool.
+  const bare = [0, 1].map(() => {
+    const w = new NodeWorker(new URL("./_claim_worker.ts", import.meta.url));
+    w.unref();
+    return w;
+  });
+  const floorArgs = new Float64Array(64).fill(100);
+  Deno.bench({
+    name: "cpu 100us x64: floor, 2 bare workers",
+    group: "cpu 100us",
+    async fn() {
+      const next = new Int32Array(new SharedArrayBuffer(4));
+      // Held only while they work: idle, they do not keep the program alive.
+      await Promise.all(bare.map((w) =>
+        new Promise((resolve) => {
+          w.ref();
+          w.once("message", (m) => {
+            w.unref();
+            resolve(m);
+          });
+          w.postMessage({ args: floorArgs, next });
+        })
+      ));
+    },
+  });
 
   // Tasks of uneven length, the long ones first, chunksize 1: a worker
   // busy with a long task should hold back none of the short ones.
