@@ -150,7 +150,8 @@ export class ClaimedTasks {
   }
 
   /**
-   * Takes the next task no worker has taken.
+   * Takes the next task no worker has taken. It carries no function
+   * reference: the worker keeps the batch's (`ref`) for its function.
    *
    * @returns The task, or `null` once every task is taken.
    */
@@ -159,7 +160,7 @@ export class ClaimedTasks {
     const i = Atomics.add(this.#next, 0, 1);
     if (i >= m.ids.length) return null;
     const starts = this.#starts;
-    const task: WireTask = {
+    return {
       id: m.ids[i],
       fn: m.fn,
       mode: m.mode,
@@ -168,8 +169,6 @@ export class ClaimedTasks {
         : m.args.slice(starts[i], starts[i] + m.counts![i]),
       shared: false,
     };
-    if (m.ref !== undefined) task.ref = m.ref;
-    return task;
   }
 }
 

@@ -159,20 +159,61 @@ export function takeBatch<T extends Batchable>(
   limit: number,
   busy: boolean,
 ): T[] {
-  const batch: T[] = [];
-  while (batch.length < limit) {
+  return takeFront(
+    queue,
+    limit,
+    (task, batch) =>
+      !task.alone
+        ? Take.More
+        : batch.length > 0 || busy
+        ? Take.Stop
+        : Take.Last,
+  );
+}
+
+/** What {@linkcode takeFront} does with the task at the front. */
+export const Take = {
+  /** Leave it, and stop. */
+  Stop: 0,
+  /** Take it, and go on. */
+  More: 1,
+  /** Take it, and stop. */
+  Last: 2,
+} as const;
+
+/** One of {@linkcode Take}. */
+export type Take = typeof Take[keyof typeof Take];
+
+/**
+ * Takes tasks off the front of the queue while `accept` lets it, at most
+ * `max`; settled ones (cancelled while queued) are dropped on the way.
+ *
+ * @param queue The task queue.
+ * @param max The most to take.
+ * @param accept Says what to do with the task at the front, given those
+ *   taken so far.
+ * @returns The tasks taken, in order.
+ */
+export function takeFront<T extends { readonly settled: boolean }>(
+  queue: Deque<T>,
+  max: number,
+  accept: (task: T, taken: readonly T[]) => Take,
+): T[] {
+  const taken: T[] = [];
+  while (taken.length < max) {
     const task = queue.peek();
     if (task === undefined) break;
     if (task.settled) {
       queue.shift();
       continue;
     }
-    if (task.alone && (batch.length > 0 || busy)) break;
+    const verdict = accept(task, taken);
+    if (verdict === Take.Stop) break;
     queue.shift();
-    batch.push(task);
-    if (task.alone) break;
+    taken.push(task);
+    if (verdict === Take.Last) break;
   }
-  return batch;
+  return taken;
 }
 
 /**

@@ -25,6 +25,7 @@
 
 import type { RunColumnsMessage } from "../_launch/protocol.ts";
 import type { Deque } from "./deque.ts";
+import { Take, takeFront } from "./batching.ts";
 import type { Task } from "./task.ts";
 
 /**
@@ -50,18 +51,11 @@ function like(task: Task, first: Task): boolean {
  * @returns The tasks, in order (empty when the first cannot be shared).
  */
 export function takeLike(queue: Deque<Task>, max: number): Task[] {
-  const out: Task[] = [];
-  while (out.length < max) {
-    const task = queue.peek();
-    if (task === undefined) break;
-    if (task.settled) {
-      queue.shift();
-      continue;
-    }
-    if (!like(task, out[0] ?? task)) break;
-    out.push(queue.shift()!);
-  }
-  return out;
+  return takeFront(
+    queue,
+    max,
+    (task, taken) => like(task, taken[0] ?? task) ? Take.More : Take.Stop,
+  );
 }
 
 /** A worker of a shared batch, as the batch sees it. */
