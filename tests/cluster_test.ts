@@ -136,6 +136,8 @@ Deno.test("cluster Pool: an unreachable broker is a BrokerError within its broke
     mp.BrokerError,
   );
   assertMatch(err.message, /Cannot reach the broker at redis:\/\/127\.0\.0\.1/);
+  // One catch for every error of the module.
+  assert(err instanceof mp.MultiprocessingError);
   assert(performance.now() - t0 < 8000, "gave up in bounded time");
   // The pool stays broken: no new task hangs.
   await assertRejects(() => pool.apply(fn("add"), [1, 2]), mp.BrokerError);

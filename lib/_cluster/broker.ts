@@ -18,29 +18,27 @@
 import { createClient, RESP_TYPES } from "npm:redis@^5";
 import { Buffer } from "node:buffer";
 import { deadline } from "npm:deno-std@1.4.0/async/deadline.js";
+import { MultiprocessingError } from "../errors.ts";
 
 /**
  * The Redis broker could not be reached, dropped the connection for
  * longer than the pool's `brokerTimeout`, or refused a command (wrong
- * password, no permission).
+ * password, no permission). Like every error of the module, it is a
+ * `MultiprocessingError`.
  *
  * @example Usage
  * ```ts
- * import { BrokerError } from "@seed/multiprocessing/cluster";
- * console.log(new BrokerError("Cannot reach the broker").name); // "BrokerError"
+ * import { BrokerError, MultiprocessingError } from "@seed/multiprocessing/cluster";
+ * const err = new BrokerError("Cannot reach the broker");
+ * console.log(err.name, err instanceof MultiprocessingError); // "BrokerError" true
  * ```
  */
-export class BrokerError extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param message What happened and what to do.
-   * @param options The standard error options (`cause`).
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "BrokerError";
-  }
+export class BrokerError extends MultiprocessingError {
+  /** The class's name, `"BrokerError"`. */
+  override name = "BrokerError";
+  /** The message of an error of this class made without one. */
+  static override readonly defaultMessage: string =
+    "The Redis broker could not be reached or refused a command";
 }
 
 /**
