@@ -25,6 +25,11 @@ async function run(
   return p;
 }
 
+/** A class of the program's own, holding a primitive. */
+class Job {
+  constructor(readonly name: string, readonly lock: Lock) {}
+}
+
 function selfCycle(): unknown[] {
   const a: unknown[] = [];
   a.push(a);
@@ -70,6 +75,19 @@ for (const sm of METHODS) {
     // The caller's own collections are left as they were.
     assertStrictEquals(m.get("lock"), lock);
     assert(s.has(lock));
+  });
+
+  Deno.test(`[${sm}] a Lock held by a class instance in task arguments arrives working`, async () => {
+    await using pool = new Pool(1, { startMethod: sm });
+    const job = new Job("nightly", new Lock());
+    // It arrives as structuredClone makes it (a plain object), its lock
+    // working; the caller's instance is left as it was.
+    assertEquals(
+      await pool.apply(target("useLockInInstance"), [job]),
+      { name: "nightly", plain: true },
+    );
+    assert(job instanceof Job);
+    assert(job.lock instanceof Lock);
   });
 
   Deno.test(`[${sm}] a cyclic value crosses as a task argument and a task result`, async () => {

@@ -558,7 +558,8 @@ Deno.test("A primitive inside a queue item or a pipe message is refused with Dat
   const cyclic: Record<string, unknown> = { lock };
   cyclic.self = cyclic;
   // Directly, nested in plain data (the fast format), and inside a Map,
-  // a Set or a cyclic object (items that take v8's format).
+  // a Set, a cyclic object or a class instance (items that take v8's
+  // format).
   const cases: Array<[unknown, string]> = [
     [lock, "Lock"],
     [{ job: 1, lock }, "Lock"],
@@ -567,6 +568,13 @@ Deno.test("A primitive inside a queue item or a pipe message is refused with Dat
     [new Set([new Event()]), "Event"],
     [cyclic, "Lock"],
     [{ end: a }, "Connection"],
+    // Held by an instance of a class of the program's own.
+    [
+      new (class Job {
+        constructor(readonly lock: Lock) {}
+      })(lock),
+      "Lock",
+    ],
   ];
   try {
     for (const [item, name] of cases) {

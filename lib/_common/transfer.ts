@@ -21,7 +21,14 @@
  * @module
  */
 
-import { isPlainObject, KEEP, rewrite, TOO_DEEP, TREE_DEPTH } from "./walk.ts";
+import {
+  clonesAsObject,
+  isPlainObject,
+  KEEP,
+  rewrite,
+  TOO_DEEP,
+  TREE_DEPTH,
+} from "./walk.ts";
 
 /** The method a shareable primitive implements to describe itself. */
 export const kShare: unique symbol = Symbol.for("@seed/multiprocessing.share");
@@ -552,7 +559,7 @@ function findSharedMemory(value: unknown, seen: Set<object>): string | null {
   ) {
     return "";
   }
-  if (!Array.isArray(value) && !isPlainObject(value)) return null;
+  if (!Array.isArray(value) && !clonesAsObject(value)) return null;
   const rec = value as Record<string, unknown>;
   if (!Array.isArray(value) && typeof rec[MARK] === "string") {
     const tag = (rec[MARK] as string).replace(/^mp\./, "");
@@ -586,6 +593,6 @@ function holdsSharedMemory(value: unknown, seen: Set<object>): boolean {
     }
     return false;
   }
-  if (!Array.isArray(value) && !isPlainObject(value)) return false;
+  if (!Array.isArray(value) && !clonesAsObject(value)) return false;
   return Object.values(value).some((v) => holdsSharedMemory(v, seen));
 }

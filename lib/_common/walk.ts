@@ -14,6 +14,19 @@ export function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * Whether structured clone copies `value` as a plain object: a plain
+ * object, or an instance of a class of the program's own, whose own
+ * enumerable properties it copies into a plain object (dropping the
+ * prototype). Not the built-ins it copies in their own way (arrays, Maps,
+ * Sets, Dates, RegExps, typed arrays, errors, boxed primitives …), whose
+ * tag is not `Object`.
+ */
+export function clonesAsObject(value: object): boolean {
+  return isPlainObject(value) ||
+    Object.prototype.toString.call(value) === "[object Object]";
+}
+
 /** What a {@linkcode rewrite} visitor returns to leave an object as it is. */
 export const KEEP: unique symbol = Symbol("keep");
 
@@ -41,13 +54,16 @@ interface Walk<C> {
 }
 
 /**
- * Walks arrays, plain objects, Maps and Sets (to any depth, cycles
+ * Walks arrays, objects (plain ones and class instances, see
+ * {@linkcode clonesAsObject}), Maps and Sets (to any depth, cycles
  * included), asking
  * `visit` about each object first, once (with `ctx`): what it returns
  * replaces the object, and {@linkcode KEEP} walks on into it. Returns
  * `value` itself when nothing was replaced, so the common case copies
  * nothing; otherwise a copy in which shared and cyclic references stay
- * shared and cyclic, and holes stay holes.
+ * shared and cyclic, and holes stay holes. A class instance on the way to
+ * a replacement is copied as a plain object: what structured clone makes
+ * of it anyway.
  */
 export function rewrite<C>(
   value: unknown,
@@ -105,7 +121,7 @@ function findReplacements<C>(
     return true;
   }
   let found = false;
-  if (Array.isArray(value) || isPlainObject(value)) {
+  if (Array.isArray(value) || clonesAsObject(value)) {
     const rec = value as Record<string, unknown>;
     const keys = Object.keys(rec);
     for (let i = 0; i < keys.length; i++) {
@@ -163,7 +179,7 @@ function copyReplacing<C>(
   let out: Record<string, unknown>;
   if (Array.isArray(value)) {
     out = new Array(value.length) as unknown as Record<string, unknown>;
-  } else if (isPlainObject(value)) {
+  } else if (clonesAsObject(value)) {
     out = Object.getPrototypeOf(value) === null ? Object.create(null) : {};
   } else {
     return value;

@@ -109,3 +109,19 @@ export function useLocksInCollections(
   if (cyc.self !== cyc) throw new Error("cycle lost");
   return [...m.keys()].map((k) => typeof k === "string" ? k : "lock-key");
 }
+
+/**
+ * Acquires and releases the lock an instance of a class held when it was
+ * sent, and says what arrived: a plain object, as structuredClone makes of
+ * a class instance.
+ */
+export function useLockInInstance(
+  job: { name: string; lock: { acquireSync(): boolean; release(): void } },
+): { name: string; plain: boolean } {
+  if (!job.lock.acquireSync()) throw new Error("not acquired");
+  job.lock.release();
+  return {
+    name: job.name,
+    plain: Object.getPrototypeOf(job) === Object.prototype,
+  };
+}
