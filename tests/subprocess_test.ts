@@ -286,7 +286,7 @@ Deno.test("run() rejects bad arguments without starting anything", async () => {
     // @ts-expect-error: not a stream choice
     () => run(["true"], { stdout: "bogus" }),
     TypeError,
-    "'stdout' must be PIPE, INHERIT or DEVNULL, got 'bogus'",
+    "'stdout' must be PIPE, INHERIT or DEVNULL, got the string \"bogus\"",
   );
   await assertRejects(
     // @ts-expect-error: STDOUT is for stderr only

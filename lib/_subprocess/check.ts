@@ -6,6 +6,7 @@
  * @module
  */
 
+import { describe } from "../_common/check.ts";
 import {
   type CommandLine,
   DEVNULL,
@@ -15,16 +16,10 @@ import {
   STDOUT,
 } from "./options.ts";
 
-export function typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "string" ? `'${value}'` : `a ${typeof value}`;
-}
-
 export function checkObject(options: unknown, action: string): void {
   if (options === null || typeof options !== "object") {
     throw new TypeError(
-      `Cannot ${action}: options must be an object, got ${typeName(options)}`,
+      `Cannot ${action}: options must be an object, got ${describe(options)}`,
     );
   }
 }
@@ -33,7 +28,7 @@ export function checkFlag(value: unknown, name: string, action: string): void {
   if (value !== undefined && typeof value !== "boolean") {
     throw new TypeError(
       `Cannot ${action}: '${name}' must be true or false, got ${
-        typeName(value)
+        describe(value)
       }`,
     );
   }
@@ -46,7 +41,7 @@ export function checkInput(input: unknown, action: string): void {
   ) {
     throw new TypeError(
       `Cannot ${action}: 'input' must be a string or Uint8Array, got ${
-        typeName(input)
+        describe(input)
       }`,
     );
   }
@@ -57,7 +52,7 @@ export function checkEnv(env: unknown, action: string): void {
   if (env === null || typeof env !== "object" || Array.isArray(env)) {
     throw new TypeError(
       `Cannot ${action}: 'env' must be an object of strings, got ${
-        typeName(env)
+        describe(env)
       }`,
     );
   }
@@ -65,7 +60,7 @@ export function checkEnv(env: unknown, action: string): void {
     if (typeof value !== "string") {
       throw new TypeError(
         `Cannot ${action}: env '${key}' must be a string, got ${
-          typeName(value)
+          describe(value)
         }`,
       );
     }
@@ -85,7 +80,7 @@ export function stdioFor(
     ? "PIPE, INHERIT, DEVNULL or STDOUT"
     : "PIPE, INHERIT or DEVNULL";
   throw new TypeError(
-    `Cannot ${action}: '${name}' must be ${allowed}, got ${typeName(value)}`,
+    `Cannot ${action}: '${name}' must be ${allowed}, got ${describe(value)}`,
   );
 }
 
@@ -103,7 +98,7 @@ export function commandFor(
       if (typeof arg !== "string") {
         throw new TypeError(
           `Cannot ${action}: argument ${i} must be a string, got ${
-            typeName(arg)
+            describe(arg)
           }`,
         );
       }
@@ -112,7 +107,7 @@ export function commandFor(
   } else {
     throw new TypeError(
       `Cannot ${action}: the command must be a string or an array of strings, got ${
-        typeName(cmd)
+        describe(cmd)
       }`,
     );
   }

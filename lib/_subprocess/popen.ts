@@ -8,7 +8,7 @@
 
 import { TimeoutExpired, ValueError } from "../errors.ts";
 import { concat } from "../_common/bytes.ts";
-import { timeoutMs } from "../_common/check.ts";
+import { describe, timeoutMs } from "../_common/check.ts";
 import { settlesWithin } from "../_common/timer.ts";
 import {
   type CommandLine,
@@ -30,7 +30,6 @@ import {
   cmdList,
   commandFor,
   stdioFor,
-  typeName,
 } from "./check.ts";
 import { copyToStdout, drain, feed, mergeStreams } from "./streams.ts";
 
@@ -115,7 +114,7 @@ export class Popen<Text extends boolean = false> implements AsyncDisposable {
     const { cwd, env } = options;
     if (cwd !== undefined && typeof cwd !== "string" && !(cwd instanceof URL)) {
       throw new TypeError(
-        `Cannot ${action}: 'cwd' must be a string or URL, got ${typeName(cwd)}`,
+        `Cannot ${action}: 'cwd' must be a string or URL, got ${describe(cwd)}`,
       );
     }
     checkEnv(env, action);
@@ -349,7 +348,7 @@ export class Popen<Text extends boolean = false> implements AsyncDisposable {
     if (typeof signal !== "string") {
       throw new TypeError(
         `Cannot send the signal: it must be a name such as 'SIGTERM', got ${
-          typeName(signal)
+          describe(signal)
         }`,
       );
     }
