@@ -69,6 +69,22 @@ Deno.test("takeLike leaves tasks that travel alone, carry kwargs or another mode
   assertEquals(takeLike(queueOf([task(1), task(2), task(3)]), 2).length, 2);
 });
 
+Deno.test("Map chunks of numbers packed in shared memory share a batch among themselves, and arrive as they went", () => {
+  const packed = (id: number) =>
+    task(id, { args: new Float64Array(new SharedArrayBuffer(16)).fill(id) });
+  const q = queueOf([packed(1), packed(2), task(3)]);
+  const tasks = takeLike(q, 10);
+  assertEquals(tasks.map((t) => t.id), [1, 2]);
+  assertEquals(q.peek()?.id, 3);
+  const worker = received(shareOf(tasks));
+  for (const id of [1, 2]) {
+    const t = worker.take()!;
+    assertEquals(t.id, id);
+    assertEquals([...new Float64Array(t.args as SharedArrayBuffer)], [id, id]);
+  }
+  assertEquals(worker.take(), null);
+});
+
 Deno.test("Each task of a shared batch is taken once, by whichever worker claims it first", () => {
   const tasks = [task(11), task(12), task(13), task(14), task(15)];
   const share = shareOf(tasks);

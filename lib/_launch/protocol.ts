@@ -166,6 +166,11 @@ export interface RunColumnsMessage {
   /** How many of `args` each task has; `null` when one each. */
   counts: number[] | null;
   /**
+   * Set when each task's arguments are a map chunk of numbers packed in
+   * shared memory (`_common/columns.ts`): its entry of `args`, one each.
+   */
+  packed?: true;
+  /**
    * Set when the batch is shared with the pool's other workers (see
    * `_pool/share.ts`): its id, and `next`, whose slot 0 is the index of
    * the next task not taken. A worker takes each task by incrementing it,

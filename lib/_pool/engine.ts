@@ -358,7 +358,8 @@ export class PoolEngine implements Engine {
     }
     for (const share of worker.sharesDone()) this.#closeShare(share);
     if (results.length > 0) {
-      this.#clock.record(worker.lap(performance.now()), results.length);
+      const elapsed = worker.lap(performance.now());
+      if (elapsed !== null) this.#clock.record(elapsed, results.length);
     }
     if (worker.batches < PIPELINE) this.#schedulePump();
     if (worker.inflight === 0) {

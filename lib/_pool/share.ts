@@ -35,11 +35,16 @@ import type { Task } from "./task.ts";
  */
 export const SHARE_MIN_MS = 0.02;
 
-/** Whether `task` may go in a shared batch led by `first`. */
+/**
+ * Whether `task` may go in a shared batch led by `first`: the same
+ * function and mode, plain arguments (or, all of them, map chunks of
+ * numbers packed in shared memory), nothing to transfer or watch.
+ */
 function like(task: Task, first: Task): boolean {
   return !task.alone && !task.shared && task.wireKwargs === undefined &&
-    Array.isArray(task.wireArgs) && task.spec.fnKey === first.spec.fnKey &&
-    task.spec.mode === first.spec.mode;
+    task.spec.fnKey === first.spec.fnKey &&
+    task.spec.mode === first.spec.mode &&
+    Array.isArray(task.wireArgs) === Array.isArray(first.wireArgs);
 }
 
 /**

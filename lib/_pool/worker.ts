@@ -110,6 +110,8 @@ export class PoolWorker implements WorkerLoad, ShareMember {
   /** Functions it has loaded (it finished a task with them). */
   #readyFns = new Set<number>();
   #tasksDone = 0;
+  /** Reports timed by {@linkcode lap}. */
+  #laps = 0;
   #batches = 0;
   #alone = false;
   #mark = 0;
@@ -233,11 +235,14 @@ export class PoolWorker implements WorkerLoad, ShareMember {
    * Time since it last started or reported work, and a new mark.
    *
    * @param now `performance.now()`.
-   * @returns The elapsed milliseconds.
+   * @returns The elapsed milliseconds; `null` at its first report, whose
+   *   time may hold the worker's own start (tens of milliseconds) and
+   *   loading the task's module: no measure of its tasks.
    */
-  lap(now: number): number {
+  lap(now: number): number | null {
     const elapsed = now - this.#mark;
     this.#mark = now;
+    if (this.#laps++ === 0) return null;
     return elapsed;
   }
 
