@@ -1,8 +1,9 @@
 /**
- * Shared batches: one batch of short, like tasks sent to every idle
- * worker thread at once, each worker taking the next task by claiming its
- * index in shared memory (`Atomics.add`), as a Python pool's workers take
- * theirs from one queue.
+ * Shared batches: one batch of like tasks sent to every idle worker
+ * thread at once, each worker taking the next task by claiming its index
+ * in shared memory (`Atomics.add`), as a Python pool's workers take theirs
+ * from one queue. A worker that becomes idle later (started late, or a
+ * replacement) joins the newest shared batch that has tasks left to take.
  *
  * Why: a batch cut in fair halves ends when its slower half does. On a
  * 2-core machine a worker often starts late or pauses for a millisecond or
