@@ -565,5 +565,15 @@ Deno.test("Pool [subprocess] rejects a task given bare shared memory", async () 
   );
   assert(err instanceof TypeError);
   assertStringIncludes(err.message, "Manager()");
+  // Inside a Map or a Set too, with the same message (it was a bare
+  // clone failure there).
+  const sab = new SharedArrayBuffer(8);
+  for (const arg of [new Map([["k", sab]]), new Set([new Int32Array(sab)])]) {
+    await assertRejects(
+      () => p.apply(tasks.identity, [arg]),
+      TypeError,
+      "a SharedArrayBuffer cannot reach",
+    );
+  }
   assertEquals(await p.apply(tasks.square, [3]), 9);
 });

@@ -21,14 +21,7 @@
  * @module
  */
 
-import {
-  clonesAsObject,
-  isPlainObject,
-  KEEP,
-  rewrite,
-  TOO_DEEP,
-  TREE_DEPTH,
-} from "./walk.ts";
+import { isPlainObject, KEEP, rewrite } from "./walk.ts";
 
 /** The method a shareable primitive implements to describe itself. */
 export const kShare: unique symbol = Symbol.for("@seed/multiprocessing.share");
@@ -331,106 +324,22 @@ function reviveView(marker: Marker): ArrayBufferView {
 }
 
 /**
- * Rebuilds the primitives that {@linkcode encodeShared} replaced, in
- * place (cycles included). Returns `value` itself, or the primitive when
- * `value` is a marker.
+ * Rebuilds the primitives that {@linkcode encodeShared} replaced, with the
+ * same walk (`walk.ts`: arrays, objects, Maps and Sets, cycles included).
+ * Returns `value` itself when it holds no marker; otherwise a copy with
+ * working primitives in place of the markers (or the primitive, when
+ * `value` is a marker).
  *
  * @param value A value that crossed.
  * @returns The value with working primitives in place of markers.
  */
 export function decodeShared(value: unknown): unknown {
-  if (value === null || typeof value !== "object") return value;
-  try {
-    return decodeIn(value, null, 0);
-  } catch (e) {
-    if (e !== TOO_DEEP) throw e;
-    // Markers already swapped stay swapped; the rest is walked once more.
-    return decodeIn(value, new Set(), 0);
-  }
+  return rewrite(value, decodeVisit, undefined);
 }
 
-function decodeIn(
-  value: object,
-  walked: Set<object> | null,
-  depth: number,
-): unknown {
-  const rec = value as Record<string, unknown>;
-  if (Array.isArray(value) || isPlainObject(value)) {
-    if (typeof rec[MARK] === "string") return revive(rec as unknown as Marker);
-  } else if (!(value instanceof Map || value instanceof Set)) {
-    return value;
-  }
-  if (walked === null) {
-    if (depth > TREE_DEPTH) throw TOO_DEEP;
-  } else {
-    if (walked.has(value)) return value;
-    walked.add(value);
-  }
-  if (value instanceof Map) {
-    decodeMapIn(value, walked, depth);
-  } else if (value instanceof Set) {
-    decodeSetIn(value, walked, depth);
-  } else {
-    // Object.keys skips an array's holes, so they stay holes.
-    for (const k of Object.keys(rec)) {
-      const v = rec[k];
-      const d = decodeChild(v, walked, depth);
-      if (d !== v) rec[k] = d;
-    }
-  }
-  return value;
-}
-
-/** {@linkcode decodeIn} for a child of an object at `depth`. */
-function decodeChild(
-  v: unknown,
-  walked: Set<object> | null,
-  depth: number,
-): unknown {
-  return v === null || typeof v !== "object"
-    ? v
-    : decodeIn(v, walked, depth + 1);
-}
-
-/**
- * Decodes a Map's keys and values in place; when a key changes, the
- * entries are set again in their order.
- */
-function decodeMapIn(
-  map: Map<unknown, unknown>,
-  walked: Set<object> | null,
-  depth: number,
-): void {
-  const entries: [unknown, unknown][] = [];
-  let keyChanged = false;
-  for (const [k, v] of map) {
-    const dk = decodeChild(k, walked, depth);
-    const dv = decodeChild(v, walked, depth);
-    if (dk !== k) keyChanged = true;
-    else if (dv !== v) map.set(k, dv);
-    entries.push([dk, dv]);
-  }
-  if (!keyChanged) return;
-  map.clear();
-  for (const [k, v] of entries) map.set(k, v);
-}
-
-/** Decodes a Set's items in place, keeping their order. */
-function decodeSetIn(
-  set: Set<unknown>,
-  walked: Set<object> | null,
-  depth: number,
-): void {
-  const items: unknown[] = [];
-  let changed = false;
-  for (const v of set) {
-    const d = decodeChild(v, walked, depth);
-    if (d !== v) changed = true;
-    items.push(d);
-  }
-  if (!changed) return;
-  set.clear();
-  for (const v of items) set.add(v);
+/** The {@linkcode rewrite} visitor of {@linkcode decodeShared}. */
+function decodeVisit(obj: object): unknown {
+  return isMarker(obj) ? revive(obj) : KEEP;
 }
 
 function revive(marker: Marker): unknown {
@@ -519,7 +428,7 @@ export function reviveFresh(marker: SharedMarker): unknown {
  * @param marker The marker.
  */
 export function markerHoldsSharedMemory(marker: SharedMarker): boolean {
-  return holdsSharedMemory(marker.data, new Set());
+  return holdsSharedMemory(marker.data);
 }
 
 /**
@@ -535,7 +444,7 @@ export function markerHoldsSharedMemory(marker: SharedMarker): boolean {
  *   suggesting a `Manager()` proxy.
  */
 export function checkNoSharedMemory(value: unknown, action: string): void {
-  const found = findSharedMemory(value, new Set());
+  const found = findSharedMemory(value);
   if (found === null) return;
   const what = found === "" ? "a SharedArrayBuffer" : `a '${found}'`;
   throw new TypeError(
@@ -544,55 +453,60 @@ export function checkNoSharedMemory(value: unknown, action: string): void {
 }
 
 /**
- * The tag of the first marker holding shared memory ("" for a bare SAB).
- * `seen` makes it cycle-safe (this walk is for OS children only, whose
- * sends cost far more than a Set).
+ * The tag of the first marker holding shared memory ("" for a bare
+ * SharedArrayBuffer or a view of one), or `null`: the walk of `walk.ts`,
+ * so Maps, Sets and cycles included.
  */
-function findSharedMemory(value: unknown, seen: Set<object>): string | null {
-  if (value === null || typeof value !== "object" || seen.has(value)) {
-    return null;
-  }
-  seen.add(value);
-  if (
-    value instanceof SharedArrayBuffer ||
-    (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)
-  ) {
-    return "";
-  }
-  if (!Array.isArray(value) && !clonesAsObject(value)) return null;
-  const rec = value as Record<string, unknown>;
-  if (!Array.isArray(value) && typeof rec[MARK] === "string") {
-    const tag = (rec[MARK] as string).replace(/^mp\./, "");
-    if (!holdsSharedMemory(rec.data, new Set())) return null;
-    return rec[MARK] === VIEW_TAG ? "" : tag;
-  }
-  for (const k of Object.keys(rec)) {
-    const hit = findSharedMemory(rec[k], seen);
-    if (hit !== null) return hit;
-  }
-  return null;
+function findSharedMemory(value: unknown): string | null {
+  const hit = findObject(
+    value,
+    (obj) =>
+      isSharedMemory(obj) || (isMarker(obj) && holdsSharedMemory(obj.data)),
+  );
+  if (hit === undefined) return null;
+  if (!isMarker(hit) || hit[MARK] === VIEW_TAG) return "";
+  return hit[MARK].replace(/^mp\./, "");
 }
 
-function holdsSharedMemory(value: unknown, seen: Set<object>): boolean {
-  if (value === null || typeof value !== "object" || seen.has(value)) {
-    return false;
+/** Whether shared memory, or a port, is anywhere in `value`. */
+function holdsSharedMemory(value: unknown): boolean {
+  return findObject(
+    value,
+    (obj) =>
+      isSharedMemory(obj) ||
+      (typeof MessagePort !== "undefined" && obj instanceof MessagePort),
+  ) !== undefined;
+}
+
+/** Whether `obj` is a SharedArrayBuffer or a view of one. */
+function isSharedMemory(obj: object): boolean {
+  return obj instanceof SharedArrayBuffer ||
+    (ArrayBuffer.isView(obj) && obj.buffer instanceof SharedArrayBuffer);
+}
+
+/** Whether `obj` is a marker that {@linkcode encodeShared} made. */
+function isMarker(obj: object): obj is Marker {
+  return !Array.isArray(obj) && isPlainObject(obj) &&
+    typeof (obj as Record<string, unknown>)[MARK] === "string";
+}
+
+/** Thrown inside {@linkcode findObject}'s walk once it found one. */
+const FOUND: unique symbol = Symbol("found");
+
+/** The first object in `value` (the walk of `walk.ts`) that `test` accepts. */
+function findObject(
+  value: unknown,
+  test: (obj: object) => boolean,
+): object | undefined {
+  let found: object | undefined;
+  try {
+    rewrite(value, (obj) => {
+      if (!test(obj)) return KEEP;
+      found = obj;
+      throw FOUND;
+    }, undefined);
+  } catch (e) {
+    if (e !== FOUND) throw e;
   }
-  seen.add(value);
-  if (value instanceof SharedArrayBuffer) return true;
-  if (typeof MessagePort !== "undefined" && value instanceof MessagePort) {
-    return true;
-  }
-  if (ArrayBuffer.isView(value)) {
-    return value.buffer instanceof SharedArrayBuffer;
-  }
-  if (value instanceof Map) {
-    for (const [k, v] of value) {
-      if (holdsSharedMemory(k, seen) || holdsSharedMemory(v, seen)) {
-        return true;
-      }
-    }
-    return false;
-  }
-  if (!Array.isArray(value) && !clonesAsObject(value)) return false;
-  return Object.values(value).some((v) => holdsSharedMemory(v, seen));
+  return found;
 }

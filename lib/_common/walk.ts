@@ -1,9 +1,10 @@
 /**
- * Walking what crosses to another process: arrays, plain objects, and the
- * entries of Maps and Sets, to any depth, cycles included, rewriting some
- * objects in a copy that keeps shared and cyclic references, holes and
- * odd keys as structured clone does (`transfer.ts` swaps primitives for
- * markers and back with it).
+ * Walking what crosses to another process, the one walk behind
+ * `encodeShared`, `decodeShared` and the refusal of primitives in queue
+ * items (`transfer.ts`): arrays, objects, and the entries of Maps and
+ * Sets, to any depth, cycles included, rewriting some objects in a copy
+ * that keeps shared and cyclic references, holes and odd keys as
+ * structured clone does.
  *
  * @module
  */
@@ -22,7 +23,7 @@ export function isPlainObject(value: object): boolean {
  * Sets, Dates, RegExps, typed arrays, errors, boxed primitives …), whose
  * tag is not `Object`.
  */
-export function clonesAsObject(value: object): boolean {
+function clonesAsObject(value: object): boolean {
   return isPlainObject(value) ||
     Object.prototype.toString.call(value) === "[object Object]";
 }
@@ -36,10 +37,10 @@ export const KEEP: unique symbol = Symbol("keep");
  * but structured clone allows cycles, which the plain recursion would
  * follow until the stack overflows.
  */
-export const TREE_DEPTH = 64;
+const TREE_DEPTH = 64;
 
 /** Thrown inside a tree walk that went too deep; never escapes. */
-export const TOO_DEEP: unique symbol = Symbol("too deep");
+const TOO_DEEP: unique symbol = Symbol("too deep");
 
 /** One {@linkcode rewrite}: its visitor and what the walk found. */
 interface Walk<C> {
