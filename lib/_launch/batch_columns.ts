@@ -48,27 +48,56 @@ class Spread {
   }
 }
 
-/**
- * Takes what {@linkcode Spread} put together apart again.
- *
- * @param values The items, one task after the other.
- * @param counts How many each task has; `null`: one each.
- * @param tasks How many tasks.
- * @returns Each task's items, as an array of its own.
- */
-function unspread(
-  values: unknown[],
-  counts: number[] | null,
-  tasks: number,
-): unknown[][] {
-  const out = new Array<unknown[]>(tasks);
-  let at = 0;
-  for (let i = 0; i < tasks; i++) {
-    const n = counts === null ? 1 : counts[i];
-    out[i] = n === 1 ? [values[at]] : values.slice(at, at + n);
-    at += n;
+/** Reads back, task by task, what {@linkcode Spread} put together. */
+class Unspread {
+  readonly #values: unknown[];
+  readonly #counts: number[] | null;
+  /** Where each task's items start; `null` while each has one. */
+  readonly #starts: number[] | null = null;
+
+  /**
+   * @param values The items, one task after the other.
+   * @param counts How many each task has; `null`: one each.
+   */
+  constructor(values: unknown[], counts: number[] | null) {
+    this.#values = values;
+    this.#counts = counts;
+    if (counts !== null) {
+      let at = 0;
+      this.#starts = counts.map((n) => (at += n) - n);
+    }
   }
-  return out;
+
+  /**
+   * A task's items, as an array of their own.
+   *
+   * @param i The task's place.
+   * @returns Its items.
+   */
+  items(i: number): unknown[] {
+    const starts = this.#starts;
+    return starts === null
+      ? [this.#values[i]]
+      : this.#values.slice(starts[i], starts[i] + this.#counts![i]);
+  }
+}
+
+/**
+ * The task at place `i` of a batch that crossed as columns.
+ *
+ * @param m The batch.
+ * @param args Its arguments, read back.
+ * @param i The task's place.
+ * @returns The task, without its function's reference.
+ */
+function taskAt(m: RunColumnsMessage, args: Unspread, i: number): WireTask {
+  return {
+    id: m.ids[i],
+    fn: m.fn,
+    mode: m.mode,
+    args: m.packed ? m.args[i] as SharedArrayBuffer : args.items(i),
+    shared: false,
+  };
 }
 
 /**
@@ -117,15 +146,8 @@ export function toRunColumns(tasks: WireTask[]): RunColumnsMessage | null {
  * @returns The tasks, in order.
  */
 export function fromRunColumns(m: RunColumnsMessage): WireTask[] {
-  const { ids, fn, mode } = m;
-  const args = unspread(m.args, m.counts, ids.length);
-  const tasks = ids.map((id, i): WireTask => ({
-    id,
-    fn,
-    mode,
-    args: m.packed ? args[i][0] as SharedArrayBuffer : args[i],
-    shared: false,
-  }));
+  const args = new Unspread(m.args, m.counts);
+  const tasks = m.ids.map((_, i) => taskAt(m, args, i));
   if (m.ref !== undefined) tasks[0].ref = m.ref;
   return tasks;
 }
@@ -140,18 +162,14 @@ export class ClaimedTasks {
   readonly id: number;
   readonly #m: RunColumnsMessage;
   readonly #next: Int32Array;
-  /** Where each task's arguments start in `args`; `null`: one each. */
-  readonly #starts: number[] | null = null;
+  readonly #args: Unspread;
 
   /** @param m The batch; its `share` is set. */
   constructor(m: RunColumnsMessage) {
     this.#m = m;
     this.id = m.share!.id;
     this.#next = new Int32Array(m.share!.next);
-    if (m.counts !== null) {
-      let at = 0;
-      this.#starts = m.counts.map((n) => (at += n) - n);
-    }
+    this.#args = new Unspread(m.args, m.counts);
   }
 
   /**
@@ -161,21 +179,8 @@ export class ClaimedTasks {
    * @returns The task, or `null` once every task is taken.
    */
   take(): WireTask | null {
-    const m = this.#m;
     const i = Atomics.add(this.#next, 0, 1);
-    if (i >= m.ids.length) return null;
-    const starts = this.#starts;
-    return {
-      id: m.ids[i],
-      fn: m.fn,
-      mode: m.mode,
-      args: m.packed
-        ? m.args[i] as SharedArrayBuffer
-        : starts === null
-        ? [m.args[i]]
-        : m.args.slice(starts[i], starts[i] + m.counts![i]),
-      shared: false,
-    };
+    return i < this.#m.ids.length ? taskAt(this.#m, this.#args, i) : null;
   }
 }
 
@@ -227,11 +232,11 @@ export function fromDoneColumns(m: DoneColumnsMessage): WireResult[] {
   if (!m.spread) {
     return ids.map((id, i): WireResult => ({ id, ok: true, value: values[i] }));
   }
-  const chunks = unspread(values, m.counts, ids.length);
+  const chunks = new Unspread(values, m.counts);
   return ids.map((id, i): WireResult => ({
     id,
     ok: true,
-    value: chunks[i],
+    value: chunks.items(i),
     chunk: true,
   }));
 }
