@@ -112,11 +112,9 @@ export class PoolWorker implements WorkerLoad, ShareMember {
   #tasksDone = 0;
   /** Reports timed by {@linkcode lap}. */
   #laps = 0;
-  #batches = 0;
   #alone = false;
   #mark = 0;
   #leaving = false;
-  #everCompleted = false;
   #exited = false;
   #initialized: boolean;
 
@@ -193,9 +191,9 @@ export class PoolWorker implements WorkerLoad, ShareMember {
     return this.#seenFns.has(fnKey);
   }
 
-  /** Batches sent and not finished. */
+  /** Batches sent and not finished: each normal one, and each shared one. */
   get batches(): number {
-    return this.#batches;
+    return this.#batchEnds.size + this.#shares.length;
   }
 
   /** Tasks it has finished. */
@@ -212,7 +210,7 @@ export class PoolWorker implements WorkerLoad, ShareMember {
    * @returns `true` when a batch may go to it now.
    */
   open(round: number): boolean {
-    return !this.#leaving && !this.#alone && this.#batches === round &&
+    return !this.#leaving && !this.#alone && this.batches === round &&
       (round === 0 || this.#shares.length === 0);
   }
 
@@ -301,9 +299,8 @@ export class PoolWorker implements WorkerLoad, ShareMember {
     this.#seenFns.add(share.tasks[0].spec.fnKey);
     laneWake(this.#lane!);
     share.join(this);
+    if (this.batches === 0) this.#mark = performance.now();
     this.#shares.push(share);
-    if (this.#batches === 0) this.#mark = performance.now();
-    this.#batches++;
     return undefined;
   }
 
@@ -326,9 +323,7 @@ export class PoolWorker implements WorkerLoad, ShareMember {
    */
   dropShare(share: Share): void {
     const at = this.#shares.indexOf(share);
-    if (at < 0) return;
-    this.#shares.splice(at, 1);
-    this.#batches--;
+    if (at >= 0) this.#shares.splice(at, 1);
   }
 
   /**
@@ -350,7 +345,6 @@ export class PoolWorker implements WorkerLoad, ShareMember {
   leaveShares(): Share[] {
     const shares = this.#shares;
     this.#shares = [];
-    this.#batches -= shares.length;
     return shares;
   }
 
@@ -360,7 +354,7 @@ export class PoolWorker implements WorkerLoad, ShareMember {
    */
   #tryLane(batch: Task[]): boolean {
     const lane = this.#lane;
-    if (lane === null || batch.length !== 1 || this.#batches !== 0) {
+    if (lane === null || batch.length !== 1 || this.batches !== 0) {
       return false;
     }
     const t = batch[0];
@@ -391,8 +385,7 @@ export class PoolWorker implements WorkerLoad, ShareMember {
       t.worker = this;
       this.#inflight.push(t);
     }
-    if (this.#batches === 0) this.#mark = performance.now();
-    this.#batches++;
+    if (this.batches === 0) this.#mark = performance.now();
     if (batch[0].alone) this.#alone = true;
     this.#batchEnds.add(batch[batch.length - 1]);
   }
@@ -417,10 +410,7 @@ export class PoolWorker implements WorkerLoad, ShareMember {
     }
     if (task !== undefined) {
       task.worker = null;
-      if (this.#batchEnds.delete(task)) {
-        this.#batches--;
-        this.#alone = false;
-      }
+      if (this.#batchEnds.delete(task)) this.#alone = false;
     } else {
       for (const share of this.#shares) {
         task = share.take(id);
@@ -430,7 +420,6 @@ export class PoolWorker implements WorkerLoad, ShareMember {
     }
     this.#readyFns.add(task.spec.fnKey);
     this.#tasksDone++;
-    this.#everCompleted = true;
     return task;
   }
 
@@ -487,7 +476,7 @@ export class PoolWorker implements WorkerLoad, ShareMember {
    * @returns `true` when a task of its own ended it.
    */
   startedTask(lost: number, hasInitializer: boolean): boolean {
-    if (this.#everCompleted) return true;
+    if (this.#tasksDone > 0) return true;
     return this.#state !== null
       ? Atomics.load(this.#state, STATE_CURRENT) !== 0
       : lost > 0 && !hasInitializer;
