@@ -6,7 +6,14 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { Pool, PoolTerminatedError, WorkerLostError } from "../mod.ts";
 import * as tasks from "./testdata/tasks.ts";
-import { TASKS } from "./testdata/helpers.ts";
+import { TASKS, testdata } from "./testdata/helpers.ts";
+import { threadTicks } from "./testdata/stop_tasks.ts";
+
+/** A task that says which Linux thread runs it. */
+const THREAD_TID = {
+  module: testdata("stop_tasks.ts").href,
+  name: "threadTid",
+};
 
 /** `n` zeros: items for tasks that take no time. */
 function zeros(n: number): number[] {
@@ -92,6 +99,13 @@ Deno.test("A worker that exits during a shared batch fails its own task; every o
 
 Deno.test("Pool.terminate() during a shared batch rejects what is left and ends the workers", async () => {
   const pool = await warmPool(2);
+  // The workers' Linux thread ids, to see them end below.
+  const tids = new Set<number>();
+  for (let i = 0; tids.size < 2; i++) {
+    if (i === 50) throw new Error("the two workers never both ran a task");
+    const got = await pool.map(THREAD_TID, zeros(400), 1) as number[];
+    for (const tid of got) tids.add(tid);
+  }
   const done = pool.stats().done;
   const map = pool.map(tasks.identAfter, zeros(20_000).fill(0.05), 1);
   for (let i = 0; pool.stats().done < done + 100; i++) {
@@ -109,4 +123,11 @@ Deno.test("Pool.terminate() during a shared batch rejects what is left and ends 
     workers: 0,
     stopping: 0,
   });
+  // Each worker's thread is gone, or uses no CPU any more.
+  const before = [...tids].map(threadTicks);
+  await new Promise((r) => setTimeout(r, 300));
+  const after = [...tids].map(threadTicks);
+  for (const [i, t] of after.entries()) {
+    assert(t === null || t === before[i], `thread ${[...tids][i]} still runs`);
+  }
 });
