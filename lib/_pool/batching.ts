@@ -159,30 +159,13 @@ export function takeBatch<T extends Batchable>(
   limit: number,
   busy: boolean,
 ): T[] {
+  // A task that travels alone is the last one taken, or left.
   return takeFront(
     queue,
     limit,
-    (task, batch) =>
-      !task.alone
-        ? Take.More
-        : batch.length > 0 || busy
-        ? Take.Stop
-        : Take.Last,
+    (task, batch) => !task.alone || (batch.length > 0 || busy ? false : "last"),
   );
 }
-
-/** What {@linkcode takeFront} does with the task at the front. */
-export const Take = {
-  /** Leave it, and stop. */
-  Stop: 0,
-  /** Take it, and go on. */
-  More: 1,
-  /** Take it, and stop. */
-  Last: 2,
-} as const;
-
-/** One of {@linkcode Take}. */
-export type Take = typeof Take[keyof typeof Take];
 
 /**
  * Takes tasks off the front of the queue while `accept` lets it, at most
@@ -190,14 +173,15 @@ export type Take = typeof Take[keyof typeof Take];
  *
  * @param queue The task queue.
  * @param max The most to take.
- * @param accept Says what to do with the task at the front, given those
- *   taken so far.
+ * @param accept Given the task at the front and those taken so far:
+ *   `true` takes it, `false` leaves it and stops, `"last"` takes it and
+ *   stops.
  * @returns The tasks taken, in order.
  */
 export function takeFront<T extends { readonly settled: boolean }>(
   queue: Deque<T>,
   max: number,
-  accept: (task: T, taken: readonly T[]) => Take,
+  accept: (task: T, taken: readonly T[]) => boolean | "last",
 ): T[] {
   const taken: T[] = [];
   while (taken.length < max) {
@@ -208,10 +192,10 @@ export function takeFront<T extends { readonly settled: boolean }>(
       continue;
     }
     const verdict = accept(task, taken);
-    if (verdict === Take.Stop) break;
+    if (verdict === false) break;
     queue.shift();
     taken.push(task);
-    if (verdict === Take.Last) break;
+    if (verdict === "last") break;
   }
   return taken;
 }

@@ -26,7 +26,7 @@
 
 import type { RunColumnsMessage } from "../_launch/protocol.ts";
 import type { Deque } from "./deque.ts";
-import { Take, takeFront } from "./batching.ts";
+import { takeFront } from "./batching.ts";
 import type { Task } from "./task.ts";
 
 /**
@@ -60,7 +60,7 @@ export function takeLike(queue: Deque<Task>, max: number): Task[] {
   return takeFront(
     queue,
     max,
-    (task, taken) => like(task, taken[0] ?? task) ? Take.More : Take.Stop,
+    (task, taken) => like(task, taken[0] ?? task),
   );
 }
 
